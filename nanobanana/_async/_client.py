@@ -1,0 +1,205 @@
+"""AsyncClient: configuration, the connection pool, and the one place a request is sent."""
+
+from __future__ import annotations
+
+import random
+from types import TracebackType
+from typing import Any, TypeVar
+
+import httpx
+
+from .. import _policy, _protocol
+from .._clock import SYSTEM_CLOCK, Clock
+from .._config import (
+    key_fingerprint,
+    redact,
+    resolve_api_key,
+    resolve_base_url,
+    resolve_max_retries,
+    resolve_timeout,
+)
+from .._exceptions import NanoBananaError, RateLimitError
+from .._limits import AsyncLimiter, resolve_limiter
+from .._log import logger
+from .._policy import PollPolicy, RateLimit
+from ._resources import AsyncAccount, AsyncImages, AsyncModels, AsyncVideos
+
+__all__ = ["AsyncClient"]
+
+T = TypeVar("T")
+
+
+class _Default:
+    """The ``rate_limit`` default: RateLimit(60, per=60.0), shared per key in the process."""
+
+    def __repr__(self) -> str:
+        return "RateLimit(60, per=60.0)"
+
+
+DEFAULT_RATE_LIMIT: Any = _Default()
+
+
+class AsyncClient:
+    """The async client of the Nano Banana API.
+
+    One client is meant to be shared: by every request of a web app, by every task of a
+    batch. Its limiter is shared with every other client of the same key in the process.
+    """
+
+    images: AsyncImages
+    videos: AsyncVideos
+    account: AsyncAccount
+    models: AsyncModels
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | httpx.URL | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int = 2,
+        rate_limit: RateLimit | AsyncLimiter | None = DEFAULT_RATE_LIMIT,
+        http_client: httpx.AsyncClient | None = None,
+        poll_policy: PollPolicy | None = None,
+        *,
+        _clock: Clock | None = None,
+        _limiter: AsyncLimiter | None = None,
+    ) -> None:
+        self._api_key = resolve_api_key(api_key)
+        self._base_url = resolve_base_url(base_url)
+        if timeout is None and http_client is not None:
+            self._timeout = http_client.timeout  # the user configured it
+        else:
+            self._timeout = resolve_timeout(timeout)
+        self._max_retries = resolve_max_retries(max_retries)
+        if poll_policy is not None and not isinstance(poll_policy, PollPolicy):
+            from .._exceptions import InvalidParameterError
+
+            raise InvalidParameterError("poll_policy", poll_policy, "an nb.PollPolicy or None")
+        self._poll_policy = poll_policy
+        self._clock = _clock or SYSTEM_CLOCK
+        self._headers = _protocol.auth_headers(self._api_key)
+        self._key_id = key_fingerprint(self._api_key)
+        self._rate_limit = rate_limit
+        if _limiter is not None:
+            self._limiter: AsyncLimiter = _limiter
+        else:
+            self._limiter = resolve_limiter(
+                RateLimit(60, per=60.0) if rate_limit is DEFAULT_RATE_LIMIT else rate_limit,
+                self._api_key,
+                kind="async",
+                clock=self._clock,
+            )
+        self._owns_http = http_client is None
+        self._http = (
+            http_client if http_client is not None else httpx.AsyncClient(timeout=self._timeout)
+        )
+        self._random = random.Random()
+        self.images = AsyncImages(self)
+        self.videos = AsyncVideos(self)
+        self.account = AsyncAccount(self)
+        self.models = AsyncModels(self)
+
+    # -- the one place a request is sent ------------------------------------------------
+
+    async def _request(self, op: _protocol.Operation[T]) -> T:
+        """Send ``op`` through the limiter with retries, and decode its answer."""
+        request = op.build(self._base_url, self._headers)
+        request.extensions["timeout"] = self._timeout.as_dict()
+        attempt = 0
+        while True:
+            waited_from = self._clock.now()
+            permit = await self._limiter.acquire()
+            waited = self._clock.now() - waited_from
+            sent = False
+            try:
+                sent = True
+                response = await self._http.send(request)
+                try:
+                    await response.aread()
+                finally:
+                    await response.aclose()
+            except httpx.TransportError as exc:
+                never_sent = isinstance(
+                    exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+                )
+                permit.release(sent=not never_sent)
+                error: NanoBananaError = _policy.classify_transport_error(exc, request, op.safety)
+                logger.debug(
+                    "%s %s failed: %s (attempt %d, waited %.3fs for the budget)",
+                    request.method,
+                    request.url.path,
+                    type(exc).__name__,
+                    attempt + 1,
+                    waited,
+                )
+                cause: BaseException | None = exc
+            except BaseException:
+                permit.release(sent=sent)
+                raise
+            else:
+                permit.release(sent=True)
+                logger.debug(
+                    "%s %s -> %d (attempt %d, waited %.3fs for the budget)",
+                    request.method,
+                    request.url.path,
+                    response.status_code,
+                    attempt + 1,
+                    waited,
+                )
+                try:
+                    return op.parse(response)
+                except NanoBananaError as exc:
+                    error = exc
+                    cause = None
+                    if isinstance(exc, RateLimitError):
+                        self._limiter.pause(
+                            exc.retry_after
+                            if exc.retry_after is not None
+                            else _policy.backoff_delay(attempt, self._random.random) + 1.0
+                        )
+            delay = _policy.retry_delay(
+                error, op.safety, attempt, self._max_retries, self._random.random
+            )
+            if delay is None:
+                raise error from cause
+            attempt += 1
+            await self._clock.asleep(delay)
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def with_options(
+        self, *, timeout: float | httpx.Timeout | None = None, max_retries: int | None = None
+    ) -> AsyncClient:
+        """A client with other settings that shares this one's connection pool and limiter."""
+        clone = AsyncClient(
+            api_key=self._api_key,
+            base_url=self._base_url,
+            timeout=self._timeout if timeout is None else timeout,
+            max_retries=self._max_retries if max_retries is None else max_retries,
+            rate_limit=self._rate_limit,
+            http_client=self._http,
+            poll_policy=self._poll_policy,
+            _clock=self._clock,
+            _limiter=self._limiter,
+        )
+        clone._owns_http = False
+        return clone
+
+    async def aclose(self) -> None:
+        """Close the connection pool, unless it was given to us."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None = None,
+        exc: BaseException | None = None,
+        tb: TracebackType | None = None,
+    ) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} base_url={str(self._base_url)!r} api_key={redact(self._api_key)!r}>"

@@ -1,0 +1,39 @@
+"""Injected time. Everything that waits asks a Clock, so tests and the simulator can
+run minutes of API time in milliseconds (``Clock(scale=600)`` runs ten minutes a second).
+"""
+
+from __future__ import annotations
+
+import time
+
+import anyio
+import attrs
+
+__all__ = ["Clock", "SYSTEM_CLOCK"]
+
+
+@attrs.frozen
+class Clock:
+    """Monotonic seconds of API time. ``scale`` is API seconds per real second."""
+
+    scale: float = 1.0
+    offset: float = 0.0
+
+    def now(self) -> float:
+        """The current API time, in seconds (monotonic)."""
+        return time.monotonic() * self.scale + self.offset
+
+    def to_real(self, seconds: float) -> float:
+        """Real seconds that ``seconds`` of API time take."""
+        return max(0.0, seconds) / self.scale
+
+    async def asleep(self, seconds: float) -> None:
+        """Wait ``seconds`` of API time (async)."""
+        await anyio.sleep(self.to_real(seconds))
+
+    def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` of API time (blocking)."""
+        time.sleep(self.to_real(seconds))
+
+
+SYSTEM_CLOCK = Clock()

@@ -1,0 +1,81 @@
+"""Construction-time settings shared by both clients: key, base URL, timeouts."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+import httpx
+
+from ._exceptions import AuthenticationError, InvalidParameterError
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_TIMEOUT",
+    "key_fingerprint",
+    "resolve_api_key",
+    "resolve_base_url",
+    "resolve_timeout",
+]
+
+DEFAULT_BASE_URL = "https://imgeditor.co/api/v1"
+
+DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=60.0, write=30.0, pool=30.0)
+"""connect 10 s, read 60 s (a generate call may take a while to answer), write 30 s, pool 30 s."""
+
+
+def resolve_api_key(api_key: str | None) -> str:
+    """The key from the argument or ``NANOBANANA_API_KEY``; AuthenticationError when neither."""
+    if api_key is None:
+        api_key = os.environ.get("NANOBANANA_API_KEY") or None
+    if api_key is None:
+        raise AuthenticationError(
+            "No API key: pass api_key=... or set NANOBANANA_API_KEY.",
+            status_code=401,
+            code="UNAUTHORIZED",
+        )
+    if not isinstance(api_key, str) or not api_key.strip():
+        raise AuthenticationError("The API key is empty.", status_code=401, code="UNAUTHORIZED")
+    if any(c in api_key for c in "\r\n"):
+        raise AuthenticationError(
+            "The API key contains a line break.", status_code=401, code="UNAUTHORIZED"
+        )
+    return api_key.strip()
+
+
+def resolve_base_url(base_url: str | httpx.URL | None) -> httpx.URL:
+    """The base URL from the argument, ``NANOBANANA_BASE_URL`` or the default, ending in ``/``."""
+    from ._protocol import base_url as normalise
+
+    if base_url is None:
+        base_url = os.environ.get("NANOBANANA_BASE_URL") or DEFAULT_BASE_URL
+    return normalise(base_url)
+
+
+def resolve_timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout:
+    """A float (every phase) or an ``httpx.Timeout``; None gives DEFAULT_TIMEOUT."""
+    if timeout is None:
+        return DEFAULT_TIMEOUT
+    if isinstance(timeout, httpx.Timeout):
+        return timeout
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+        raise InvalidParameterError(
+            "timeout", timeout, "a positive number of seconds or an httpx.Timeout"
+        )
+    return httpx.Timeout(float(timeout))
+
+
+def resolve_max_retries(max_retries: int) -> int:
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+        raise InvalidParameterError("max_retries", max_retries, "an int >= 0")
+    return max_retries
+
+
+def key_fingerprint(api_key: str) -> str:
+    """A short, non-reversible name for a key: what logs, limiters and ledgers may show."""
+    return hashlib.sha256(api_key.encode()).hexdigest()[:16]
+
+
+def redact(api_key: str) -> str:
+    """How a key appears in a repr: its prefix only."""
+    return (api_key[:6] + "...") if api_key.startswith("nb_sk_") else "..."

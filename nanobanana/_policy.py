@@ -1,0 +1,153 @@
+"""Pure decisions with no I/O: retries, backoff, poll timing.
+
+Each function takes the current time or a random source as an argument, so every
+decision is testable without sleeping. Both clients call these; neither re-implements them.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+
+import attrs
+import httpx
+
+from ._exceptions import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    InternalServerError,
+    NanoBananaError,
+    RateLimitError,
+)
+from ._protocol import Safety
+
+__all__ = [
+    "BACKOFF_BASE",
+    "BACKOFF_CAP",
+    "RETRY_AFTER_CAP",
+    "PollPolicy",
+    "RateLimit",
+    "backoff_delay",
+    "classify_transport_error",
+    "retry_delay",
+]
+
+BACKOFF_BASE = 0.5
+"""Seconds: the first retry waits up to this (full jitter), then doubles."""
+BACKOFF_CAP = 8.0
+"""Seconds: no computed backoff exceeds this."""
+RETRY_AFTER_CAP = 60.0
+"""Seconds: a server's Retry-After is honoured up to this; longer hints raise instead."""
+
+
+@attrs.frozen
+class RateLimit:
+    """A request budget: at most ``requests`` in any ``per`` seconds (the API's is 60/60 s)."""
+
+    requests: int = attrs.field(default=60)
+    per: float = attrs.field(default=60.0, kw_only=True)
+
+    @requests.validator
+    def _check_requests(self, _: object, value: int) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"RateLimit.requests must be a positive int, got {value!r}")
+
+    @per.validator
+    def _check_per(self, _: object, value: float) -> None:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            raise ValueError(f"RateLimit.per must be a positive number of seconds, got {value!r}")
+
+
+@attrs.frozen
+class PollPolicy:
+    """When to poll a task: first after ``initial_delay``, then every ``interval`` seconds
+    growing by ``backoff`` up to ``max_interval``. Jitter keeps each delay within ±20%.
+    """
+
+    initial_delay: float
+    interval: float
+    backoff: float = 1.5
+    max_interval: float = 30.0
+
+    def __attrs_post_init__(self) -> None:
+        for name in ("initial_delay", "interval", "max_interval"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise ValueError(f"PollPolicy.{name} must be a number >= 0, got {value!r}")
+        if (
+            isinstance(self.backoff, bool)
+            or not isinstance(self.backoff, (int, float))
+            or self.backoff < 1
+        ):
+            raise ValueError(f"PollPolicy.backoff must be >= 1, got {self.backoff!r}")
+
+    def nominal_delay(self, poll_number: int) -> float:
+        """The un-jittered wait before poll ``poll_number`` (0 is the first poll)."""
+        if poll_number <= 0:
+            return float(self.initial_delay)
+        grown = self.interval * (self.backoff ** (poll_number - 1))
+        return float(min(grown, max(self.max_interval, self.interval)))
+
+    def delay(self, poll_number: int, rng: Callable[[], float] = random.random) -> float:
+        """The jittered wait before poll ``poll_number``: nominal ±20%."""
+        return self.nominal_delay(poll_number) * (0.8 + 0.4 * rng())
+
+
+def backoff_delay(attempt: int, rng: Callable[[], float] = random.random) -> float:
+    """Exponential backoff with full jitter: uniform in [0, min(CAP, BASE * 2**attempt)]."""
+    return rng() * min(BACKOFF_CAP, BACKOFF_BASE * (2**attempt))
+
+
+def classify_transport_error(
+    exc: httpx.TransportError, request: httpx.Request, safety: Safety
+) -> APIConnectionError:
+    """Map an httpx transport error to ours, saying whether the request may have been processed.
+
+    Only a failure to connect (or to get a pooled connection) proves the request never
+    left: anything later leaves a generate request's fate unknown.
+    """
+    never_sent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
+    unknown = safety == "generate" and not never_sent
+    name = type(exc).__name__
+    detail = str(exc) or name
+    if isinstance(exc, httpx.TimeoutException):
+        return APITimeoutError(
+            f"Request timed out ({name}): {detail}.",
+            request=request,
+            may_have_been_processed=unknown,
+        )
+    return APIConnectionError(
+        f"Connection error ({name}): {detail}.", request=request, may_have_been_processed=unknown
+    )
+
+
+def retry_delay(
+    error: NanoBananaError,
+    safety: Safety,
+    attempt: int,
+    max_retries: int,
+    rng: Callable[[], float] = random.random,
+) -> float | None:
+    """Seconds to wait before retrying after ``error``, or None to raise it.
+
+    Reads retry on connection errors, timeouts, 429 and 5xx. A generate request retries
+    only when it provably never reached processing: a failed connect, or a 429.
+    """
+    if attempt >= max_retries:
+        return None
+    if isinstance(error, RateLimitError):
+        if error.retry_after is not None:
+            if error.retry_after > RETRY_AFTER_CAP:
+                return None
+            return error.retry_after
+        return backoff_delay(attempt, rng)
+    if isinstance(error, APIConnectionError):
+        if safety == "generate" and error.may_have_been_processed:
+            return None
+        return backoff_delay(attempt, rng)
+    if isinstance(error, InternalServerError) and safety == "read":
+        return backoff_delay(attempt, rng)
+    if isinstance(error, APIStatusError) and safety == "read" and error.status_code >= 500:
+        return backoff_delay(attempt, rng)
+    return None

@@ -1,0 +1,369 @@
+"""The sans-IO protocol: operations to ``httpx.Request``, ``httpx.Response`` to models or errors.
+
+Nothing here does I/O. Both clients call ``Operation.build`` and ``Operation.parse``,
+so a request, a decode and an error mapping exist exactly once.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import math
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, Generic, Literal, TypeVar
+
+import attrs
+import httpx
+
+from . import _catalog
+from ._converter import decode
+from ._exceptions import (
+    APIStatusError,
+    AuthenticationError,
+    BadRequestError,
+    ContentFilteredError,
+    InsufficientCreditsError,
+    InternalServerError,
+    PermissionDeniedError,
+    RateLimitError,
+    TaskNotFoundError,
+    UnexpectedResponseError,
+)
+from ._models import (
+    CostEstimate,
+    Credits,
+    ImageStatus,
+    ModelCatalog,
+    TaskCreated,
+    VideoStatus,
+)
+from ._version import __version__
+
+__all__ = [
+    "USER_AGENT",
+    "Operation",
+    "error_from_response",
+    "parse_retry_after",
+]
+
+T = TypeVar("T")
+
+USER_AGENT = f"nanobanana-python/{__version__}"
+
+Safety = Literal["read", "generate"]
+"""How a request may be retried: ``read`` is safe to repeat; ``generate`` charges credits."""
+
+_CODE_TO_ERROR: Mapping[str, type[APIStatusError]] = {
+    "UNAUTHORIZED": AuthenticationError,
+    "INSUFFICIENT_CREDITS": InsufficientCreditsError,
+    "FORBIDDEN": PermissionDeniedError,
+    "RATE_LIMIT_EXCEEDED": RateLimitError,
+    "INVALID_PROMPT": BadRequestError,
+    "INVALID_MODEL": BadRequestError,
+    "INVALID_REQUEST": BadRequestError,
+    "TASK_NOT_FOUND": TaskNotFoundError,
+    "CONTENT_FILTERED": ContentFilteredError,
+    "INTERNAL_ERROR": InternalServerError,
+}
+
+_STATUS_TO_ERROR: Mapping[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    402: InsufficientCreditsError,
+    403: PermissionDeniedError,
+    404: TaskNotFoundError,
+    429: RateLimitError,
+    451: ContentFilteredError,
+}
+
+_CODE_STATUS: Mapping[str, int] = {
+    "UNAUTHORIZED": 401,
+    "INSUFFICIENT_CREDITS": 402,
+    "FORBIDDEN": 403,
+    "RATE_LIMIT_EXCEEDED": 429,
+    "INVALID_PROMPT": 400,
+    "INVALID_MODEL": 400,
+    "TASK_NOT_FOUND": 404,
+    "CONTENT_FILTERED": 451,
+    "INTERNAL_ERROR": 500,
+}
+
+
+def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date), or None."""
+    if value is None:
+        return None
+    text = value.strip()
+    if not text:
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when is None:
+            return None
+        seconds = when.timestamp() - now()
+    if math.isnan(seconds) or math.isinf(seconds):
+        return None
+    return max(0.0, seconds)
+
+
+def _snippet(response: httpx.Response) -> str:
+    try:
+        text = response.text
+    except Exception:  # undecodable bytes: say so rather than fail while failing
+        return "<undecodable body>"
+    text = " ".join(text.split())
+    return text[:200] + ("..." if len(text) > 200 else "")
+
+
+def _error_class(code: str | None, status_code: int) -> type[APIStatusError]:
+    if code is not None and code in _CODE_TO_ERROR:
+        return _CODE_TO_ERROR[code]
+    if status_code in _STATUS_TO_ERROR:
+        return _STATUS_TO_ERROR[status_code]
+    if status_code >= 500:
+        return InternalServerError
+    return APIStatusError
+
+
+def _make_error(
+    cls: type[APIStatusError],
+    message: str,
+    status_code: int,
+    code: str | None,
+    response: httpx.Response,
+    unknown_fate: bool = False,
+) -> APIStatusError:
+    if issubclass(cls, RateLimitError):
+        retry_after = parse_retry_after(response.headers.get("retry-after"))
+        return cls(
+            message,
+            status_code=status_code,
+            code=code,
+            response=response,
+            retry_after=retry_after,
+        )
+    return cls(
+        message,
+        status_code=status_code,
+        code=code,
+        response=response,
+        may_have_been_processed=unknown_fate,
+    )
+
+
+def _load_json(response: httpx.Response) -> Any:
+    try:
+        return json.loads(response.content)
+    except (ValueError, UnicodeDecodeError):
+        return _NOT_JSON
+
+
+_NOT_JSON = object()
+
+
+def error_from_response(
+    response: httpx.Response, body: Any = None, *, safety: Safety = "read"
+) -> APIStatusError:
+    """The typed error for an error response: envelope ``code`` first, HTTP status otherwise.
+
+    A 5xx answer to a generate request leaves its fate unknown (the server may have
+    created and charged the task before failing); the error says so.
+    """
+    if body is None:
+        body = _load_json(response)
+    status_code = response.status_code
+    code: str | None = None
+    message: str | None = None
+    if isinstance(body, dict):
+        err = body.get("error")
+        if isinstance(err, dict):
+            raw_code = err.get("code")
+            code = raw_code if isinstance(raw_code, str) else None
+            raw_message = err.get("message")
+            message = raw_message if isinstance(raw_message, str) else None
+        elif isinstance(err, str):
+            message = err
+    if message is None:
+        reason = response.reason_phrase or "error"
+        snippet = _snippet(response)
+        kind = "non-JSON body" if body is _NOT_JSON else "body that is not the error envelope"
+        message = f"HTTP {status_code} {reason} with a {kind}" + (f": {snippet}" if snippet else "")
+    if status_code < 400 and code is not None:
+        status_code = _CODE_STATUS.get(code, status_code)
+    unknown_fate = safety == "generate" and status_code >= 500
+    return _make_error(
+        _error_class(code, status_code), message, status_code, code, response, unknown_fate
+    )
+
+
+def _unwrap(response: httpx.Response, safety: Safety) -> Any:
+    """The ``data`` of a success envelope, or raise the typed error."""
+    body = _load_json(response)
+    if response.status_code >= 400:
+        raise error_from_response(response, body, safety=safety)
+    if body is _NOT_JSON:
+        raise UnexpectedResponseError(
+            f"HTTP {response.status_code}: the body is not JSON: {_snippet(response)}",
+            response=response,
+            status_code=response.status_code,
+        )
+    if not isinstance(body, dict) or "success" not in body:
+        raise UnexpectedResponseError(
+            f"HTTP {response.status_code}: the body is not the API's envelope: {_snippet(response)}",
+            response=response,
+            status_code=response.status_code,
+        )
+    if body.get("success") is not True:
+        if isinstance(body.get("error"), dict):
+            raise error_from_response(response, body, safety=safety)
+        raise UnexpectedResponseError(
+            f"HTTP {response.status_code}: an envelope with success={body.get('success')!r} and no error",
+            response=response,
+            status_code=response.status_code,
+        )
+    data = body.get("data")
+    if not isinstance(data, dict):
+        raise UnexpectedResponseError(
+            f"HTTP {response.status_code}: the envelope has no data object (data={data!r:.80})",
+            response=response,
+            status_code=response.status_code,
+        )
+    return data
+
+
+@attrs.frozen
+class Operation(Generic[T]):
+    """One API call, described without I/O: how to build it, how to read its answer."""
+
+    name: str
+    method: str
+    path: str
+    result: type[T]
+    safety: Safety
+    params: Mapping[str, str] | None = None
+    body: Mapping[str, Any] | None = None
+
+    def build(self, base_url: httpx.URL, headers: Mapping[str, str]) -> httpx.Request:
+        """The ``httpx.Request`` for this operation; ``headers`` carry auth and user agent."""
+        url = base_url.join(self.path)
+        if self.params:
+            url = url.copy_merge_params(self.params)
+        if self.body is not None:
+            content = json.dumps(self.body, separators=(",", ":"), ensure_ascii=False).encode()
+            return httpx.Request(
+                self.method,
+                url,
+                headers={**headers, "Content-Type": "application/json"},
+                content=content,
+            )
+        return httpx.Request(self.method, url, headers=headers)
+
+    def parse(self, response: httpx.Response) -> T:
+        """The decoded model, or the typed error the response stands for."""
+        return decode(self.result, _unwrap(response, self.safety), response=response)
+
+
+def base_url(raw: str | httpx.URL) -> httpx.URL:
+    """Normalise a base URL so relative endpoint paths join under it."""
+    url = httpx.URL(str(raw))
+    if url.scheme not in ("http", "https") or not url.host:
+        from ._exceptions import InvalidParameterError
+
+        raise InvalidParameterError("base_url", str(raw), "an absolute http(s) URL")
+    if not url.raw_path.endswith(b"/"):
+        url = url.copy_with(raw_path=url.raw_path + b"/")
+    return url
+
+
+def auth_headers(api_key: str) -> dict[str, str]:
+    """The headers every API request carries."""
+    return {
+        "Authorization": f"Bearer {api_key}",
+        "User-Agent": USER_AGENT,
+        "Accept": "application/json",
+    }
+
+
+def _task_id(task_id: Any) -> str:
+    if not isinstance(task_id, str) or not task_id.strip():
+        from ._exceptions import InvalidParameterError
+
+        raise InvalidParameterError(
+            "task_id",
+            task_id,
+            reason=f"task_id must be a non-empty string, got {task_id!r}",
+        )
+    return task_id
+
+
+# -- the operations of the API --------------------------------------------------------
+
+
+def image_generate(prompt: Any, **params: Any) -> Operation[TaskCreated]:
+    return Operation(
+        "images.generate",
+        "POST",
+        "images/generate",
+        TaskCreated,
+        "generate",
+        body=_catalog.image_body(prompt, **params),
+    )
+
+
+def image_status(task_id: Any) -> Operation[ImageStatus]:
+    return Operation(
+        "images.status",
+        "GET",
+        "images/status",
+        ImageStatus,
+        "read",
+        params={"task_id": _task_id(task_id)},
+    )
+
+
+def video_generate(prompt: Any, **params: Any) -> Operation[TaskCreated]:
+    return Operation(
+        "videos.generate",
+        "POST",
+        "videos/generate",
+        TaskCreated,
+        "generate",
+        body=_catalog.video_body(prompt, **params),
+    )
+
+
+def video_status(task_id: Any) -> Operation[VideoStatus]:
+    return Operation(
+        "videos.status",
+        "GET",
+        "videos/status",
+        VideoStatus,
+        "read",
+        params={"task_id": _task_id(task_id)},
+    )
+
+
+def credits() -> Operation[Credits]:
+    return Operation("account.credits", "GET", "account/credits", Credits, "read")
+
+
+def calculate_cost(type: Any, **params: Any) -> Operation[CostEstimate]:
+    # calculate-cost charges nothing, so it is safe to retry like a read.
+    return Operation(
+        "account.calculate_cost",
+        "POST",
+        "account/calculate-cost",
+        CostEstimate,
+        "read",
+        body=_catalog.cost_body(type, **params),
+    )
+
+
+def models() -> Operation[ModelCatalog]:
+    return Operation("models.list", "GET", "models", ModelCatalog, "read")
