@@ -1,8 +1,8 @@
 """Sessions: tests (every CPython >= 3.10 here), lint, typecheck, generate, bench.
 
-    nox -s tests lint typecheck     # what CI runs (.ci/run)
-    nox -s generate                 # rewrite nanobanana/_sync from nanobanana/_async
-    nox -s bench                    # benchmarks/, prints a table, writes benchmarks/results.json
+nox -s tests lint typecheck     # what CI runs (.ci/run)
+nox -s generate                 # rewrite nanobanana/_sync from nanobanana/_async
+nox -s bench                    # benchmarks/, prints a table, writes benchmarks/results.json
 """
 
 from __future__ import annotations
@@ -13,7 +13,15 @@ nox.options.error_on_missing_interpreters = True
 nox.options.sessions = ["tests", "lint", "typecheck"]
 
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
-TEST_DEPS = ["pytest>=8", "pytest-cov>=5", "coverage[toml]>=7.4", "respx>=0.21", "trio>=0.25", "ruff>=0.6", "pillow>=10"]
+TEST_DEPS = [
+    "pytest>=8",
+    "pytest-cov>=5",
+    "coverage[toml]>=7.4",
+    "respx>=0.21",
+    "trio>=0.25",
+    "ruff>=0.6",
+    "pillow>=10",
+]
 LINT_DEPS = ["ruff>=0.6"]
 TYPE_DEPS = ["mypy>=1.10", "pyright>=1.1.380", "redis>=5", "rich>=13", "uvicorn>=0.29", "pytest>=8"]
 

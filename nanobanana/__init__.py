@@ -13,6 +13,8 @@
 from __future__ import annotations
 
 from ._async._client import AsyncClient
+from ._async._fanin import as_completed, gather
+from ._batch_models import BatchItem, ImageRequest, VideoRequest
 from ._async._tasks import ImageTask, VideoTask
 from ._exceptions import (
     APIConnectionError,
@@ -56,10 +58,12 @@ __all__ = [
     "AsyncLimiter",
     "AuthenticationError",
     "BadRequestError",
+    "BatchItem",
     "Client",
     "ContentFilteredError",
     "CostEstimate",
     "Credits",
+    "ImageRequest",
     "ImageStatus",
     "ImageTask",
     "InsufficientCreditsError",
@@ -82,7 +86,10 @@ __all__ = [
     "TaskStatus",
     "TaskTimeoutError",
     "UnexpectedResponseError",
+    "VideoRequest",
     "VideoStatus",
     "VideoTask",
     "__version__",
+    "as_completed",
+    "gather",
 ]

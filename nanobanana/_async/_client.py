@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import random
+from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -22,6 +24,7 @@ from .._exceptions import NanoBananaError, RateLimitError
 from .._limits import AsyncLimiter, resolve_limiter
 from .._log import logger
 from .._policy import PollPolicy, RateLimit
+from ._download import download
 from ._resources import AsyncAccount, AsyncImages, AsyncModels, AsyncVideos
 
 __all__ = ["AsyncClient"]
@@ -164,6 +167,13 @@ class AsyncClient:
                 raise error from cause
             attempt += 1
             await self._clock.asleep(delay)
+
+    async def download(self, url: str, dest: str | os.PathLike[str]) -> Path:
+        """Stream a result URL to ``dest`` (a file, or a directory) and return the path written.
+
+        The API key is never sent to the asset host; the file appears atomically.
+        """
+        return await download(self, url, dest)
 
     # -- lifecycle ---------------------------------------------------------------------
 

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import _protocol
+from .._batch_models import BatchItem, ImageRequest, VideoRequest
 from .._models import CostEstimate, Credits, ImageStatus, ModelCatalog, VideoStatus
-from ._tasks import ImageTask, VideoTask
+from .._policy import PollPolicy
+from ._batch import run_batch
+from ._download import save_results
+from ._tasks import ImageTask, VideoTask, wait_for_task
 
 if TYPE_CHECKING:
     from ._client import AsyncClient
@@ -58,6 +65,49 @@ class AsyncImages(_Resource):
         """The current state of an image task."""
         return await self._client._request(_protocol.image_status(task_id))
 
+    async def wait(
+        self,
+        task_id: str,
+        *,
+        timeout: float | None = None,
+        on_progress: Callable[[ImageStatus], object] | None = None,
+        poll_policy: PollPolicy | None = None,
+    ) -> ImageStatus:
+        """Poll task ``task_id`` until it ends; the final status, or TaskFailedError/TaskTimeoutError."""
+        return await wait_for_task(
+            self, task_id, timeout=timeout, on_progress=on_progress, poll_policy=poll_policy
+        )
+
+    async def save(
+        self, status_or_task: ImageStatus | ImageTask, directory: str | os.PathLike[str]
+    ) -> list[Path]:
+        """Download every image of a finished task into ``directory``; the paths written."""
+        return await save_results(self, status_or_task, directory)
+
+    def generate_many(
+        self,
+        requests: Iterable[str | ImageRequest] | AsyncIterable[str | ImageRequest],
+        *,
+        concurrency: int | None = None,
+        max_credits: int | None = None,
+        journal: str | os.PathLike[str] | None = None,
+        on_progress: Callable[[BatchItem], object] | None = None,
+        save_to: str | os.PathLike[str] | None = None,
+        preflight: bool = True,
+    ) -> AsyncIterator[BatchItem]:
+        """Submit many requests under the budget; yield a BatchItem as each one ends."""
+        return run_batch(
+            self,
+            "image",
+            requests,
+            concurrency=concurrency,
+            max_credits=max_credits,
+            journal=journal,
+            on_progress=on_progress,
+            save_to=save_to,
+            preflight=preflight,
+        )
+
 
 class AsyncVideos(_Resource):
     """Video generation: ``generate``, ``status``."""
@@ -93,6 +143,49 @@ class AsyncVideos(_Resource):
     async def status(self, task_id: str) -> VideoStatus:
         """The current state of a video task."""
         return await self._client._request(_protocol.video_status(task_id))
+
+    async def wait(
+        self,
+        task_id: str,
+        *,
+        timeout: float | None = None,
+        on_progress: Callable[[VideoStatus], object] | None = None,
+        poll_policy: PollPolicy | None = None,
+    ) -> VideoStatus:
+        """Poll task ``task_id`` until it ends; the final status, or TaskFailedError/TaskTimeoutError."""
+        return await wait_for_task(
+            self, task_id, timeout=timeout, on_progress=on_progress, poll_policy=poll_policy
+        )
+
+    async def save(
+        self, status_or_task: VideoStatus | VideoTask, directory: str | os.PathLike[str]
+    ) -> list[Path]:
+        """Download the video of a finished task into ``directory``; the paths written."""
+        return await save_results(self, status_or_task, directory)
+
+    def generate_many(
+        self,
+        requests: Iterable[str | VideoRequest] | AsyncIterable[str | VideoRequest],
+        *,
+        concurrency: int | None = None,
+        max_credits: int | None = None,
+        journal: str | os.PathLike[str] | None = None,
+        on_progress: Callable[[BatchItem], object] | None = None,
+        save_to: str | os.PathLike[str] | None = None,
+        preflight: bool = True,
+    ) -> AsyncIterator[BatchItem]:
+        """Submit many requests under the budget; yield a BatchItem as each one ends."""
+        return run_batch(
+            self,
+            "video",
+            requests,
+            concurrency=concurrency,
+            max_credits=max_credits,
+            journal=journal,
+            on_progress=on_progress,
+            save_to=save_to,
+            preflight=preflight,
+        )
 
 
 class AsyncAccount(_Resource):

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import os
 import random
+from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -23,6 +25,7 @@ from .._exceptions import NanoBananaError, RateLimitError
 from .._limits import Limiter, resolve_limiter
 from .._log import logger
 from .._policy import PollPolicy, RateLimit
+from ._download import download
 from ._resources import Account, Images, Models, Videos
 
 __all__ = ["Client"]
@@ -163,6 +166,13 @@ class Client:
                 raise error from cause
             attempt += 1
             self._clock.sleep(delay)
+
+    def download(self, url: str, dest: str | os.PathLike[str]) -> Path:
+        """Stream a result URL to ``dest`` (a file, or a directory) and return the path written.
+
+        The API key is never sent to the asset host; the file appears atomically.
+        """
+        return download(self, url, dest)
 
     # -- lifecycle ---------------------------------------------------------------------
 

@@ -12,7 +12,19 @@ from .._models import ImageStatus, TaskCreated, VideoStatus
 if TYPE_CHECKING:
     from ._resources import Images, Videos
 
-__all__ = ["SyncImageTask", "SyncVideoTask"]
+__all__ = ["SyncImageTask", "SyncVideoTask", "wait_for_task"]
+
+
+def wait_for_task(
+    resource: Any,
+    task_id: str,
+    *,
+    timeout: float | None = None,
+    on_progress: Any = None,
+    poll_policy: Any = None,
+) -> Any:
+    """Poll ``task_id`` through ``resource`` until it ends (stub: the task-futures issue)."""
+    raise NotImplementedError
 
 
 @attrs.frozen(eq=False)
