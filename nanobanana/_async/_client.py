@@ -66,6 +66,7 @@ class AsyncClient:
         *,
         _clock: Clock | None = None,
         _limiter: AsyncLimiter | None = None,
+        _transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._api_key = resolve_api_key(api_key)
         self._base_url = resolve_base_url(base_url)
@@ -93,9 +94,10 @@ class AsyncClient:
                 clock=self._clock,
             )
         self._owns_http = http_client is None
-        self._http = (
-            http_client if http_client is not None else httpx.AsyncClient(timeout=self._timeout)
-        )
+        if http_client is not None:
+            self._http = http_client
+        else:
+            self._http = httpx.AsyncClient(timeout=self._timeout, transport=_transport)
         self._random = random.Random()
         self.images = AsyncImages(self)
         self.videos = AsyncVideos(self)

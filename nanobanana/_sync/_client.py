@@ -67,6 +67,7 @@ class Client:
         *,
         _clock: Clock | None = None,
         _limiter: Limiter | None = None,
+        _transport: httpx.BaseTransport | None = None,
     ) -> None:
         self._api_key = resolve_api_key(api_key)
         self._base_url = resolve_base_url(base_url)
@@ -94,7 +95,10 @@ class Client:
                 clock=self._clock,
             )
         self._owns_http = http_client is None
-        self._http = http_client if http_client is not None else httpx.Client(timeout=self._timeout)
+        if http_client is not None:
+            self._http = http_client
+        else:
+            self._http = httpx.Client(timeout=self._timeout, transport=_transport)
         self._random = random.Random()
         self.images = Images(self)
         self.videos = Videos(self)
