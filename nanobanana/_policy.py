@@ -45,18 +45,15 @@ RETRY_AFTER_CAP = 60.0
 class RateLimit:
     """A request budget: at most ``requests`` in any ``per`` seconds (the API's is 60/60 s)."""
 
-    requests: int = attrs.field(default=60)
+    requests: int = 60
     per: float = attrs.field(default=60.0, kw_only=True)
 
-    @requests.validator
-    def _check_requests(self, _: object, value: int) -> None:
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"RateLimit.requests must be a positive int, got {value!r}")
-
-    @per.validator
-    def _check_per(self, _: object, value: float) -> None:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-            raise ValueError(f"RateLimit.per must be a positive number of seconds, got {value!r}")
+    def __attrs_post_init__(self) -> None:
+        if isinstance(self.requests, bool) or not isinstance(self.requests, int) or self.requests < 1:
+            raise ValueError(f"RateLimit.requests must be a positive int, got {self.requests!r}")
+        per = self.per
+        if isinstance(per, bool) or not isinstance(per, (int, float)) or not per > 0:
+            raise ValueError(f"RateLimit.per must be a positive number of seconds, got {per!r}")
 
 
 @attrs.frozen
@@ -96,7 +93,7 @@ class PollPolicy:
 
 def backoff_delay(attempt: int, rng: Callable[[], float] = random.random) -> float:
     """Exponential backoff with full jitter: uniform in [0, min(CAP, BASE * 2**attempt)]."""
-    return rng() * min(BACKOFF_CAP, BACKOFF_BASE * (2**attempt))
+    return float(rng() * min(BACKOFF_CAP, BACKOFF_BASE * (2.0**attempt)))
 
 
 def classify_transport_error(
