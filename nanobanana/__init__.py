@@ -12,10 +12,17 @@
 
 from __future__ import annotations
 
+from ._async._batch import AsyncBatch
 from ._async._client import AsyncClient
-from ._async._fanin import as_completed, gather
-from ._batch_models import BatchItem, ImageRequest, VideoRequest
 from ._async._tasks import ImageTask, VideoTask
+from ._batch_models import (
+    BatchItem,
+    BudgetExceededError,
+    ImageRequest,
+    JournalError,
+    NotSubmittedError,
+    VideoRequest,
+)
 from ._exceptions import (
     APIConnectionError,
     APIStatusError,
@@ -34,6 +41,7 @@ from ._exceptions import (
     TaskTimeoutError,
     UnexpectedResponseError,
 )
+from ._fanin import as_completed, gather
 from ._limits import AsyncLimiter, Limiter, Permit
 from ._models import (
     CostEstimate,
@@ -46,19 +54,24 @@ from ._models import (
     VideoStatus,
 )
 from ._policy import PollPolicy, RateLimit
+from ._sync._batch import Batch
 from ._sync._client import Client
 from ._sync._tasks import SyncImageTask, SyncVideoTask
 from ._version import __version__
+from .limiters._errors import RateLimiterUnavailableError
 
 __all__ = [
     "APIConnectionError",
     "APIStatusError",
     "APITimeoutError",
+    "AsyncBatch",
     "AsyncClient",
     "AsyncLimiter",
     "AuthenticationError",
     "BadRequestError",
+    "Batch",
     "BatchItem",
+    "BudgetExceededError",
     "Client",
     "ContentFilteredError",
     "CostEstimate",
@@ -69,15 +82,18 @@ __all__ = [
     "InsufficientCreditsError",
     "InternalServerError",
     "InvalidParameterError",
+    "JournalError",
     "Limiter",
     "ModelCatalog",
     "ModelInfo",
     "NanoBananaError",
+    "NotSubmittedError",
     "PermissionDeniedError",
     "Permit",
     "PollPolicy",
     "RateLimit",
     "RateLimitError",
+    "RateLimiterUnavailableError",
     "Subscription",
     "SyncImageTask",
     "SyncVideoTask",

@@ -1,13 +1,38 @@
-"""Batch inputs and outputs: ImageRequest, VideoRequest, BatchItem (stub: the batch issue fills it)."""
+"""Batch inputs and outputs: ImageRequest, VideoRequest, BatchItem, and the batch errors.
+
+Also the pure helpers of a batch: turning an input into a request, a request's
+fingerprint (parameters + position, what the journal checks on a rerun), its cost key
+(the parameters calculate-cost takes), and which errors stop a whole batch.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import attrs
 
-__all__ = ["BatchItem", "ImageRequest", "VideoRequest"]
+from . import _catalog
+from ._exceptions import (
+    AuthenticationError,
+    InsufficientCreditsError,
+    InvalidParameterError,
+    NanoBananaError,
+    PermissionDeniedError,
+)
+from ._models import ImageStatus, VideoStatus
+
+__all__ = [
+    "BatchItem",
+    "BudgetExceededError",
+    "ImageRequest",
+    "JournalError",
+    "NotSubmittedError",
+    "VideoRequest",
+]
 
 
 @attrs.frozen
@@ -24,6 +49,10 @@ class ImageRequest:
     quality: str | None = None
     output_format: str | None = None
 
+    def params(self) -> dict[str, Any]:
+        """The keyword arguments of ``images.generate`` (prompt excluded, None left out)."""
+        return {k: v for k, v in attrs.asdict(self).items() if k != "prompt" and v is not None}
+
 
 @attrs.frozen
 class VideoRequest:
@@ -38,14 +67,208 @@ class VideoRequest:
     generate_audio: bool | None = None
     negative_prompt: str | None = None
 
+    def params(self) -> dict[str, Any]:
+        """The keyword arguments of ``videos.generate`` (prompt excluded, None left out)."""
+        return {k: v for k, v in attrs.asdict(self).items() if k != "prompt" and v is not None}
+
+
+Request = ImageRequest | VideoRequest
+Status = ImageStatus | VideoStatus
+
 
 @attrs.frozen
 class BatchItem:
-    """How one request of a batch ended."""
+    """How one request of a batch ended.
+
+    ``index`` is the request's position in the input; ``task_id`` is None when nothing
+    was submitted; ``status`` the final status when the task ended; ``error`` None on
+    success; ``paths`` the files written under ``save_to``.
+    """
 
     index: int
     request: ImageRequest | VideoRequest
     task_id: str | None = None
-    status: Any = None
+    status: ImageStatus | VideoStatus | None = None
     error: BaseException | None = None
     paths: tuple[Path, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """True when the task succeeded (and its files, if asked for, were saved)."""
+        return self.error is None and self.status is not None and self.status.succeeded
+
+    @property
+    def submitted(self) -> bool:
+        """True when the request reached the server and has a task id."""
+        return self.task_id is not None
+
+    @property
+    def needs_attention(self) -> bool:
+        """True when the request may have been charged without a task id to show for it.
+
+        The generate request was sent and its answer lost (timeout, broken connection,
+        5xx, or a crash in a previous run). It is never resubmitted automatically.
+        """
+        return bool(getattr(self.error, "may_have_been_processed", False))
+
+
+# -- errors ----------------------------------------------------------------------------
+
+
+class BudgetExceededError(InsufficientCreditsError):
+    """A batch would spend more than the balance or ``max_credits``: refused before spending.
+
+    ``needed`` is the credits still to spend; ``available`` the limit it ran into (the
+    balance or ``max_credits``); ``balance`` the account's credits when known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        needed: int,
+        available: int,
+        balance: int | None = None,
+        max_credits: int | None = None,
+    ) -> None:
+        super().__init__(message, status_code=402, code="BUDGET_EXCEEDED")
+        self.needed = needed
+        self.available = available
+        self.balance = balance
+        self.max_credits = max_credits
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class NotSubmittedError(NanoBananaError):
+    """A request of a batch was never sent (nothing charged); ``reason`` says why.
+
+    The batch stopped before it (a fatal error, the budget, or the batch was closed).
+    Resubmitting it later is safe.
+    """
+
+    def __init__(self, message: str, *, reason: BaseException | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class JournalError(NanoBananaError):
+    """The batch journal cannot be used: in use by another process, or written for another batch."""
+
+
+# -- pure helpers ----------------------------------------------------------------------
+
+_FIELDS: Mapping[str, type[Any]] = {"image": ImageRequest, "video": VideoRequest}
+
+
+def to_request(kind: str, raw: object) -> Request:
+    """A prompt, a request object or a mapping of its fields, as the request of ``kind``."""
+    cls = _FIELDS[kind]
+    if isinstance(raw, str):
+        return cls(raw)  # type: ignore[no-any-return]
+    if isinstance(raw, (ImageRequest, VideoRequest)) and isinstance(raw, cls):
+        return raw
+    if isinstance(raw, Mapping):
+        names = {a.name for a in attrs.fields(cls)}
+        unknown = sorted(str(k) for k in raw if k not in names)  # pyright: ignore[reportUnknownVariableType]
+        if unknown:
+            raise InvalidParameterError(
+                "request",
+                dict(raw),  # pyright: ignore[reportUnknownArgumentType]
+                reason=f"unknown field(s) for a {kind} request: {', '.join(unknown)}",
+            )
+        if "prompt" not in raw:
+            raise InvalidParameterError(
+                "request", dict(raw), reason=f"a {kind} request needs a prompt"
+            )
+        return cls(**raw)  # type: ignore[no-any-return]
+    raise InvalidParameterError(
+        "request",
+        raw,
+        reason=f"a {kind} batch takes prompts (str) or nb.{cls.__name__} objects, "
+        f"got {type(raw).__name__}",
+    )
+
+
+def validate(kind: str, request: Request) -> None:
+    """Validate locally like ``generate`` would (InvalidParameterError; nothing sent)."""
+    if kind == "image":
+        _catalog.image_body(request.prompt, **request.params())
+    else:
+        _catalog.video_body(request.prompt, **request.params())
+
+
+def request_json(request: Request) -> str:
+    """The request's fields as canonical JSON."""
+    return json.dumps(attrs.asdict(request), sort_keys=True, separators=(",", ":"))
+
+
+def fingerprint(kind: str, index: int, request: Request) -> str:
+    """A digest of the request's kind, position and parameters."""
+    text = f"{kind}\n{index}\n{request_json(request)}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def cost_key(kind: str, request: Request) -> tuple[tuple[str, Any], ...]:
+    """The calculate-cost parameters of a request (a hashable, sorted tuple)."""
+    if isinstance(request, ImageRequest):
+        mode = request.mode or ("image" if request.image_url is not None else "text")
+        params: dict[str, Any] = {
+            "mode": mode,
+            "model": request.model,
+            "num_images": request.num_images,
+            "resolution": request.resolution,
+            "quality": request.quality,
+        }
+    else:
+        params = {
+            "model": request.model,
+            "resolution": request.resolution,
+            "duration": request.duration,
+            "generate_audio": request.generate_audio,
+            "aspect_ratio": request.aspect_ratio,
+        }
+    return tuple(sorted((k, v) for k, v in params.items() if v is not None))
+
+
+def is_fatal(error: BaseException, request: Request | None = None) -> bool:
+    """True when ``error`` stops a whole batch: 401, 402, or a 403 on the key.
+
+    A 403 for a subscription-only model (NOTES §6) is that request's own failure.
+    """
+    if isinstance(error, (AuthenticationError, InsufficientCreditsError)):
+        return True
+    if isinstance(error, PermissionDeniedError):
+        model = request.model if isinstance(request, ImageRequest) else None
+        spec = _catalog.IMAGE_MODELS.get(model) if model is not None else None
+        return not (spec is not None and spec.subscription_required)
+    return False
+
+
+def status_to_json(status: Status) -> str:
+    """A final status as wire-shaped JSON (what the journal keeps)."""
+    data: dict[str, Any] = {
+        "task_id": status.task_id,
+        "status": status.status,
+        "progress": status.progress,
+        "error": status.error,
+        "completed_at": status.completed_at.isoformat() if status.completed_at else None,
+    }
+    if isinstance(status, ImageStatus):
+        data["image_url"] = status.image_url
+        data["image_urls"] = list(status.image_urls)
+    else:
+        data["video_url"] = status.video_url
+    return json.dumps(data, sort_keys=True)
+
+
+def status_from_json(kind: str, text: str) -> Status:
+    """The status model back from ``status_to_json``."""
+    from ._converter import decode
+
+    data = json.loads(text)
+    data = {k: v for k, v in data.items() if v is not None}
+    if kind == "image":
+        return decode(ImageStatus, data)
+    return decode(VideoStatus, data)

@@ -7,12 +7,31 @@ seconds; callers convert API time with ``Clock.to_real``.
 
 from __future__ import annotations
 
+import sys
 import threading
+from collections.abc import Callable, Coroutine
 from types import TracebackType
+from typing import Any
 
 import anyio
 
-__all__ = ["AsyncEvent", "AsyncLock", "Event", "Lock"]
+__all__ = [
+    "AsyncDetached",
+    "AsyncEvent",
+    "AsyncLock",
+    "AsyncQueue",
+    "AsyncShield",
+    "AsyncTaskGroup",
+    "AsyncWakeup",
+    "Detached",
+    "Event",
+    "Lock",
+    "Queue",
+    "QueueClosed",
+    "Shield",
+    "TaskGroup",
+    "Wakeup",
+]
 
 
 class AsyncLock:
@@ -96,3 +115,335 @@ class Event:
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until set or ``timeout`` passes; True when set."""
         return self._event.wait(timeout)
+
+
+# -- one-shot wake-ups that any thread may trigger (the rate limiter's waiters) ----------
+
+
+def _threadsafe_scheduler() -> Callable[[Callable[[], object]], object] | None:
+    """How another thread may run a callback in the current event loop, if we can tell."""
+    import asyncio
+
+    try:
+        return asyncio.get_running_loop().call_soon_threadsafe
+    except RuntimeError:
+        pass
+    trio = sys.modules.get("trio")
+    if trio is not None:
+        try:
+            return trio.lowlevel.current_trio_token().run_sync_soon  # type: ignore[no-any-return]
+        except RuntimeError:
+            pass
+    return None
+
+
+class AsyncWakeup:
+    """A one-shot wake-up for one waiting task. Create it in the task that waits;
+    ``wake()`` may be called from any thread (another event loop, a sync client)."""
+
+    __slots__ = ("_event", "_schedule", "_thread")
+
+    def __init__(self) -> None:
+        self._event = anyio.Event()
+        self._thread = threading.get_ident()
+        self._schedule = _threadsafe_scheduler()
+
+    def wake(self) -> None:
+        if threading.get_ident() == self._thread:
+            self._event.set()
+        elif self._schedule is not None:
+            try:
+                self._schedule(self._event.set)
+            except RuntimeError:  # that event loop has ended: nobody waits any more
+                pass
+
+    async def wait(self, timeout: float | None = None) -> bool:  # noqa: ASYNC109
+        """Wait until woken or ``timeout`` (real seconds) passes; True when woken."""
+        if timeout is None:
+            await self._event.wait()
+            return True
+        with anyio.move_on_after(timeout):
+            await self._event.wait()
+        return self._event.is_set()
+
+
+class Wakeup:
+    """The blocking twin of AsyncWakeup (a threading.Event: any thread may wake it)."""
+
+    __slots__ = ("_event",)
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def wake(self) -> None:
+        self._event.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until woken or ``timeout`` (real seconds) passes; True when woken."""
+        return self._event.wait(timeout)
+
+
+# -- task groups, bounded queues and shields (batch fan-out) ------------------------------
+
+
+class QueueClosed(Exception):
+    """Raised by ``put``/``get`` on a queue that was closed."""
+
+
+class AsyncQueue:
+    """A bounded FIFO between tasks: ``put`` waits while ``maxsize`` items are queued.
+
+    ``close()`` (sync, idempotent) wakes every waiter: ``put`` then raises QueueClosed,
+    ``get`` drains what is queued and then raises QueueClosed.
+    """
+
+    __slots__ = ("_receive", "_send")
+
+    def __init__(self, maxsize: int = 1) -> None:
+        send, receive = anyio.create_memory_object_stream[object](max(1, maxsize))
+        self._send = send
+        self._receive = receive
+
+    async def put(self, item: object) -> None:
+        try:
+            await self._send.send(item)
+        except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+            raise QueueClosed from None
+
+    async def get(self) -> object:
+        try:
+            return await self._receive.receive()
+        except (anyio.ClosedResourceError, anyio.EndOfStream):
+            raise QueueClosed from None
+
+    def close(self) -> None:
+        self._send.close()
+        self._receive.close()
+
+
+class Queue:
+    """The blocking twin of AsyncQueue (a condition variable and a deque)."""
+
+    __slots__ = ("_closed", "_cond", "_items", "_maxsize")
+
+    def __init__(self, maxsize: int = 1) -> None:
+        import collections
+
+        self._items: collections.deque[object] = collections.deque()
+        self._maxsize = max(1, maxsize)
+        self._cond = threading.Condition()
+        self._closed = False
+
+    def put(self, item: object) -> None:
+        with self._cond:
+            while len(self._items) >= self._maxsize and not self._closed:
+                self._cond.wait()
+            if self._closed:
+                raise QueueClosed
+            self._items.append(item)
+            self._cond.notify_all()
+
+    def get(self) -> object:
+        with self._cond:
+            while not self._items and not self._closed:
+                self._cond.wait()
+            if self._closed:
+                raise QueueClosed
+            item = self._items.popleft()
+            self._cond.notify_all()
+            return item
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._items.clear()
+            self._cond.notify_all()
+
+
+class AsyncTaskGroup:
+    """An anyio task group: ``start_soon(fn, *args)``, ``cancel()``, ``async with``.
+
+    ``cancel()`` cancels every task at its next await (code under ``AsyncShield`` finishes
+    first). ``cancelled`` tells cooperative code to stop (the sync twin has no other way).
+    """
+
+    __slots__ = ("_cancelled", "_tg")
+
+    def __init__(self) -> None:
+        self._tg = anyio.create_task_group()
+        self._cancelled = False
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled
+
+    def start_soon(self, fn: Callable[..., Coroutine[Any, Any, Any]], *args: Any) -> None:
+        self._tg.start_soon(fn, *args)
+
+    def cancel(self) -> None:
+        self._cancelled = True
+        self._tg.cancel_scope.cancel()
+
+    async def __aenter__(self) -> AsyncTaskGroup:
+        await self._tg.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._tg.__aexit__(exc_type, exc, tb)
+
+
+class TaskGroup:
+    """The blocking twin of AsyncTaskGroup: one daemon thread per task, joined on exit.
+
+    Threads cannot be interrupted: ``cancel()`` only sets ``cancelled``, which the tasks
+    check at their cooperative points. The first exception a task raises is re-raised
+    on exit (and cancels the others).
+    """
+
+    __slots__ = ("_cancelled", "_error", "_lock", "_threads")
+
+    def __init__(self) -> None:
+        self._threads: list[threading.Thread] = []
+        self._cancelled = False
+        self._error: BaseException | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled
+
+    def start_soon(self, fn: Callable[..., object], *args: object) -> None:
+        def run() -> None:
+            try:
+                fn(*args)
+            except BaseException as exc:  # re-raised by __exit__
+                with self._lock:
+                    if self._error is None:
+                        self._error = exc
+                self._cancelled = True
+
+        thread = threading.Thread(target=run, name="nanobanana-task", daemon=True)
+        with self._lock:
+            self._threads.append(thread)
+        thread.start()
+
+    def cancel(self) -> None:
+        self._cancelled = True
+
+    def __enter__(self) -> TaskGroup:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        while True:
+            with self._lock:
+                pending = [t for t in self._threads if t.is_alive()]
+            if not pending:
+                break
+            for thread in pending:
+                thread.join()
+        if self._error is not None and exc is None:
+            raise self._error
+
+
+class AsyncShield:
+    """``with AsyncShield():`` the block runs to its end even when its task is cancelled."""
+
+    __slots__ = ("_scope",)
+
+    def __init__(self) -> None:
+        self._scope = anyio.CancelScope(shield=True)
+
+    def __enter__(self) -> AsyncShield:
+        self._scope.__enter__()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._scope.__exit__(exc_type, exc, tb)
+
+
+class Shield:
+    """The blocking twin of AsyncShield: threads are never cancelled, so it does nothing."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> Shield:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        return None
+
+
+class AsyncDetached:
+    """Runs one coroutine function as a task of its own, outside the caller's cancel scopes.
+
+    For a long-lived service behind an iterator (a batch): the caller may stop iterating
+    at any point without corrupting its cancel-scope stack. On asyncio it is a task of
+    the running loop; on Trio a system task. ``wait()`` returns once the function ended.
+    The function must not raise (it reports failures its own way).
+    """
+
+    __slots__ = ("_done", "_handle")
+
+    def __init__(self) -> None:
+        self._done = anyio.Event()
+        self._handle: object = None
+
+    def start(self, fn: Callable[[], Coroutine[Any, Any, Any]]) -> None:
+        async def run() -> None:
+            try:
+                await fn()
+            finally:
+                self._done.set()
+
+        trio = sys.modules.get("trio")
+        if trio is not None:
+            try:
+                trio.lowlevel.current_task()
+            except RuntimeError:
+                pass
+            else:
+                trio.lowlevel.spawn_system_task(run)
+                return
+        import asyncio
+
+        self._handle = asyncio.get_running_loop().create_task(run())  # keep a reference
+
+    async def wait(self) -> None:
+        await self._done.wait()
+
+
+class Detached:
+    """The blocking twin of AsyncDetached: a daemon thread."""
+
+    __slots__ = ("_thread",)
+
+    def __init__(self) -> None:
+        self._thread: threading.Thread | None = None
+
+    def start(self, fn: Callable[[], object]) -> None:
+        self._thread = threading.Thread(target=fn, name="nanobanana-batch", daemon=True)
+        self._thread.start()
+
+    def wait(self) -> None:
+        if self._thread is not None:
+            self._thread.join()

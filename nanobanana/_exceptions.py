@@ -174,7 +174,11 @@ class InternalServerError(APIStatusError):
 
 
 class UnexpectedResponseError(NanoBananaError):
-    """A body that is not the documented envelope, or data that does not decode."""
+    """A body that is not the documented envelope, or data that does not decode.
+
+    ``may_have_been_processed`` is True for a generate request the server accepted (a 2xx)
+    whose answer could not be read: the task may exist and may have been charged.
+    """
 
     def __init__(
         self,
@@ -182,10 +186,14 @@ class UnexpectedResponseError(NanoBananaError):
         *,
         response: httpx.Response | None = None,
         status_code: int | None = None,
+        may_have_been_processed: bool = False,
     ) -> None:
+        if may_have_been_processed and "fate is unknown" not in message:
+            message = f"{message} {_UNKNOWN_FATE}"
         super().__init__(message)
         self.response = response
         self.status_code = status_code
+        self.may_have_been_processed = may_have_been_processed
 
 
 class TaskFailedError(NanoBananaError):

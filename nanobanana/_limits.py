@@ -3,6 +3,12 @@
 A limiter hands out one permit per request. The permit is taken before the request is
 sent and released when its answer (or failure) arrives; what release means is the
 limiter's business (the built-in one keeps the slot for a full window after release).
+
+To plug in your own (``rate_limit=my_limiter``): ``acquire()`` takes no arguments
+(``async def`` for ``AsyncClient``, a plain ``def`` for ``Client``) and returns an object
+with ``release(*, sent=True)``; the client calls it once per attempt, retries included,
+with ``sent=False`` when the request provably never left. ``pause(seconds)`` is optional:
+when present it is called after a 429 with the time the whole budget should hold.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from ._exceptions import (
     InternalServerError,
     NanoBananaError,
     RateLimitError,
+    UnexpectedResponseError,
 )
 from ._protocol import Safety
 
@@ -28,8 +29,12 @@ __all__ = [
     "RETRY_AFTER_CAP",
     "PollPolicy",
     "RateLimit",
+    "backoff_ceiling",
     "backoff_delay",
     "classify_transport_error",
+    "mark_unknown_fate",
+    "never_sent",
+    "rate_limit_pause",
     "retry_delay",
 ]
 
@@ -49,7 +54,11 @@ class RateLimit:
     per: float = attrs.field(default=60.0, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
-        if isinstance(self.requests, bool) or not isinstance(self.requests, int) or self.requests < 1:
+        if (
+            isinstance(self.requests, bool)
+            or not isinstance(self.requests, int)
+            or self.requests < 1
+        ):
             raise ValueError(f"RateLimit.requests must be a positive int, got {self.requests!r}")
         per = self.per
         if isinstance(per, bool) or not isinstance(per, (int, float)) or not per > 0:
@@ -91,9 +100,38 @@ class PollPolicy:
         return self.nominal_delay(poll_number) * (0.8 + 0.4 * rng())
 
 
+def backoff_ceiling(attempt: int) -> float:
+    """The most retry ``attempt`` (0 for the first retry) waits: min(CAP, BASE * 2**attempt)."""
+    return float(min(BACKOFF_CAP, BACKOFF_BASE * (2.0 ** min(attempt, 32))))
+
+
 def backoff_delay(attempt: int, rng: Callable[[], float] = random.random) -> float:
     """Exponential backoff with full jitter: uniform in [0, min(CAP, BASE * 2**attempt)]."""
-    return float(rng() * min(BACKOFF_CAP, BACKOFF_BASE * (2.0**attempt)))
+    return float(rng() * backoff_ceiling(attempt))
+
+
+def never_sent(exc: BaseException) -> bool:
+    """True when a transport error proves the request never left: a failed connect, or no
+    pooled connection in time. Anything later (a write or read failure or timeout, a
+    connection dropped mid-exchange) leaves the request's fate unknown."""
+    return isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
+
+
+def rate_limit_pause(error: RateLimitError, attempt: int) -> float:
+    """How long a 429 pauses the key's whole budget: its Retry-After (up to
+    RETRY_AFTER_CAP), or the backoff ceiling of this attempt when it has none."""
+    if error.retry_after is not None:
+        return min(error.retry_after, RETRY_AFTER_CAP)
+    return backoff_ceiling(attempt)
+
+
+def _retry_after(error: APIStatusError) -> float | None:
+    from ._protocol import parse_retry_after
+
+    response = error.response
+    if response is None:
+        return None
+    return parse_retry_after(response.headers.get("retry-after"))
 
 
 def classify_transport_error(
@@ -104,8 +142,7 @@ def classify_transport_error(
     Only a failure to connect (or to get a pooled connection) proves the request never
     left: anything later leaves a generate request's fate unknown.
     """
-    never_sent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
-    unknown = safety == "generate" and not never_sent
+    unknown = safety == "generate" and not never_sent(exc)
     name = type(exc).__name__
     detail = str(exc) or name
     if isinstance(exc, httpx.TimeoutException):
@@ -119,6 +156,25 @@ def classify_transport_error(
     )
 
 
+def mark_unknown_fate(error: NanoBananaError, safety: Safety) -> NanoBananaError:
+    """A generate request the server accepted (2xx) but whose answer we could not read
+    (a truncated or malformed body) was processed and charged, yet its task id is lost:
+    say so in the error (``may_have_been_processed``)."""
+    if (
+        safety == "generate"
+        and isinstance(error, UnexpectedResponseError)
+        and not error.may_have_been_processed
+        and (error.status_code is None or error.status_code < 400)
+    ):
+        return UnexpectedResponseError(
+            str(error),
+            response=error.response,
+            status_code=error.status_code,
+            may_have_been_processed=True,
+        )
+    return error
+
+
 def retry_delay(
     error: NanoBananaError,
     safety: Safety,
@@ -128,8 +184,20 @@ def retry_delay(
 ) -> float | None:
     """Seconds to wait before retrying after ``error``, or None to raise it.
 
-    Reads retry on connection errors, timeouts, 429 and 5xx. A generate request retries
-    only when it provably never reached processing: a failed connect, or a 429.
+    ``attempt`` counts the retries already made (0 before the first retry).
+
+    ==============================  =====================  ========================
+    error                           reads, calculate-cost  generate
+    ==============================  =====================  ========================
+    connect failure, pool timeout   retry                  retry (it never left)
+    read/write timeout, dropped     retry                  raise (may be processed)
+    429                             retry                  retry
+    5xx (500, 502 HTML, 503 ...)    retry                  raise (may be processed)
+    other 4xx, malformed body       raise                  raise
+    ==============================  =====================  ========================
+
+    A 429 waits its Retry-After, a 5xx at least its Retry-After; a hint longer than
+    RETRY_AFTER_CAP raises instead. Otherwise the wait is ``backoff_delay(attempt)``.
     """
     if attempt >= max_retries:
         return None
@@ -143,8 +211,15 @@ def retry_delay(
         if safety == "generate" and error.may_have_been_processed:
             return None
         return backoff_delay(attempt, rng)
-    if isinstance(error, InternalServerError) and safety == "read":
-        return backoff_delay(attempt, rng)
-    if isinstance(error, APIStatusError) and safety == "read" and error.status_code >= 500:
+    if (
+        isinstance(error, APIStatusError)
+        and safety == "read"
+        and (isinstance(error, InternalServerError) or error.status_code >= 500)
+    ):
+        hint = _retry_after(error)
+        if hint is not None:
+            if hint > RETRY_AFTER_CAP:
+                return None
+            return max(hint, backoff_delay(attempt, rng))
         return backoff_delay(attempt, rng)
     return None

@@ -471,6 +471,20 @@ async def test_user_supplied_http_client_is_used_and_never_closed(api_key: str) 
     sync_http.close()
 
 
+async def test_http_client_auth_never_replaces_the_api_key(api_key: str) -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json=ok({"credits": 1}))
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(handler), auth=("user", "pass"))
+    async with nb.AsyncClient(api_key=api_key, http_client=http, rate_limit=None) as client:
+        await client.account.credits()
+    assert seen[0].headers["authorization"] == f"Bearer {api_key}"
+    await http.aclose()
+
+
 async def test_owned_pool_is_closed(api_key: str) -> None:
     client = nb.AsyncClient(api_key=api_key)
     await client.aclose()

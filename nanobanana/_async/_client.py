@@ -22,7 +22,7 @@ from .._config import (
 )
 from .._exceptions import NanoBananaError, RateLimitError
 from .._limits import AsyncLimiter, resolve_limiter
-from .._log import logger
+from .._log import logger, scrub_error
 from .._policy import PollPolicy, RateLimit
 from ._download import download
 from ._resources import AsyncAccount, AsyncImages, AsyncModels, AsyncVideos
@@ -107,66 +107,73 @@ class AsyncClient:
     # -- the one place a request is sent ------------------------------------------------
 
     async def _request(self, op: _protocol.Operation[T]) -> T:
-        """Send ``op`` through the limiter with retries, and decode its answer."""
+        """Send ``op`` through the limiter with retries, and decode its answer.
+
+        Every attempt waits for the key's budget; the slot is released when the answer
+        (or the failure) arrives, and freed at once when the request provably never left.
+        Whether to retry is ``_policy.retry_delay``'s decision: a generate request is
+        retried only when it never reached processing (a failed connect, a 429).
+        """
         request = op.build(self._base_url, self._headers)
         request.extensions["timeout"] = self._timeout.as_dict()
+        method, path = request.method, request.url.path
         attempt = 0
         while True:
             waited_from = self._clock.now()
             permit = await self._limiter.acquire()
-            waited = self._clock.now() - waited_from
-            sent = False
+            started = self._clock.now()
+            waited = started - waited_from
             try:
-                sent = True
-                response = await self._http.send(request)
+                # auth=None: a user's http_client configured with auth= must not replace
+                # the Bearer header (nor see the request).
+                response = await self._http.send(request, auth=None)
                 try:
                     await response.aread()
                 finally:
                     await response.aclose()
             except httpx.TransportError as exc:
-                never_sent = isinstance(
-                    exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-                )
-                permit.release(sent=not never_sent)
+                permit.release(sent=not _policy.never_sent(exc))
                 error: NanoBananaError = _policy.classify_transport_error(exc, request, op.safety)
-                logger.debug(
-                    "%s %s failed: %s (attempt %d, waited %.3fs for the budget)",
-                    request.method,
-                    request.url.path,
-                    type(exc).__name__,
-                    attempt + 1,
-                    waited,
-                )
                 cause: BaseException | None = exc
+                outcome = type(exc).__name__
             except BaseException:
-                permit.release(sent=sent)
+                permit.release(sent=True)  # cancelled mid-flight: it may have left
                 raise
             else:
                 permit.release(sent=True)
-                logger.debug(
-                    "%s %s -> %d (attempt %d, waited %.3fs for the budget)",
-                    request.method,
-                    request.url.path,
-                    response.status_code,
-                    attempt + 1,
-                    waited,
-                )
+                outcome = str(response.status_code)
                 try:
-                    return op.parse(response)
+                    result = op.parse(response)
                 except NanoBananaError as exc:
-                    error = exc
-                    cause = None
-                    if isinstance(exc, RateLimitError):
-                        self._limiter.pause(
-                            exc.retry_after
-                            if exc.retry_after is not None
-                            else _policy.backoff_delay(attempt, self._random.random) + 1.0
-                        )
+                    error, cause = _policy.mark_unknown_fate(exc, op.safety), None
+                else:
+                    _log_request(
+                        method, path, outcome, attempt, waited, self._clock.now() - started
+                    )
+                    return result
+            _log_request(method, path, outcome, attempt, waited, self._clock.now() - started)
             delay = _policy.retry_delay(
                 error, op.safety, attempt, self._max_retries, self._random.random
             )
+            if isinstance(error, RateLimitError):
+                # The server's window is full: hold every waiter of this key, not just us.
+                pause = getattr(self._limiter, "pause", None)
+                if pause is not None:
+                    pause(_policy.rate_limit_pause(error, attempt))
             if delay is None:
+                scrub_error(error, self._api_key)
+                if cause is not None:
+                    scrub_error(cause, self._api_key)
                 raise error from cause
+            logger.info(
+                "%s %s: %s; retry %d of %d in %.2fs",
+                method,
+                path,
+                _describe(error),
+                attempt + 1,
+                self._max_retries,
+                delay,
+            )
             attempt += 1
             await self._clock.asleep(delay)
 
@@ -215,3 +222,23 @@ class AsyncClient:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} base_url={str(self._base_url)!r} api_key={redact(self._api_key)!r}>"
+
+
+def _log_request(
+    method: str, path: str, outcome: str, attempt: int, waited: float, took: float
+) -> None:
+    """One DEBUG line per attempt: never the key (not in a path), never a body."""
+    logger.debug(
+        "%s %s -> %s (attempt %d, waited %.3fs for the budget, took %.3fs)",
+        method,
+        path,
+        outcome,
+        attempt + 1,
+        waited,
+        took,
+    )
+
+
+def _describe(error: NanoBananaError) -> str:
+    status = getattr(error, "status_code", None)
+    return f"{type(error).__name__} {status}" if status is not None else type(error).__name__

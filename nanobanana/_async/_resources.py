@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterable, Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -11,7 +11,7 @@ from .. import _protocol
 from .._batch_models import BatchItem, ImageRequest, VideoRequest
 from .._models import CostEstimate, Credits, ImageStatus, ModelCatalog, VideoStatus
 from .._policy import PollPolicy
-from ._batch import run_batch
+from ._batch import AsyncBatch, run_batch
 from ._download import save_results
 from ._tasks import ImageTask, VideoTask, wait_for_task
 
@@ -29,7 +29,7 @@ class _Resource:
 
 
 class AsyncImages(_Resource):
-    """Image generation: ``generate``, ``status``."""
+    """Image generation: ``generate``, ``status``, ``wait``, ``save``."""
 
     __slots__ = ()
 
@@ -74,9 +74,15 @@ class AsyncImages(_Resource):
         poll_policy: PollPolicy | None = None,
     ) -> ImageStatus:
         """Poll task ``task_id`` until it ends; the final status, or TaskFailedError/TaskTimeoutError."""
-        return await wait_for_task(
-            self, task_id, timeout=timeout, on_progress=on_progress, poll_policy=poll_policy
+        result: ImageStatus = await wait_for_task(
+            self,
+            task_id,
+            kind="image",
+            timeout=timeout,
+            on_progress=on_progress,
+            poll_policy=poll_policy,
         )
+        return result
 
     async def save(
         self, status_or_task: ImageStatus | ImageTask, directory: str | os.PathLike[str]
@@ -94,7 +100,7 @@ class AsyncImages(_Resource):
         on_progress: Callable[[BatchItem], object] | None = None,
         save_to: str | os.PathLike[str] | None = None,
         preflight: bool = True,
-    ) -> AsyncIterator[BatchItem]:
+    ) -> AsyncBatch:
         """Submit many requests under the budget; yield a BatchItem as each one ends."""
         return run_batch(
             self,
@@ -110,7 +116,7 @@ class AsyncImages(_Resource):
 
 
 class AsyncVideos(_Resource):
-    """Video generation: ``generate``, ``status``."""
+    """Video generation: ``generate``, ``status``, ``wait``, ``save``."""
 
     __slots__ = ()
 
@@ -153,9 +159,15 @@ class AsyncVideos(_Resource):
         poll_policy: PollPolicy | None = None,
     ) -> VideoStatus:
         """Poll task ``task_id`` until it ends; the final status, or TaskFailedError/TaskTimeoutError."""
-        return await wait_for_task(
-            self, task_id, timeout=timeout, on_progress=on_progress, poll_policy=poll_policy
+        result: VideoStatus = await wait_for_task(
+            self,
+            task_id,
+            kind="video",
+            timeout=timeout,
+            on_progress=on_progress,
+            poll_policy=poll_policy,
         )
+        return result
 
     async def save(
         self, status_or_task: VideoStatus | VideoTask, directory: str | os.PathLike[str]
@@ -173,7 +185,7 @@ class AsyncVideos(_Resource):
         on_progress: Callable[[BatchItem], object] | None = None,
         save_to: str | os.PathLike[str] | None = None,
         preflight: bool = True,
-    ) -> AsyncIterator[BatchItem]:
+    ) -> AsyncBatch:
         """Submit many requests under the budget; yield a BatchItem as each one ends."""
         return run_batch(
             self,

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,7 +12,7 @@ from .. import _protocol
 from .._batch_models import BatchItem, ImageRequest, VideoRequest
 from .._models import CostEstimate, Credits, ImageStatus, ModelCatalog, VideoStatus
 from .._policy import PollPolicy
-from ._batch import run_batch
+from ._batch import Batch, run_batch
 from ._download import save_results
 from ._tasks import SyncImageTask, SyncVideoTask, wait_for_task
 
@@ -30,7 +30,7 @@ class _Resource:
 
 
 class Images(_Resource):
-    """Image generation: ``generate``, ``status``."""
+    """Image generation: ``generate``, ``status``, ``wait``, ``save``."""
 
     __slots__ = ()
 
@@ -75,9 +75,15 @@ class Images(_Resource):
         poll_policy: PollPolicy | None = None,
     ) -> ImageStatus:
         """Poll task ``task_id`` until it ends; the final status, or TaskFailedError/TaskTimeoutError."""
-        return wait_for_task(
-            self, task_id, timeout=timeout, on_progress=on_progress, poll_policy=poll_policy
+        result: ImageStatus = wait_for_task(
+            self,
+            task_id,
+            kind="image",
+            timeout=timeout,
+            on_progress=on_progress,
+            poll_policy=poll_policy,
         )
+        return result
 
     def save(
         self, status_or_task: ImageStatus | SyncImageTask, directory: str | os.PathLike[str]
@@ -95,7 +101,7 @@ class Images(_Resource):
         on_progress: Callable[[BatchItem], object] | None = None,
         save_to: str | os.PathLike[str] | None = None,
         preflight: bool = True,
-    ) -> Iterator[BatchItem]:
+    ) -> Batch:
         """Submit many requests under the budget; yield a BatchItem as each one ends."""
         return run_batch(
             self,
@@ -111,7 +117,7 @@ class Images(_Resource):
 
 
 class Videos(_Resource):
-    """Video generation: ``generate``, ``status``."""
+    """Video generation: ``generate``, ``status``, ``wait``, ``save``."""
 
     __slots__ = ()
 
@@ -154,9 +160,15 @@ class Videos(_Resource):
         poll_policy: PollPolicy | None = None,
     ) -> VideoStatus:
         """Poll task ``task_id`` until it ends; the final status, or TaskFailedError/TaskTimeoutError."""
-        return wait_for_task(
-            self, task_id, timeout=timeout, on_progress=on_progress, poll_policy=poll_policy
+        result: VideoStatus = wait_for_task(
+            self,
+            task_id,
+            kind="video",
+            timeout=timeout,
+            on_progress=on_progress,
+            poll_policy=poll_policy,
         )
+        return result
 
     def save(
         self, status_or_task: VideoStatus | SyncVideoTask, directory: str | os.PathLike[str]
@@ -174,7 +186,7 @@ class Videos(_Resource):
         on_progress: Callable[[BatchItem], object] | None = None,
         save_to: str | os.PathLike[str] | None = None,
         preflight: bool = True,
-    ) -> Iterator[BatchItem]:
+    ) -> Batch:
         """Submit many requests under the budget; yield a BatchItem as each one ends."""
         return run_batch(
             self,

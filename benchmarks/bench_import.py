@@ -1,0 +1,159 @@
+"""Import time: ``import nanobanana`` against ``import httpx``, in fresh interpreters.
+
+Each sample is one new interpreter (``sys.executable -c ...``) that times its own import
+with ``time.perf_counter()`` around the ``import`` statement, so interpreter start-up
+(identical on both sides, ~15 ms) does not water the ratio down. httpx (A) and nanobanana
+(B) alternate, one interpreter each per round; the figure is the median of each side and
+
+    ratio = median(import nanobanana) / median(import httpx)     target <= 1.3
+
+nanobanana imports httpx itself, so the ratio is 1 + (what nanobanana adds) / httpx.
+The wall time of the whole ``python -c "import X"`` process is reported too (informational).
+
+When the ratio misses, the rows name the modules nanobanana imports beyond httpx's, by
+their own ("self") time under ``python -X importtime``: those are what to make lazy.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from _harness import ab, main, meets, row
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET = 1.3
+
+_TIMED = "import time; _t = time.perf_counter(); import {mod}; print(time.perf_counter() - _t)"
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("PYTHONPROFILEIMPORTTIME", None)
+    env.pop("NANOBANANA_LOG", None)
+    return env
+
+
+def _import_seconds(mod: str) -> float:
+    out = subprocess.run(
+        [sys.executable, "-c", _TIMED.format(mod=mod)],
+        cwd=ROOT,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def _process_seconds(mod: str) -> float:
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-c", f"import {mod}"], cwd=ROOT, env=_env(), check=True
+    )
+    return time.perf_counter() - start
+
+
+_LINE = re.compile(r"^import time:\s+(\d+)\s+\|\s+(\d+)\s+\|(\s*)(\S+)\s*$")
+
+
+def importtime(mod: str) -> dict[str, tuple[int, int]]:
+    """``{module: (self µs, cumulative µs)}`` from ``python -X importtime -c 'import mod'``."""
+    out = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", f"import {mod}"],
+        cwd=ROOT,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    found: dict[str, tuple[int, int]] = {}
+    for line in out.stderr.splitlines():
+        m = _LINE.match(line)
+        if m:
+            found[m.group(4)] = (int(m.group(1)), int(m.group(2)))
+    return found
+
+
+def extra_imports(runs: int = 5) -> list[tuple[str, float]]:
+    """Modules ``import nanobanana`` loads that ``import httpx`` does not, by median self µs."""
+    base = set(importtime("httpx"))
+    samples: dict[str, list[int]] = {}
+    for _ in range(runs):
+        for name, (self_us, _) in importtime("nanobanana").items():
+            if name not in base:
+                samples.setdefault(name, []).append(self_us)
+    ranked = [(name, statistics.median(v)) for name, v in samples.items()]
+    ranked.sort(key=lambda kv: kv[1], reverse=True)
+    return ranked
+
+
+def _group(name: str) -> str:
+    top = name.split(".")[0]
+    return name if top == "nanobanana" else top
+
+
+def run(quick: bool = False) -> list[dict[str, Any]]:
+    rounds = 10 if quick else 20
+    # warm the bytecode caches so neither side pays a compile
+    _import_seconds("httpx")
+    _import_seconds("nanobanana")
+    res = ab(
+        lambda: _import_seconds("httpx"), lambda: _import_seconds("nanobanana"), rounds=rounds
+    )
+    proc = ab(
+        lambda: _process_seconds("httpx"),
+        lambda: _process_seconds("nanobanana"),
+        rounds=max(5, rounds // 2),
+        warmup=0,
+    )
+    ok = meets(res.ratio, "<=", TARGET)
+    rows = [
+        row(
+            "import.nanobanana",
+            res.b_median * 1e3,
+            "ms",
+            baseline=res.a_median * 1e3,
+            ratio=res.ratio,
+            target=f"<= {TARGET}",
+            ok=ok,
+            note=(
+                f"median of {rounds} fresh interpreters each; baseline = import httpx; "
+                "ratio = nanobanana ÷ httpx (import statement only)"
+            ),
+        ),
+        row(
+            "import.process_wall",
+            proc.b_median * 1e3,
+            "ms",
+            baseline=proc.a_median * 1e3,
+            ratio=proc.ratio,
+            note="whole `python -c 'import X'` process, start-up included (informational)",
+        ),
+    ]
+    extra = extra_imports(runs=3 if quick else 5)
+    groups: dict[str, float] = {}
+    for name, us in extra:
+        groups[_group(name)] = groups.get(_group(name), 0.0) + us
+    top = sorted(groups.items(), key=lambda kv: kv[1], reverse=True)[:8]
+    total = sum(groups.values())
+    rows.append(
+        row(
+            "import.beyond_httpx",
+            total / 1e3,
+            "ms",
+            note="self time (-X importtime) of modules httpx does not load: "
+            + ", ".join(f"{name} {us / 1e3:.1f}" for name, us in top),
+        )
+    )
+    return rows
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(run))

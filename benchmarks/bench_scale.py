@@ -1,0 +1,305 @@
+"""Scale: 10,000 image tasks submitted and awaited at once on one event loop.
+
+The simulator runs in-process (``fake.async_client(rate_limit=None)``: no socket, no
+rate limit on either side), with time scaled (image durations 10-20 s of API time at
+``TIME_SCALE`` API seconds per real second). One coroutine per task does
+``task = await client.images.generate(prompt)`` then ``await task`` (the client's poll
+scheduler decides when each task polls); all of them start together in one anyio task
+group on asyncio.
+
+Reported:
+
+- wall time of the whole run, and process CPU time per task (``time.process_time``; the
+  simulator runs in the same process, so its CPU is included: an upper bound);
+- errors (any exception from generate or await): target 0;
+- **peak RSS growth per in-flight task**, target <= 5 KB. Method: a warm-up of 200 tasks
+  through the same client first (imports, caches, code paths), then ``gc.collect()`` and
+  the RSS is read (``RSS0``). During the run a thread samples the RSS every 5 ms
+  (``/proc/self/statm``, psutil elsewhere) together with the number of tasks in flight
+  (started, not yet returned). Peak growth = max(RSS) - RSS0; per task = peak growth /
+  the peak number in flight. RSS is the honest "what the machine pays" figure, but an
+  upper bound on the SDK's share: it also holds the simulator's state (its request log,
+  its task table, its response bodies) and the allocator's slack;
+- the Python heap at the moment every task has been submitted and is being awaited, by
+  origin (``tracemalloc``, a second run of the same size, since tracing slows everything
+  down and its own bookkeeping inflates RSS): bytes per in-flight task allocated by the
+  SDK (``nanobanana/`` less ``nanobanana/testing``), by the simulator, by httpx/httpcore,
+  by anyio/asyncio and by the rest. That splits the RSS figure into what is ours.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import sys
+import threading
+import time
+import tracemalloc
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+from _harness import main, meets, row
+
+N_TASKS = 10_000
+TIME_SCALE = 20.0
+"""API seconds per real second: image tasks (10-20 s) take 0.5-1 s of real time."""
+TARGET_KB = 5.0
+WARMUP = 200
+
+try:
+    _PAGE = os.sysconf("SC_PAGE_SIZE")
+except (AttributeError, ValueError, OSError):  # pragma: no cover - not Linux
+    _PAGE = 4096
+
+
+def rss_bytes() -> int:
+    """The resident set size of this process, now."""
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            return int(f.read().split()[1]) * _PAGE
+    except OSError:  # pragma: no cover - not Linux
+        import psutil
+
+        return int(psutil.Process().memory_info().rss)
+
+
+class Sampler:
+    """A thread that records (max RSS, in-flight count at that time, max in-flight)."""
+
+    def __init__(self, in_flight: Callable[[], int], every: float = 0.005) -> None:
+        self._in_flight = in_flight
+        self._every = every
+        self._stop = threading.Event()
+        self.peak_rss = 0
+        self.in_flight_at_peak = 0
+        self.peak_in_flight = 0
+        self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.sample()
+            self._stop.wait(self._every)
+
+    def sample(self) -> None:
+        rss = rss_bytes()
+        flying = self._in_flight()
+        if rss > self.peak_rss:
+            self.peak_rss = rss
+            self.in_flight_at_peak = flying
+        self.peak_in_flight = max(self.peak_in_flight, flying)
+
+    def __enter__(self) -> Sampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.sample()
+
+
+def _fake(seed: int) -> Any:
+    from nanobanana.testing import FakeNanoBanana
+
+    return FakeNanoBanana(
+        rate_limit=None,
+        time_scale=TIME_SCALE,
+        seed=seed,
+        credits=10**9,
+        durations={"image": (10.0, 20.0)},
+    )
+
+
+class Workload:
+    """``n`` concurrent generate-then-await coroutines, counted while in flight."""
+
+    def __init__(self, client: Any, n: int) -> None:
+        self.client = client
+        self.n = n
+        self.in_flight = 0
+        self.submitted = 0
+        self.done = 0
+        self.errors: Counter[str] = Counter()
+        self.on_all_submitted: Callable[[], None] | None = None
+
+    async def one(self, i: int) -> None:
+        self.in_flight += 1
+        try:
+            task = await self.client.images.generate(f"A lighthouse at dusk, variant {i}")
+            self.submitted += 1
+            if self.submitted == self.n and self.on_all_submitted is not None:
+                self.on_all_submitted()
+            status = await task
+            if not status.succeeded:
+                self.errors[f"status {status.status}"] += 1
+            self.done += 1
+        except Exception as exc:
+            self.errors[type(exc).__name__] += 1
+        finally:
+            self.in_flight -= 1
+
+    async def run(self) -> None:
+        async with anyio.create_task_group() as tg:
+            for i in range(self.n):
+                tg.start_soon(self.one, i)
+
+
+async def _warm(client: Any) -> None:
+    await Workload(client, WARMUP).run()
+
+
+def _rss_run(n: int) -> dict[str, Any]:
+    fake = _fake(seed=1)
+    client = fake.async_client(rate_limit=None)
+
+    async def go() -> dict[str, Any]:
+        async with client:
+            await _warm(client)
+            gc.collect()
+            work = Workload(client, n)
+            rss0 = rss_bytes()
+            cpu0 = time.process_time()
+            t0 = time.perf_counter()
+            with Sampler(lambda: work.in_flight) as sampler:
+                await work.run()
+            wall = time.perf_counter() - t0
+            cpu = time.process_time() - cpu0
+            return {
+                "wall": wall,
+                "cpu": cpu,
+                "rss0": rss0,
+                "peak_rss": sampler.peak_rss,
+                "in_flight_at_peak": sampler.in_flight_at_peak,
+                "peak_in_flight": sampler.peak_in_flight,
+                "errors": dict(work.errors),
+                "done": work.done,
+                "requests": len(fake.api_requests),
+            }
+
+    return anyio.run(go, backend="asyncio")
+
+
+def _origin(filename: str) -> str:
+    f = filename.replace("\\", "/")
+    if "/nanobanana/testing/" in f:
+        return "simulator"
+    if "/nanobanana/" in f:
+        return "sdk"
+    if "/httpx/" in f or "/httpcore/" in f or "/h11/" in f:
+        return "httpx"
+    if "/anyio/" in f or "/asyncio/" in f or "/sniffio/" in f:
+        return "anyio/asyncio"
+    if "/attr/" in f or "/attrs/" in f or "/cattrs/" in f:
+        return "attrs/cattrs"
+    return "other"
+
+
+def _heap_run(n: int) -> dict[str, Any]:
+    """The Python heap by origin when every task has been submitted (tracemalloc)."""
+    fake = _fake(seed=2)
+    client = fake.async_client(rate_limit=None)
+    found: dict[str, Any] = {}
+
+    async def go() -> None:
+        async with client:
+            await _warm(client)
+            gc.collect()
+            work = Workload(client, n)
+            tracemalloc.start(1)
+            base = tracemalloc.take_snapshot()
+
+            def at_peak() -> None:
+                snap = tracemalloc.take_snapshot()
+                by_origin: Counter[str] = Counter()
+                for stat in snap.compare_to(base, "filename"):
+                    by_origin[_origin(stat.traceback[0].filename)] += stat.size_diff
+                found["by_origin"] = dict(by_origin)
+                found["in_flight"] = work.in_flight
+
+            work.on_all_submitted = at_peak
+            try:
+                await work.run()
+            finally:
+                tracemalloc.stop()
+            found["errors"] = dict(work.errors)
+
+    anyio.run(go, backend="asyncio")
+    return found
+
+
+def run(quick: bool = False) -> list[dict[str, Any]]:
+    n = N_TASKS
+    res = _rss_run(n)
+    errors = sum(res["errors"].values())
+    growth = max(0, res["peak_rss"] - res["rss0"])
+    flying = max(1, res["in_flight_at_peak"])
+    per_task_kb = growth / flying / 1024
+    rows = [
+        row(
+            "scale.wall",
+            res["wall"],
+            "s",
+            note=(
+                f"{n:,} tasks (generate + await), images 10-20 s API time at x{TIME_SCALE:g}, "
+                f"rate limit off, in-process simulator, {res['requests']:,} API requests in all"
+            ),
+        ),
+        row(
+            "scale.cpu_per_task",
+            res["cpu"] / n * 1e3,
+            "ms/task",
+            note="process CPU time ÷ tasks; includes the in-process simulator's CPU",
+        ),
+        row(
+            "scale.requests_per_task",
+            (res["requests"] - WARMUP * 0) / (n + WARMUP),
+            "req/task",
+            note="API requests ÷ tasks (warm-up included): 1 generate + status polls",
+        ),
+        row(
+            "scale.errors",
+            errors,
+            "errors",
+            target="== 0",
+            ok=errors == 0 and res["done"] == n,
+            note=f"{res['done']:,}/{n:,} succeeded; errors: {res['errors'] or 'none'}",
+        ),
+        row(
+            "scale.rss_per_in_flight_task",
+            per_task_kb,
+            "KB/task",
+            target=f"<= {TARGET_KB:g} KB",
+            ok=meets(per_task_kb, "<=", TARGET_KB),
+            note=(
+                f"peak RSS growth {growth / 2**20:.1f} MiB with {flying:,} tasks in flight "
+                f"(max in flight {res['peak_in_flight']:,}); simulator state included"
+            ),
+        ),
+    ]
+    heap_n = 2_000 if quick else n
+    heap = _heap_run(heap_n)
+    by = heap.get("by_origin", {})
+    flying_h = max(1, heap.get("in_flight", heap_n))
+    total = sum(by.values())
+    rows.append(
+        row(
+            "scale.heap_sdk_per_task",
+            by.get("sdk", 0) / flying_h / 1024,
+            "KB/task",
+            note=(
+                f"tracemalloc, {heap_n:,} tasks all submitted and awaited: per in-flight task "
+                + ", ".join(
+                    f"{k} {v / flying_h / 1024:.2f}"
+                    for k, v in sorted(by.items(), key=lambda kv: -kv[1])
+                )
+                + f" KB (total {total / flying_h / 1024:.2f} KB)"
+            ),
+        )
+    )
+    return rows
+
+
+if __name__ == "__main__":
+    sys.exit(main(run))

@@ -1,0 +1,260 @@
+"""The batch journal: one SQLite row per request, so a rerun resumes without paying twice.
+
+Pure and blocking (stdlib ``sqlite3``), called from both clients. One connection in WAL
+mode, guarded by a lock, so many tasks or threads may write; every state change is
+committed at once with ``synchronous=FULL`` (it survives ``kill -9`` and power loss).
+The connection holds an exclusive lock on the file for its lifetime: two runs of the same
+journal at once would be the one way to submit a request twice, so the second one is
+refused (the lock dies with the process, so a killed run never blocks its rerun).
+
+States of a request (``requests.state``):
+
+``pending``
+    seen, never sent: a rerun submits it.
+``sending``
+    its generate request got its turn and may have reached the server, answer unknown
+    (the process died meanwhile): a rerun does NOT resubmit it; it needs attention.
+``submitted``
+    the server answered with ``task_id``: a rerun polls it.
+``succeeded`` / ``failed``
+    the task ended (final status kept, with the paths saved): a rerun reports it again,
+    downloading any missing file.
+``unknown``
+    the generate request failed in a way that leaves its fate unknown (5xx, timeout,
+    broken connection after sending): never resubmitted; needs attention.
+``not_submitted``
+    refused before processing (locally, 4xx, or the batch stopped): a rerun submits it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from ._batch_models import JournalError
+
+__all__ = ["Journal", "JournalRow", "RESUBMITTABLE"]
+
+SCHEMA_VERSION = "1"
+
+RESUBMITTABLE = frozenset({"pending", "not_submitted"})
+"""States whose request a rerun may (re)submit: nothing was ever charged for them."""
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS requests (
+    idx INTEGER PRIMARY KEY,
+    fingerprint TEXT NOT NULL,
+    request TEXT NOT NULL,
+    state TEXT NOT NULL,
+    task_id TEXT,
+    credits_used INTEGER,
+    status TEXT,
+    paths TEXT,
+    error TEXT,
+    updated_at REAL NOT NULL
+);
+"""
+
+
+@attrs.frozen
+class JournalRow:
+    """What the journal knows of one request."""
+
+    index: int
+    fingerprint: str
+    request: str
+    state: str
+    task_id: str | None
+    credits_used: int | None
+    status: str | None
+    paths: tuple[str, ...]
+    error: str | None
+
+
+class Journal:
+    """An open batch journal (see the module docs). Use as a context manager or ``close()``."""
+
+    def __init__(self, path: str | os.PathLike[str], kind: str) -> None:
+        self.path = Path(path)
+        self.kind = kind
+        self._lock = threading.Lock()
+        if self.path.parent != Path():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = sqlite3.connect(
+                str(self.path), timeout=0.2, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as exc:
+            raise JournalError(f"cannot open the batch journal {self.path}: {exc}") from exc
+        self._conn: sqlite3.Connection | None = conn
+        try:
+            conn.execute("PRAGMA locking_mode=EXCLUSIVE")
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("BEGIN EXCLUSIVE")  # takes the lock now, held until close()
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            found = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+            if not found:
+                conn.execute("INSERT INTO meta VALUES ('version', ?)", (SCHEMA_VERSION,))
+                conn.execute("INSERT INTO meta VALUES ('kind', ?)", (kind,))
+            elif found.get("kind") != kind:
+                raise JournalError(
+                    f"the batch journal {self.path} was written by a batch of {found.get('kind')}s, "
+                    f"not {kind}s: use another journal file"
+                )
+            conn.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            conn.close()
+            self._conn = None
+            if "locked" in str(exc):
+                raise JournalError(
+                    f"the batch journal {self.path} is in use by another run "
+                    "(one run per journal at a time)"
+                ) from exc
+            raise JournalError(f"cannot use the batch journal {self.path}: {exc}") from exc
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            self._conn = None
+            raise JournalError(f"{self.path} is not a batch journal: {exc}") from exc
+        except BaseException:
+            conn.close()
+            self._conn = None
+            raise
+
+    # -- reading -----------------------------------------------------------------------
+
+    def get(self, index: int) -> JournalRow | None:
+        """The row of request ``index``, or None."""
+        with self._lock:
+            row = (
+                self._db()
+                .execute(
+                    "SELECT idx, fingerprint, request, state, task_id, credits_used, status, paths,"
+                    " error FROM requests WHERE idx = ?",
+                    (index,),
+                )
+                .fetchone()
+            )
+        return None if row is None else _row(row)
+
+    def counts(self) -> dict[str, int]:
+        """How many requests are in each state."""
+        with self._lock:
+            rows = self._db().execute("SELECT state, COUNT(*) FROM requests GROUP BY state")
+            return {str(state): int(n) for state, n in rows.fetchall()}
+
+    def rows(self) -> list[JournalRow]:
+        """Every row, by index (for tools and tests: a journal may be large)."""
+        with self._lock:
+            found = (
+                self._db()
+                .execute(
+                    "SELECT idx, fingerprint, request, state, task_id, credits_used, status,"
+                    " paths, error FROM requests ORDER BY idx"
+                )
+                .fetchall()
+            )
+        return [_row(r) for r in found]
+
+    # -- writing (each call is one committed transaction) --------------------------------
+
+    def begin(self, index: int, fingerprint: str, request: str) -> JournalRow:
+        """The row of request ``index``, created ``pending`` when new."""
+        with self._lock:
+            self._db().execute(
+                "INSERT OR IGNORE INTO requests (idx, fingerprint, request, state, updated_at)"
+                " VALUES (?, ?, ?, 'pending', ?)",
+                (index, fingerprint, request, time.time()),
+            )
+        row = self.get(index)
+        assert row is not None
+        return row
+
+    def sending(self, index: int) -> None:
+        """The generate request of ``index`` is about to leave: its fate is now the server's."""
+        self._set(index, state="sending")
+
+    def submitted(self, index: int, task_id: str, credits_used: int | None) -> None:
+        """The server answered with a task id (committed before anything else happens)."""
+        self._set(index, state="submitted", task_id=task_id, credits_used=credits_used, error=None)
+
+    def finished(
+        self, index: int, *, succeeded: bool, status: str, paths: tuple[str, ...], error: str | None
+    ) -> None:
+        """The task ended; ``status`` is its final status as JSON."""
+        self._set(
+            index,
+            state="succeeded" if succeeded else "failed",
+            status=status,
+            paths=json.dumps(list(paths)),
+            error=error,
+        )
+
+    def saved(self, index: int, paths: tuple[str, ...]) -> None:
+        """Update the files saved for a finished request."""
+        self._set(index, paths=json.dumps(list(paths)))
+
+    def unknown(self, index: int, error: str) -> None:
+        """The generate request's fate is unknown: never resubmit it."""
+        self._set(index, state="unknown", error=error)
+
+    def not_submitted(self, index: int, error: str) -> None:
+        """The request was refused before processing, or never sent: a rerun may submit it."""
+        self._set(index, state="not_submitted", error=error)
+
+    def error(self, index: int, error: str) -> None:
+        """Note an error without changing the state (a failed wait or download)."""
+        self._set(index, error=error)
+
+    def _set(self, index: int, **fields: Any) -> None:
+        names = ", ".join(f"{name} = ?" for name in fields)
+        with self._lock:
+            self._db().execute(
+                f"UPDATE requests SET {names}, updated_at = ? WHERE idx = ?",
+                (*fields.values(), time.time(), index),
+            )
+
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise JournalError(f"the batch journal {self.path} is closed")
+        return self._conn
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the connection (and release the file)."""
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _row(row: tuple[Any, ...]) -> JournalRow:
+    idx, fp, request, state, task_id, credits_used, status, paths, error = row
+    return JournalRow(
+        index=int(idx),
+        fingerprint=str(fp),
+        request=str(request),
+        state=str(state),
+        task_id=task_id,
+        credits_used=credits_used,
+        status=status,
+        paths=tuple(json.loads(paths)) if paths else (),
+        error=error,
+    )

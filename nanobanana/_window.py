@@ -1,0 +1,211 @@
+"""The arithmetic of the per-key budget: a sliding window of N slots. Pure: no I/O, no clock.
+
+The server allows at most ``N`` requests in any ``W`` seconds, counted by *arrival* time.
+We cannot see arrival times, only when we send a request and when its answer comes back,
+and the arrival lies somewhere between the two. So:
+
+* each request holds one of ``N`` slots from the moment it is sent (``acquire``) until
+  ``W`` seconds (plus a small safety margin) after its response arrives (``release``);
+* a request that provably never left this process (``release(sent=False)``) frees its
+  slot at once;
+* waiters queue with FIFO tickets: only the oldest live ticket may take a slot;
+* ``pause_until(t)`` (after a 429) holds every waiter until ``t``.
+
+Why it is safe: two requests that use the same slot arrive at least ``W`` apart, since the
+later one is sent ``W`` after the earlier one's response, which came after its arrival.
+So any ``W``-second span of arrivals holds at most one request per slot: at most ``N``,
+at the start (the first burst), with requests still in flight, and whatever the latency.
+
+Why it is fast: a slot is idle only for the response latency plus the margin, so a
+sustained run reaches ``W / (W + margin + latency)`` of the permitted ``N / W``.
+
+Why a plain token bucket is not enough: capacity ``N`` refilled at ``N / W`` admits ``N``
+at once and ``N`` more during the first ``W`` seconds (about ``2N`` in the first window).
+
+The safety margin (``SAFETY_MARGIN`` of ``W``, 1%, at most ``MAX_MARGIN``, 0.25 s: so
+0.25 s for the API's 60 s window, 10 ms for a 1 s window) covers what causality does not:
+a request whose answer never came (a timeout, a reset) that still reaches the server a
+little after we gave up; a server that stamps arrivals a little late, or counts its window
+inclusively ``[t - W, t]``; clock-rate differences between client and server (50 ppm is
+3 ms a minute); and timers that fire a hair early. That is a few milliseconds in all;
+0.25 s is a wide cushion over it, at a cost of 0.4% of the API's throughput. The
+property test in tests/test_window.py drives random traffic with such jitter against a
+strict-window checker, and shows that without the margin the checker catches an N+1-th.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import deque
+
+__all__ = ["MAX_MARGIN", "SAFETY_MARGIN", "SlidingWindow", "TokenBucket", "default_margin"]
+
+SAFETY_MARGIN = 0.01
+"""The extra hold after ``W``, as a fraction of ``W`` (1%)..."""
+MAX_MARGIN = 0.25
+"""...but never more than this many seconds."""
+
+
+def default_margin(per: float) -> float:
+    """The safety margin for a window of ``per`` seconds: 1% of it, at most 0.25 s."""
+    return min(SAFETY_MARGIN * per, MAX_MARGIN)
+
+
+_INF = math.inf
+
+
+class SlidingWindow:
+    """N slots, each held from send until ``per`` (+ margin) seconds after the response.
+
+    Times are floats in one monotonic time base chosen by the caller. Not thread-safe:
+    the shared limiter calls it under its own lock.
+    """
+
+    __slots__ = (
+        "_free",
+        "_in_flight",
+        "_live",
+        "_next_ticket",
+        "_paused_until",
+        "_queue",
+        "margin",
+        "per",
+        "requests",
+    )
+
+    def __init__(self, requests: int, per: float, *, margin: float | None = None) -> None:
+        if isinstance(requests, bool) or not isinstance(requests, int) or requests < 1:
+            raise ValueError(f"requests must be a positive int, got {requests!r}")
+        if not per > 0:
+            raise ValueError(f"per must be a positive number of seconds, got {per!r}")
+        self.requests = requests
+        self.per = float(per)
+        self.margin = float(default_margin(per) if margin is None else margin)
+        if self.margin < 0:
+            raise ValueError(f"margin must be >= 0, got {margin!r}")
+        # Times at which the free slots may be used again (-inf: never used). A heap, since
+        # concurrent releases can arrive with slightly out-of-order ``now`` values.
+        self._free: list[float] = [-_INF] * requests
+        self._in_flight = 0
+        self._paused_until = -_INF
+        self._queue: deque[int] = deque()
+        self._live: set[int] = set()
+        self._next_ticket = 0
+
+    # -- the queue ---------------------------------------------------------------------
+
+    def enqueue(self) -> int:
+        """A new FIFO ticket, at the back of the queue."""
+        ticket = self._next_ticket
+        self._next_ticket += 1
+        self._queue.append(ticket)
+        self._live.add(ticket)
+        return ticket
+
+    def cancel(self, ticket: int) -> bool:
+        """Withdraw a waiting ticket (its waiter gave up). True when it was at the head,
+        so the new head should be told it may go."""
+        if ticket not in self._live:
+            return False
+        was_head = self.head() == ticket
+        self._live.discard(ticket)
+        self._prune()
+        return was_head
+
+    def head(self) -> int | None:
+        """The ticket that is served next, or None when nobody waits."""
+        self._prune()
+        return self._queue[0] if self._queue else None
+
+    def _prune(self) -> None:
+        queue, live = self._queue, self._live
+        while queue and queue[0] not in live:
+            queue.popleft()
+
+    @property
+    def waiting(self) -> int:
+        """Tickets still in the queue."""
+        return len(self._live)
+
+    # -- slots -------------------------------------------------------------------------
+
+    @property
+    def in_flight(self) -> int:
+        """Slots held by requests whose answer has not come back."""
+        return self._in_flight
+
+    @property
+    def paused_until(self) -> float:
+        return self._paused_until
+
+    def next_free(self) -> float:
+        """The earliest time a slot may be taken, ignoring the queue (inf: every slot is in
+        flight, so the time is unknown until a release)."""
+        earliest = self._free[0] if self._free else _INF
+        return max(earliest, self._paused_until)
+
+    def try_acquire(self, ticket: int, now: float) -> float | None:
+        """Take a slot for ``ticket`` at ``now``: None when taken (the ticket leaves the queue).
+
+        Otherwise the time to try again: a finite time when the ticket is at the head and
+        waits for a known moment; inf when it waits for a release or for its turn.
+        """
+        if ticket not in self._live:
+            raise ValueError(f"ticket {ticket} is not waiting")
+        if self.head() != ticket:
+            return _INF
+        ready = self.next_free()
+        if ready > now:
+            return ready
+        heapq.heappop(self._free)
+        self._in_flight += 1
+        self._live.discard(ticket)
+        self._prune()
+        return None
+
+    def release(self, now: float, *, sent: bool = True) -> float:
+        """A request holding a slot ended at ``now``; the time its slot is free again.
+
+        ``sent=False``: it never left this process, so the slot is free at once.
+        """
+        if self._in_flight <= 0:
+            raise RuntimeError("release() without a matching acquire")
+        self._in_flight -= 1
+        free_at = now + self.per + self.margin if sent else -_INF
+        heapq.heappush(self._free, free_at)
+        return free_at
+
+    def pause_until(self, t: float) -> None:
+        """Hold every waiter until ``t`` (a 429 said the server's window is full)."""
+        if t > self._paused_until:
+            self._paused_until = t
+
+
+class TokenBucket:
+    """The plain token bucket (capacity N, refill N/W) this module does NOT use.
+
+    Kept as the baseline that tests and the benchmark compare against: it admits about
+    2N requests in its first W seconds, which a strict sliding-window server refuses.
+    """
+
+    __slots__ = ("_last", "_tokens", "capacity", "rate")
+
+    def __init__(self, requests: int, per: float) -> None:
+        self.capacity = float(requests)
+        self.rate = requests / per
+        self._tokens = float(requests)
+        self._last: float | None = None
+
+    def _refill(self, now: float) -> None:
+        if self._last is not None:
+            self._tokens = min(self.capacity, self._tokens + (now - self._last) * self.rate)
+        self._last = now
+
+    def try_acquire(self, now: float) -> float | None:
+        """None when a token was taken; else the time one will be there."""
+        self._refill(now)
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return None
+        return now + (1.0 - self._tokens) / self.rate

@@ -1,0 +1,178 @@
+"""Fault injection: rules that shape answers (per route, scripted or by probability)."""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["Fault", "FaultHandle", "ROUTES"]
+
+ROUTES = (
+    "images/generate",
+    "images/status",
+    "videos/generate",
+    "videos/status",
+    "account/credits",
+    "account/calculate-cost",
+    "models",
+)
+ASSETS_ROUTE = "assets"
+"""``route="assets"`` targets downloads from the asset host (``None`` targets every API route)."""
+
+
+class Fault:
+    """The fault kinds ``FakeNanoBanana.inject`` takes (plain strings)."""
+
+    LATENCY = "latency"
+    CONNECTION_REFUSED = "connection_refused"
+    RESET_BEFORE = "reset_before"
+    RESET_AFTER = "reset_after"
+    READ_TIMEOUT = "read_timeout"
+    HTTP_500 = "http_500"
+    HTTP_502_HTML = "http_502_html"
+    HTTP_503 = "http_503"
+    HTTP_429 = "http_429"
+    MALFORMED_JSON = "malformed_json"
+
+    ALL = (
+        LATENCY,
+        CONNECTION_REFUSED,
+        RESET_BEFORE,
+        RESET_AFTER,
+        READ_TIMEOUT,
+        HTTP_500,
+        HTTP_502_HTML,
+        HTTP_503,
+        HTTP_429,
+        MALFORMED_JSON,
+    )
+
+
+# kind -> (processed by default, may a test override processed?, allowed params)
+_SPEC: Mapping[str, tuple[bool, bool, frozenset[str]]] = {
+    Fault.LATENCY: (True, False, frozenset({"seconds"})),
+    Fault.CONNECTION_REFUSED: (False, False, frozenset()),
+    Fault.RESET_BEFORE: (False, False, frozenset()),
+    Fault.RESET_AFTER: (True, True, frozenset({"processed"})),
+    Fault.READ_TIMEOUT: (True, True, frozenset({"processed"})),
+    Fault.HTTP_500: (True, True, frozenset({"processed"})),
+    Fault.HTTP_502_HTML: (False, True, frozenset({"processed"})),
+    Fault.HTTP_503: (False, True, frozenset({"processed", "retry_after"})),
+    Fault.HTTP_429: (False, True, frozenset({"processed", "retry_after"})),
+    Fault.MALFORMED_JSON: (True, True, frozenset({"processed"})),
+}
+
+
+class FaultHandle:
+    """One injected fault. ``remove()`` takes it out; ``fired`` counts the times it acted."""
+
+    def __init__(
+        self,
+        owner: Any,
+        kind: str,
+        route: str | None,
+        times: int | None,
+        probability: float | None,
+        params: Mapping[str, Any],
+    ) -> None:
+        if kind not in _SPEC:
+            raise ValueError(f"unknown fault kind {kind!r}; one of {', '.join(Fault.ALL)}")
+        if route is not None and route not in ROUTES and route != ASSETS_ROUTE:
+            raise ValueError(f"unknown route {route!r}; one of {', '.join(ROUTES)}, 'assets'")
+        default_processed, overridable, allowed = _SPEC[kind]
+        extra = set(params) - allowed
+        if extra:
+            raise TypeError(f"fault {kind!r} takes no parameter(s) {', '.join(sorted(extra))}")
+        if "processed" in params and not overridable:
+            raise TypeError(f"fault {kind!r} does not take processed=")
+        if kind == Fault.LATENCY and "seconds" not in params:
+            raise TypeError("fault 'latency' needs seconds=...")
+        if times is not None and times < 0:
+            raise ValueError("times must be >= 0")
+        if probability is not None and not 0.0 <= probability <= 1.0:
+            raise ValueError("probability must be within [0, 1]")
+        self._owner = owner
+        self.kind = kind
+        self.route = route
+        self.probability = probability
+        self.remaining = times
+        self.processed: bool = bool(params.get("processed", default_processed))
+        self.seconds = float(params.get("seconds", 0.0))
+        retry_after = params.get("retry_after", 1.0 if kind == Fault.HTTP_503 else None)
+        self.retry_after: float | None = None if retry_after is None else float(retry_after)
+        self.fired = 0
+        self.active = True
+
+    def matches(self, route: str | None) -> bool:
+        if not self.active or self.remaining == 0:
+            return False
+        if self.route is None:
+            return route is not None  # every API route, not downloads
+        if self.route == ASSETS_ROUTE:
+            return route is None
+        return self.route == route
+
+    def fire(self, rng: random.Random) -> bool:
+        """Whether this rule acts on the current (matching) request; counts it if so."""
+        if self.probability is not None and rng.random() >= self.probability:
+            return False
+        if self.remaining is not None:
+            self.remaining -= 1
+        self.fired += 1
+        return True
+
+    def remove(self) -> None:
+        """Take this fault out; requests from now on are not affected by it."""
+        self.active = False
+        self._owner._remove_fault(self)
+
+    def __repr__(self) -> str:
+        return (
+            f"<FaultHandle {self.kind} route={self.route!r} remaining={self.remaining} "
+            f"probability={self.probability} fired={self.fired}>"
+        )
+
+
+class FaultSet:
+    """The active rules, in injection order."""
+
+    def __init__(self, seed: int | None) -> None:
+        self._lock = threading.Lock()
+        self._rules: list[FaultHandle] = []
+        self._rng = random.Random(seed)
+
+    def add(self, handle: FaultHandle) -> None:
+        with self._lock:
+            self._rules.append(handle)
+
+    def remove(self, handle: FaultHandle) -> None:
+        with self._lock:
+            if handle in self._rules:
+                self._rules.remove(handle)
+
+    def clear(self) -> None:
+        with self._lock:
+            for rule in self._rules:
+                rule.active = False
+            self._rules.clear()
+
+    def pick(self, route: str | None) -> tuple[float, FaultHandle | None]:
+        """(extra latency in API seconds, the one non-latency fault acting) for a request.
+
+        Every firing latency rule adds its delay; the first firing other rule wins.
+        """
+        latency = 0.0
+        chosen: FaultHandle | None = None
+        with self._lock:
+            for rule in list(self._rules):
+                if not rule.matches(route):
+                    continue
+                if rule.kind == Fault.LATENCY:
+                    if rule.fire(self._rng):
+                        latency += rule.seconds
+                elif chosen is None and rule.fire(self._rng):
+                    chosen = rule
+            self._rules = [r for r in self._rules if r.remaining != 0]
+        return latency, chosen

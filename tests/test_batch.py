@@ -1,0 +1,298 @@
+"""Batch fan-out: generate_many against the simulator (time-scaled), async and sync."""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import anyio
+import pytest
+
+import nanobanana as nb
+from nanobanana.testing import FakeNanoBanana, Fault
+
+pytestmark = pytest.mark.anyio
+
+
+def _generates(fake: FakeNanoBanana) -> list[object]:
+    return [r for r in fake.api_requests if r.route in ("images/generate", "videos/generate")]
+
+
+def _accounted(items: list[nb.BatchItem], n: int) -> None:
+    indexes = [item.index for item in items]
+    assert sorted(indexes) == list(range(n)), "every request exactly once"
+
+
+async def test_500_prompts_with_filtered_and_failing_tasks(anyio_backend: str) -> None:
+    fake = FakeNanoBanana(
+        time_scale=4000, seed=5, failure_rate=0.05, content_filter=["forbidden"], credits=10_000
+    )
+    prompts = [
+        f"forbidden scene {i}" if i % 20 == 7 else f"a watercolor of lighthouse {i}"
+        for i in range(500)
+    ]
+    async with fake.async_client() as client:
+        items = [item async for item in client.images.generate_many(prompts)]
+    _accounted(items, 500)
+    filtered = [i for i in items if isinstance(i.error, nb.ContentFilteredError)]
+    failed = [i for i in items if isinstance(i.error, nb.TaskFailedError)]
+    ok = [i for i in items if i.ok]
+    assert len(filtered) == 25
+    assert all(i.task_id is None and "forbidden" in i.request.prompt for i in filtered)
+    assert 10 <= len(failed) <= 45  # 5% of 475, seeded
+    assert all(i.task_id and i.status is not None and i.status.failed for i in failed)
+    assert len(ok) + len(failed) + len(filtered) == 500
+    assert all(i.status is not None and i.status.image_url for i in ok)
+    # one charge per task, none twice
+    charged = collections.Counter(c.task_id for c in fake.charges)
+    assert set(charged) == {i.task_id for i in items if i.task_id}
+    assert max(charged.values()) == 1
+    assert fake.double_charges() == []
+    assert len(_generates(fake)) == 500  # one generate per request, none retried
+
+
+def test_sync_twin_yields_the_same_items(tmp_path: Path) -> None:
+    fake = FakeNanoBanana(time_scale=2000, seed=2, content_filter=["forbidden"])
+    prompts = [f"a cat {i}" for i in range(20)] + ["forbidden", ""]
+    with fake.client() as client:
+        batch = client.images.generate_many(prompts, save_to=tmp_path)
+        assert isinstance(batch, nb.Batch)
+        items = list(batch)
+    _accounted(items, 22)
+    ok = [i for i in items if i.ok]
+    assert len(ok) == 20
+    for item in ok:
+        assert len(item.paths) == 1 and item.paths[0].read_bytes().startswith(b"\x89PNG")
+    errors = {i.index: type(i.error) for i in items if not i.ok}
+    assert errors == {20: nb.ContentFilteredError, 21: nb.InvalidParameterError}
+
+
+async def test_invalid_input_is_an_item_and_nothing_is_sent(anyio_backend: str) -> None:
+    fake = FakeNanoBanana(time_scale=2000)
+    requests: list[object] = [
+        "   ",
+        nb.ImageRequest("x", num_images=9),
+        nb.ImageRequest("y", model="nano-banana", resolution="4K"),
+        42,
+        {"prompt": "z", "colour": "red"},
+        nb.VideoRequest("wrong kind"),
+    ]
+    async with fake.async_client() as client:
+        items = [i async for i in client.images.generate_many(requests)]
+    _accounted(items, len(requests))
+    assert all(isinstance(i.error, nb.InvalidParameterError) for i in items)
+    assert all(not i.submitted for i in items)
+    assert _generates(fake) == []
+    assert fake.charges == []
+
+
+async def test_requests_objects_and_mappings_are_accepted(anyio_backend: str) -> None:
+    fake = FakeNanoBanana(time_scale=2000)
+    requests = [
+        nb.ImageRequest("a", model="nano-banana-pro", resolution="2K", num_images=2),
+        {"prompt": "b", "aspect_ratio": "16:9"},
+        "c",
+    ]
+    async with fake.async_client() as client:
+        items = [i async for i in client.images.generate_many(requests)]
+    assert all(i.ok for i in items)
+    by_index = {i.index: i for i in items}
+    assert by_index[0].request.resolution == "2K"  # type: ignore[union-attr]
+    assert len(by_index[0].status.image_urls) == 2  # type: ignore[union-attr]
+    assert by_index[1].request == nb.ImageRequest("b", aspect_ratio="16:9")
+
+
+async def test_async_iterable_input_and_on_progress(anyio_backend: str) -> None:
+    fake = FakeNanoBanana(time_scale=2000)
+    seen: list[int] = []
+
+    async def prompts() -> AsyncIterator[str]:
+        for i in range(12):
+            yield f"prompt {i}"
+
+    async with fake.async_client() as client:
+        async with client.images.generate_many(
+            prompts(), on_progress=lambda item: seen.append(item.index)
+        ) as batch:
+            items = [i async for i in batch]
+    _accounted(items, 12)
+    assert seen == [i.index for i in items]
+
+
+async def test_preflight_refuses_a_batch_over_the_balance(anyio_backend: str) -> None:
+    fake = FakeNanoBanana(time_scale=2000, credits=5)
+    async with fake.async_client() as client:
+        with pytest.raises(nb.BudgetExceededError) as caught:
+            async for _ in client.images.generate_many([f"p{i}" for i in range(10)]):
+                pass
+    assert "10" in str(caught.value) and "5" in str(caught.value)
+    assert caught.value.needed == 10 and caught.value.available == 5
+    assert isinstance(caught.value, nb.InsufficientCreditsError)
+    assert _generates(fake) == []
+    # one cost request for the one parameter set, one balance request
+    routes = [r.route for r in fake.api_requests]
+    assert routes.count("account/calculate-cost") == 1
+    assert routes.count("account/credits") == 1
+
+
+def test_preflight_refuses_a_batch_over_max_credits() -> None:
+    fake = FakeNanoBanana(time_scale=2000)
+    requests = [nb.ImageRequest(f"p{i}", model="nano-banana-pro") for i in range(4)]
+    requests += [nb.ImageRequest(f"q{i}") for i in range(3)]
+    with fake.client() as client:
+        with pytest.raises(nb.BudgetExceededError, match=r"27 credits.*max_credits=20"):
+            list(client.images.generate_many(requests, max_credits=20))
+        assert _generates(fake) == []
+        # within the budget: runs
+        items = list(client.images.generate_many(requests, max_credits=27))
+    assert all(i.ok for i in items)
+    assert sum(c.credits for c in fake.charges) == 27
+
+
+async def test_max_credits_without_preflight_stops_as_it_runs(anyio_backend: str) -> None:
+    fake = FakeNanoBanana(time_scale=2000)
+
+    def endless() -> Iterator[str]:
+        for i in range(40):
+            yield f"prompt {i}"
+
+    async with fake.async_client() as client:
+        items = [
+            i
+            async for i in client.images.generate_many(
+                endless(), preflight=False, max_credits=6, concurrency=3
+            )
+        ]
+    _accounted(items, 40)
+    assert sum(c.credits for c in fake.charges) == 6
+    assert sum(i.ok for i in items) == 6
+    stopped = [i for i in items if isinstance(i.error, nb.NotSubmittedError)]
+    assert len(stopped) == 34
+    assert all(isinstance(i.error.reason, nb.BudgetExceededError) for i in stopped)  # type: ignore[union-attr]
+    assert "max_credits=6" in str(stopped[0].error)
+
+
+async def test_credits_running_out_stops_new_submissions(anyio_backend: str) -> None:
+    fake = FakeNanoBanana(time_scale=2000, credits=7)
+    async with fake.async_client() as client:
+        items = [
+            i
+            async for i in client.images.generate_many(
+                [f"p{i}" for i in range(30)], preflight=False, concurrency=4
+            )
+        ]
+    _accounted(items, 30)
+    assert sum(i.ok for i in items) == 7  # the in-flight ones were awaited
+    refused = [i for i in items if isinstance(i.error, nb.InsufficientCreditsError)]
+    not_sent = [i for i in items if isinstance(i.error, nb.NotSubmittedError)]
+    assert 1 <= len(refused) <= 4
+    assert len(refused) + len(not_sent) == 23
+    assert all(isinstance(i.error.reason, nb.InsufficientCreditsError) for i in not_sent)  # type: ignore[union-attr]
+    assert len(_generates(fake)) == 7 + len(refused)
+
+
+async def test_a_disabled_key_stops_the_batch(anyio_backend: str) -> None:
+    fake = FakeNanoBanana(time_scale=2000)
+    fake.set_key_state(fake.api_key, "disabled")
+    async with fake.async_client() as client:
+        items = [
+            i
+            async for i in client.images.generate_many(
+                [f"p{i}" for i in range(20)], preflight=False, concurrency=2
+            )
+        ]
+    _accounted(items, 20)
+    denied = [i for i in items if isinstance(i.error, nb.PermissionDeniedError)]
+    assert 1 <= len(denied) <= 2
+    assert len(_generates(fake)) == len(denied)
+    assert all(isinstance(i.error, (nb.PermissionDeniedError, nb.NotSubmittedError)) for i in items)
+
+
+async def test_subscription_model_403_is_only_that_requests_failure(anyio_backend: str) -> None:
+    fake = FakeNanoBanana(time_scale=2000, subscription=None)
+    requests = [nb.ImageRequest("a", model="nano-banana-2"), "b", "c"]
+    async with fake.async_client() as client:
+        items = [i async for i in client.images.generate_many(requests, preflight=False)]
+    by_index = {i.index: i for i in items}
+    assert isinstance(by_index[0].error, nb.PermissionDeniedError)
+    assert by_index[1].ok and by_index[2].ok
+
+
+async def test_unknown_fate_is_reported_and_never_resubmitted(
+    anyio_backend: str, tmp_path: Path
+) -> None:
+    fake = FakeNanoBanana(time_scale=2000)
+    fake.inject(Fault.HTTP_500, route="images/generate", times=1, processed=True)
+    journal = tmp_path / "j.sqlite"
+    prompts = [f"p{i}" for i in range(5)]
+    async with fake.async_client() as client:
+        first = [i async for i in client.images.generate_many(prompts, journal=journal)]
+        attention = [i for i in first if i.needs_attention]
+        assert len(attention) == 1 and not attention[0].submitted
+        assert sum(i.ok for i in first) == 4
+        generates = len(_generates(fake))
+        second = [i async for i in client.images.generate_many(prompts, journal=journal)]
+    assert len(_generates(fake)) == generates  # nothing resubmitted
+    again = [i for i in second if i.needs_attention]
+    assert [i.index for i in again] == [attention[0].index]
+    assert "not resubmitted" in str(again[0].error)
+    assert sum(i.ok for i in second) == 4
+
+
+async def test_leaving_early_stops_submitting(anyio_backend: str) -> None:
+    fake = FakeNanoBanana(time_scale=500)
+    async with fake.async_client() as client:
+        async with client.images.generate_many(
+            [f"p{i}" for i in range(100)], concurrency=3
+        ) as batch:
+            async for _item in batch:
+                break
+        charged = len(fake.charges)
+        await anyio.sleep(0.05)  # 25 API seconds: nothing more is submitted
+        assert len(fake.charges) == charged
+    assert charged <= 3 + 1
+
+
+async def test_a_timeout_around_the_loop_is_safe(anyio_backend: str) -> None:
+    fake = FakeNanoBanana(time_scale=200)
+    got: list[nb.BatchItem] = []
+    async with fake.async_client() as client:
+        async with client.images.generate_many([f"p{i}" for i in range(50)]) as batch:
+            with anyio.move_on_after(0.1):
+                async for item in batch:
+                    got.append(item)
+        charged = len(fake.charges)
+    assert 0 < len(got) < 50
+    assert charged < 50
+
+
+def test_sync_break_inside_with_stops_submitting() -> None:
+    fake = FakeNanoBanana(time_scale=500)
+    with fake.client() as client:
+        with client.images.generate_many([f"p{i}" for i in range(100)], concurrency=3) as batch:
+            for _item in batch:
+                break
+        charged = len(fake.charges)
+    assert charged <= 4
+
+
+async def test_video_batch(anyio_backend: str, tmp_path: Path) -> None:
+    fake = FakeNanoBanana(time_scale=20_000)
+    requests = [nb.VideoRequest("a cat walking", duration=4), "a dog running"]
+    async with fake.async_client() as client:
+        items = [i async for i in client.videos.generate_many(requests, save_to=tmp_path)]
+    assert all(i.ok for i in items)
+    assert all(isinstance(i.status, nb.VideoStatus) for i in items)
+    assert all(p.suffix == ".mp4" and p.stat().st_size > 0 for i in items for p in i.paths)
+
+
+def test_bad_arguments_are_refused_at_once() -> None:
+    fake = FakeNanoBanana()
+    with fake.client() as client:
+        with pytest.raises(nb.InvalidParameterError):
+            client.images.generate_many(["a"], concurrency=0)
+        with pytest.raises(nb.InvalidParameterError):
+            client.images.generate_many(["a"], max_credits=-1)
+        with pytest.raises(nb.InvalidParameterError):
+            client.images.generate_many("a single prompt")  # type: ignore[arg-type]

@@ -1,0 +1,131 @@
+"""Smoke test of benchmarks/: every module imports, and the A/B harness does its sums right.
+
+No timing is asserted here; the figures themselves come from `nox -s bench`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
+MODULES = ["bench_overhead", "bench_decode", "bench_scale", "bench_import", "run_all"]
+
+
+@pytest.fixture(scope="module")
+def harness() -> Any:
+    sys.path.insert(0, str(BENCH))
+    try:
+        yield importlib.import_module("_harness")
+    finally:
+        sys.path.remove(str(BENCH))
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_benchmark_module_imports(harness: Any, name: str) -> None:
+    module = importlib.import_module(name)
+    if name.startswith("bench_"):
+        assert callable(module.run)
+
+
+def test_ab_alternates_and_reports_the_ratio_of_medians(harness: Any) -> None:
+    calls: list[str] = []
+    a_values = iter([10.0, 1.0, 2.0, 3.0, 100.0])  # one warmup, then 4 rounds
+    b_values = iter([10.0, 3.0, 5.0, 7.0, 9.0])
+
+    def a() -> float:
+        calls.append("a")
+        return next(a_values)
+
+    def b() -> float:
+        calls.append("b")
+        return next(b_values)
+
+    res = harness.ab(a, b, rounds=4, warmup=1)
+    # warmup, then the order flips every round so drift hits both sides alike
+    assert calls == ["a", "b", "a", "b", "b", "a", "a", "b", "b", "a"]
+    assert res.a == (1.0, 2.0, 3.0, 100.0)
+    assert res.b == (3.0, 5.0, 7.0, 9.0)
+    assert res.a_median == 2.5
+    assert res.b_median == 6.0
+    assert res.ratio == pytest.approx(6.0 / 2.5)  # B / A: above 1 means B is slower
+    assert res.paired_ratios == (3.0, 2.5, 7.0 / 3.0, 0.09)
+
+
+def test_ab_ratio_edge_cases(harness: Any) -> None:
+    same = harness.ab(lambda: 4.0, lambda: 4.0, rounds=3, warmup=0)
+    assert same.ratio == 1.0
+    assert harness.ab(lambda: 0.0, lambda: 0.0, rounds=1, warmup=0).ratio == 1.0
+    assert math.isinf(harness.ab(lambda: 0.0, lambda: 1.0, rounds=1, warmup=0).ratio)
+    with pytest.raises(ValueError, match="rounds"):
+        harness.ab(lambda: 1.0, lambda: 1.0, rounds=0)
+
+
+@pytest.mark.anyio
+async def test_ab_async_matches_ab(harness: Any) -> None:
+    async def a() -> float:
+        return 2.0
+
+    async def b() -> float:
+        return 2.2
+
+    res = await harness.ab_async(a, b, rounds=3)
+    assert res.a_median == 2.0
+    assert res.ratio == pytest.approx(1.1)
+
+
+def test_time_per_call_divides_by_n(harness: Any) -> None:
+    count = 0
+
+    def fn() -> None:
+        nonlocal count
+        count += 1
+
+    per_call = harness.time_per_call(fn, 50)()
+    assert count == 50
+    assert per_call >= 0.0
+
+
+def test_rows_targets_and_table(harness: Any) -> None:
+    assert harness.meets(1.05, "<=", 1.10) is True
+    assert harness.meets(1.2, "<=", 1.10) is False
+    assert harness.meets(None, "<=", 1.10) is None
+    r = harness.row(
+        "overhead.async", 1234.5, "calls/s", target="<= 1.10", baseline=1300.0, ratio=1.05, ok=True
+    )
+    assert {"name", "value", "unit", "target", "baseline", "ratio", "ok"} <= set(r)
+    missing = {"name": "someone_elses_row", "value": 3}
+    table = harness.format_table([r, missing, harness.row("x", None, "", ok=False, note="why")])
+    assert "overhead.async" in table
+    assert "someone_elses_row" in table
+    assert "MISS" in table
+    assert "x: why" in table
+    assert (
+        json.dumps(harness.jsonable({"a": [math.nan, math.inf, 1.0]})) == '{"a": [null, null, 1.0]}'
+    )
+
+
+def test_decode_benchmark_rows_have_the_shape_of_the_table(harness: Any) -> None:
+    bench_decode = importlib.import_module("bench_decode")
+    rows = bench_decode._measure("image", bench_decode.IMAGE_BODY, bench_decode.ImageStatus, 5, 1)
+    assert [r["name"] for r in rows] == [
+        "decode.image.json_loads",
+        "decode.image.parse_response",
+        "decode.image.structure_only",
+    ]
+    assert all(r["value"] > 0 for r in rows)
+
+
+def test_run_all_finds_the_benchmarks(harness: Any) -> None:
+    run_all = importlib.import_module("run_all")
+    names = [name for name, _, _ in run_all.available()]
+    assert {"bench_decode", "bench_import", "bench_overhead", "bench_scale"} <= set(names)
+    assert [n for n, _, _ in run_all.available(["decode"])] == ["bench_decode"]
+    info = run_all.machine_info()
+    assert info["logical_cores"] and info["python"] and info["cpu_model"]

@@ -1,0 +1,176 @@
+"""Downloads: streamed, credential-free (redirects too), status-checked, atomic."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+import nanobanana as nb
+from nanobanana.testing import FakeNanoBanana
+
+SCALE = 1000.0
+KEY = "nb_sk_test_0123456789abcdef"
+
+
+def _fake() -> FakeNanoBanana:
+    fake = FakeNanoBanana(time_scale=SCALE, seed=9)
+    fake.durations["image"] = (10.0, 20.0)
+    fake.durations["video"] = 60.0
+    return fake
+
+
+def _asset_requests(fake: FakeNanoBanana) -> list[Any]:
+    return [r for r in fake.requests if r.host == fake.asset_host]
+
+
+@pytest.mark.anyio
+async def test_save_downloads_every_image_without_credentials(tmp_path: Path) -> None:
+    fake = _fake()
+    async with fake.async_client() as client:
+        task = await client.images.generate("two foxes", num_images=2)
+        paths = await client.images.save(task, tmp_path / "out")
+    assert len(paths) == 2 and all(p.parent == tmp_path / "out" for p in paths)
+    for path in paths:
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert task.task_id in path.name
+    assets = _asset_requests(fake)
+    assert len(assets) == 2
+    assert all("authorization" not in r.headers for r in assets)
+    assert all("cookie" not in r.headers for r in assets)
+    # Nothing half-written is left beside the results.
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(p.name for p in paths)
+
+
+@pytest.mark.anyio
+async def test_user_http_client_credentials_never_reach_the_asset_host(tmp_path: Path) -> None:
+    fake = _fake()
+    http = fake.async_http_client(
+        headers={"X-Secret": "s3cr3t", "Authorization": "Basic dXNlcjpzZWNyZXQ="},
+        cookies={"session": "abc"},
+    )
+    async with http, fake.async_client(http_client=http) as client:
+        task = await client.images.generate("a fox")
+        status = await task
+        assert status.image_url
+        path = await client.download(status.image_url, tmp_path)
+    assert path.exists() and path.parent == tmp_path
+    assert path.name == httpx.URL(status.image_url).path.rsplit("/", 1)[-1]
+    (asset,) = _asset_requests(fake)
+    assert not {"authorization", "x-secret", "cookie"} & set(asset.headers)
+
+
+@pytest.mark.anyio
+async def test_videos_save(tmp_path: Path) -> None:
+    fake = _fake()
+    async with fake.async_client() as client:
+        vtask = await client.videos.generate("a cat walking")
+        status = await vtask
+        (path,) = await client.videos.save(status, tmp_path)
+    assert path.suffix == ".mp4" and path.stat().st_size > 0
+
+
+def test_sync_download_and_save(tmp_path: Path) -> None:
+    fake = _fake()
+    with fake.client() as client:
+        task = client.images.generate("a fox")
+        (path,) = client.images.save(task, tmp_path)
+        status = task.wait()
+        assert status.image_url
+        again = client.download(status.image_url, tmp_path / "copy.png")
+    assert again == tmp_path / "copy.png"
+    assert again.read_bytes() == path.read_bytes()
+    assert all("authorization" not in r.headers for r in _asset_requests(fake))
+
+
+# -- HTTP-level cases --------------------------------------------------------------------
+
+
+def _client(handler: Any) -> nb.AsyncClient:
+    return nb.AsyncClient(
+        api_key=KEY,
+        base_url="https://api.test/api/v1",
+        rate_limit=None,
+        _transport=httpx.MockTransport(handler),
+    )
+
+
+@pytest.mark.anyio
+async def test_redirects_are_followed_without_credentials(tmp_path: Path) -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.host == "cdn-a.test":
+            return httpx.Response(302, headers={"Location": "https://cdn-b.test/x/final.png"})
+        return httpx.Response(200, content=b"PNGDATA")
+
+    async with _client(handler) as client:
+        path = await client.download("https://cdn-a.test/r/abc.png?token=t", tmp_path)
+    assert path == tmp_path / "abc.png" and path.read_bytes() == b"PNGDATA"
+    assert [r.url.host for r in seen] == ["cdn-a.test", "cdn-b.test"]
+    for request in seen:
+        assert "authorization" not in request.headers
+        assert KEY not in str(request.headers)
+
+
+@pytest.mark.anyio
+async def test_http_client_auth_is_not_applied_to_downloads(tmp_path: Path) -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, content=b"data")
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(handler), auth=("user", "secret"))
+    async with http, nb.AsyncClient(api_key=KEY, rate_limit=None, http_client=http) as client:
+        await client.download("https://cdn.test/a/b/c.webp", tmp_path)
+    assert (tmp_path / "c.webp").read_bytes() == b"data"
+    assert "authorization" not in seen[0].headers
+
+
+@pytest.mark.anyio
+async def test_error_status_raises_and_writes_nothing(tmp_path: Path) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(404, content=b"gone")
+
+    async with _client(handler) as client:
+        with pytest.raises(nb.APIStatusError) as info:
+            await client.download("https://cdn.test/r/abc.png?token=secret-token", tmp_path)
+    assert info.value.status_code == 404
+    assert "secret-token" not in str(info.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+class _BrokenStream(httpx.AsyncByteStream):
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield b"first half "
+        raise httpx.ReadError("connection reset mid-body")
+
+
+@pytest.mark.anyio
+async def test_failure_mid_stream_leaves_no_partial_file(tmp_path: Path) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, stream=_BrokenStream())
+
+    dest = tmp_path / "result.png"
+    dest.write_bytes(b"previous complete file")
+    async with _client(handler) as client:
+        with pytest.raises(nb.APIConnectionError):
+            await client.download("https://cdn.test/r/abc.png", dest)
+    assert dest.read_bytes() == b"previous complete file"
+    assert [p.name for p in tmp_path.iterdir()] == ["result.png"]
+
+
+@pytest.mark.anyio
+async def test_saving_a_failed_task_raises(tmp_path: Path) -> None:
+    fake = _fake()
+    fake.failure_rate = 1.0
+    async with fake.async_client() as client:
+        task = await client.images.generate("a fox")
+        with pytest.raises(nb.TaskFailedError):
+            await client.images.save(task, tmp_path)
+    assert list(tmp_path.iterdir()) == []

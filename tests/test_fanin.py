@@ -1,0 +1,117 @@
+"""nb.as_completed and nb.gather for async and sync handles."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+import pytest
+
+import nanobanana as nb
+from nanobanana.testing import FakeNanoBanana
+
+SCALE = 1000.0
+
+
+def _fake(**kw: Any) -> FakeNanoBanana:
+    fake = FakeNanoBanana(time_scale=SCALE, seed=kw.pop("seed", 5), **kw)
+    fake.durations["image"] = (10.0, 20.0)
+    return fake
+
+
+@pytest.mark.anyio
+async def test_as_completed_yields_tasks_in_completion_order() -> None:
+    fake = _fake()
+    async with fake.async_client() as client:
+        durations = [40.0, 10.0, 25.0]
+        tasks = []
+        for d in durations:
+            fake.durations["image"] = d
+            tasks.append(await client.images.generate(f"fox {d}"))
+        order = []
+        async for task in nb.as_completed(tasks):
+            status = await task  # the outcome is kept on the handle: no new request
+            order.append(task)
+            assert status.status == "completed"
+        assert order == [tasks[1], tasks[2], tasks[0]]
+
+
+@pytest.mark.anyio
+async def test_gather_keeps_the_order_given() -> None:
+    fake = _fake()
+    async with fake.async_client() as client:
+        tasks = [await client.images.generate(f"fox {i}") for i in range(5)]
+        statuses = await nb.gather(*tasks)
+        assert [s.task_id for s in statuses] == [t.task_id for t in tasks]
+        assert {s.status for s in statuses} == {"completed"}
+
+
+@pytest.mark.anyio
+async def test_gather_raises_the_first_failure_or_returns_it() -> None:
+    fake = _fake()
+    async with fake.async_client() as client:
+        ok = await client.images.generate("fine")
+        fake.failure_rate = 1.0
+        bad = await client.images.generate("doomed")
+        with pytest.raises(nb.TaskFailedError) as info:
+            await nb.gather(ok, bad)
+        assert info.value.task_id == bad.task_id
+        results = await nb.gather(ok, bad, return_exceptions=True)
+        assert isinstance(results[0], nb.ImageStatus)
+        assert isinstance(results[1], nb.TaskFailedError)
+
+
+@pytest.mark.anyio
+async def test_as_completed_can_stop_early_and_leaves_nothing_running() -> None:
+    fake = _fake()
+    async with fake.async_client() as client:
+        tasks = [await client.images.generate(f"fox {i}") for i in range(4)]
+        async for _ in nb.as_completed(tasks):
+            break
+        before = len(fake.api_requests)
+        await anyio.sleep(0.1)  # 100 API seconds
+        assert len(fake.api_requests) == before
+
+
+@pytest.mark.anyio
+async def test_mixed_images_and_videos() -> None:
+    fake = _fake()
+    fake.durations["video"] = 60.0
+    async with fake.async_client() as client:
+        image = await client.images.generate("fox")
+        video = await client.videos.generate("cat walking")
+        image_status, video_status = await nb.gather(image, video)
+        assert isinstance(image_status, nb.ImageStatus)
+        assert isinstance(video_status, nb.VideoStatus)
+
+
+@pytest.mark.anyio
+async def test_no_tasks() -> None:
+    assert await nb.gather() == []
+    assert [t async for t in nb.as_completed([])] == []
+
+
+def test_sync_as_completed_and_gather() -> None:
+    fake = _fake()
+    with fake.client() as client:
+        tasks = []
+        for d in (30.0, 10.0):
+            fake.durations["image"] = d
+            tasks.append(client.images.generate(f"fox {d}"))
+        order = list(nb.as_completed(tasks))
+        assert order == [tasks[1], tasks[0]]
+        statuses = nb.gather(*tasks)
+        assert isinstance(statuses, list)
+        assert [s.task_id for s in statuses] == [t.task_id for t in tasks]
+        assert nb.gather() == []
+
+
+@pytest.mark.anyio
+async def test_mixing_sync_and_async_handles_is_refused() -> None:
+    fake = _fake()
+    async with fake.async_client() as aclient:
+        atask = await aclient.images.generate("fox")
+    with fake.client() as client:
+        stask = client.images.generate("fox")
+    with pytest.raises(TypeError):
+        nb.as_completed([atask, stask])  # type: ignore[list-item]

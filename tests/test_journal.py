@@ -1,0 +1,167 @@
+"""The batch journal: what a rerun does with what an earlier run recorded."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+import nanobanana as nb
+from nanobanana.testing import FakeNanoBanana
+
+pytestmark = pytest.mark.anyio
+
+
+def _generates(fake: FakeNanoBanana) -> int:
+    return sum(r.route == "images/generate" for r in fake.api_requests)
+
+
+def _states(path: Path) -> dict[int, tuple[str, str | None]]:
+    conn = sqlite3.connect(path)
+    try:
+        rows = conn.execute("SELECT idx, state, task_id FROM requests").fetchall()
+    finally:
+        conn.close()
+    return {idx: (state, task_id) for idx, state, task_id in rows}
+
+
+async def test_rerun_skips_finished_requests_and_redownloads_missing_files(
+    anyio_backend: str, tmp_path: Path
+) -> None:
+    fake = FakeNanoBanana(time_scale=2000, failure_rate=0.0)
+    journal, out = tmp_path / "batch.sqlite", tmp_path / "out"
+    prompts = [f"a harbour at dawn {i}" for i in range(10)]
+    async with fake.async_client() as client:
+        first = [
+            i async for i in client.images.generate_many(prompts, journal=journal, save_to=out)
+        ]
+        assert all(i.ok for i in first)
+        assert {s for s, _ in _states(journal).values()} == {"succeeded"}
+        lost = first[3].paths[0]
+        lost.unlink()
+        generates = _generates(fake)
+        second = [
+            i async for i in client.images.generate_many(prompts, journal=journal, save_to=out)
+        ]
+    assert _generates(fake) == generates  # nothing resubmitted
+    assert {i.index: i.task_id for i in second} == {i.index: i.task_id for i in first}
+    assert all(i.ok for i in second)
+    assert lost.exists()  # downloaded again
+    assert {i.index: i.status.image_url for i in second} == {  # type: ignore[union-attr]
+        i.index: i.status.image_url  # type: ignore[union-attr]
+        for i in first
+    }
+
+
+def test_a_submitted_request_is_polled_not_resubmitted(tmp_path: Path) -> None:
+    fake = FakeNanoBanana(time_scale=2000)
+    journal = tmp_path / "j.sqlite"
+    with fake.client() as client:
+        task = client.images.generate("a lighthouse")  # an earlier run got this far
+        from nanobanana._batch_models import ImageRequest, fingerprint, request_json
+        from nanobanana._journal import Journal
+
+        request = ImageRequest("a lighthouse")
+        with Journal(journal, "image") as j:
+            j.begin(0, fingerprint("image", 0, request), request_json(request))
+            j.sending(0)
+            j.submitted(0, task.task_id, task.credits_used)
+        items = list(client.images.generate_many(["a lighthouse", "a harbour"], journal=journal))
+    by_index = {i.index: i for i in items}
+    assert by_index[0].ok and by_index[0].task_id == task.task_id
+    assert by_index[1].ok
+    assert _generates(fake) == 2  # the earlier one, and the new request only
+
+
+def test_a_request_killed_while_sending_needs_attention(tmp_path: Path) -> None:
+    from nanobanana._batch_models import ImageRequest, fingerprint, request_json
+    from nanobanana._journal import Journal
+
+    journal = tmp_path / "j.sqlite"
+    request = ImageRequest("a lighthouse")
+    with Journal(journal, "image") as j:
+        j.begin(0, fingerprint("image", 0, request), request_json(request))
+        j.sending(0)  # then kill -9
+    fake = FakeNanoBanana(time_scale=2000)
+    with fake.client() as client:
+        items = list(client.images.generate_many(["a lighthouse"], journal=journal))
+    assert len(items) == 1 and items[0].needs_attention and not items[0].submitted
+    assert _generates(fake) == 0
+    assert _states(journal)[0][0] == "unknown"
+
+
+def test_journal_for_another_batch_is_refused_before_spending(tmp_path: Path) -> None:
+    fake = FakeNanoBanana(time_scale=2000)
+    journal = tmp_path / "j.sqlite"
+    with fake.client() as client:
+        list(client.images.generate_many(["one", "two"], journal=journal))
+        spent = len(fake.charges)
+        with pytest.raises(nb.JournalError, match="request #1"):
+            list(client.images.generate_many(["one", "three"], journal=journal))
+        assert len(fake.charges) == spent
+        # without the preflight, the mismatching request is an item, not submitted
+        items = list(
+            client.images.generate_many(["one", "three"], journal=journal, preflight=False)
+        )
+        assert isinstance({i.index: i for i in items}[1].error, nb.JournalError)
+        assert len(fake.charges) == spent
+        with pytest.raises(nb.JournalError, match="image"):
+            list(client.videos.generate_many(["one"], journal=journal))
+
+
+def test_one_run_per_journal_at_a_time(tmp_path: Path) -> None:
+    from nanobanana._journal import Journal
+
+    path = tmp_path / "j.sqlite"
+    with Journal(path, "image"):
+        with pytest.raises(nb.JournalError, match="in use"):
+            Journal(path, "image")
+        code = f"from nanobanana._journal import Journal; Journal({str(path)!r}, 'image')"
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert proc.returncode != 0 and "in use by another run" in proc.stderr
+    Journal(path, "image").close()  # free again once closed
+
+
+def test_not_a_journal(tmp_path: Path) -> None:
+    from nanobanana._journal import Journal
+
+    path = tmp_path / "notes.txt"
+    path.write_text("hello, this is not sqlite " * 100)
+    with pytest.raises(nb.JournalError):
+        Journal(path, "image")
+
+
+def test_concurrent_writes_from_many_threads(tmp_path: Path) -> None:
+    from nanobanana._journal import Journal
+
+    with Journal(tmp_path / "j.sqlite", "image") as j:
+
+        def work(base: int) -> None:
+            for i in range(base, base + 25):
+                j.begin(i, f"fp{i}", "{}")
+                j.sending(i)
+                j.submitted(i, f"task{i}", 1)
+
+        threads = [threading.Thread(target=work, args=(n * 25,)) for n in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert j.counts() == {"submitted": 200}
+        assert [r.task_id for r in j.rows()] == [f"task{i}" for i in range(200)]
+
+
+def test_sync_batch_journal_survives_reopen(tmp_path: Path) -> None:
+    fake = FakeNanoBanana(time_scale=2000, failure_rate=1.0)
+    journal = tmp_path / "j.sqlite"
+    with fake.client() as client:
+        first = list(client.images.generate_many(["a", "b"], journal=journal))
+        assert all(isinstance(i.error, nb.TaskFailedError) for i in first)
+        second = list(client.images.generate_many(["a", "b"], journal=journal))
+    assert all(isinstance(i.error, nb.TaskFailedError) for i in second)
+    assert {i.task_id for i in second} == {i.task_id for i in first}
+    assert _generates(fake) == 2

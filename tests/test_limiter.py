@@ -1,0 +1,357 @@
+"""The built-in limiter as users see it: one budget per key across clients, tasks and
+threads; FIFO; cancellation-safe; paused by a 429. Windows are a fraction of a real second."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import uuid
+from collections.abc import Callable
+
+import anyio
+import httpx
+import pytest
+
+import nanobanana as nb
+
+CREDITS = b'{"success":true,"data":{"credits":100,"total_credits":100,"is_vip":false}}'
+
+
+def fresh_key() -> str:
+    """A key of its own per test, so no budget is shared between tests."""
+    return "nb_sk_" + uuid.uuid4().hex[:16]
+
+
+def max_in_any_window(arrivals: list[float], per: float) -> int:
+    times = sorted(arrivals)
+    best, lo = 0, 0
+    for hi, t in enumerate(times):
+        while t - times[lo] > per:
+            lo += 1
+        best = max(best, hi - lo + 1)
+    return best
+
+
+class Server:
+    """Records when each request arrives (the strict server's view) and answers after
+    ``latency`` seconds; ``respond`` may override the answer."""
+
+    def __init__(
+        self,
+        latency: float = 0.0,
+        respond: Callable[[httpx.Request, int], httpx.Response | None] | None = None,
+    ) -> None:
+        self.latency = latency
+        self.respond = respond
+        self.arrivals: list[float] = []
+        self.answered: list[float] = []
+        self.tags: list[str] = []
+        self._lock = threading.Lock()
+
+    def _record(self, request: httpx.Request) -> int:
+        with self._lock:
+            self.arrivals.append(time.monotonic())
+            self.tags.append(request.url.params.get("task_id", ""))
+            return len(self.arrivals)
+
+    def _answer(self, request: httpx.Request, number: int) -> httpx.Response:
+        if self.respond is not None:
+            response = self.respond(request, number)
+            if response is not None:
+                return response
+        return httpx.Response(200, content=CREDITS)
+
+    async def ahandle(self, request: httpx.Request) -> httpx.Response:
+        number = self._record(request)
+        if self.latency:
+            await anyio.sleep(self.latency)
+        with self._lock:
+            self.answered.append(time.monotonic())
+        return self._answer(request, number)
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        number = self._record(request)
+        if self.latency:
+            time.sleep(self.latency)
+        with self._lock:
+            self.answered.append(time.monotonic())
+        return self._answer(request, number)
+
+    def async_client(self, key: str, **kw: object) -> nb.AsyncClient:
+        http = httpx.AsyncClient(transport=httpx.MockTransport(self.ahandle))
+        return nb.AsyncClient(api_key=key, http_client=http, **kw)  # type: ignore[arg-type]
+
+    def client(self, key: str, **kw: object) -> nb.Client:
+        http = httpx.Client(transport=httpx.MockTransport(self.handle))
+        return nb.Client(api_key=key, http_client=http, **kw)  # type: ignore[arg-type]
+
+
+PER = 0.12
+
+
+@pytest.mark.anyio
+async def test_burst_at_start_is_capped_and_the_next_waits_a_window_after_an_answer() -> None:
+    server = Server(latency=0.01)
+    client = server.async_client(fresh_key(), rate_limit=nb.RateLimit(5, per=PER))
+    async with anyio.create_task_group() as tg:
+        for _ in range(12):
+            tg.start_soon(client.account.credits)
+    assert len(server.arrivals) == 12
+    assert max_in_any_window(server.arrivals, PER) <= 5
+    first_answer = min(server.answered)
+    assert sorted(server.arrivals)[5] >= first_answer + PER
+
+
+@pytest.mark.anyio
+async def test_every_client_of_a_key_shares_one_budget_and_other_keys_do_not() -> None:
+    server = Server(latency=0.005)
+    key = fresh_key()
+    limit = nb.RateLimit(4, per=PER)
+    a, b = server.async_client(key, rate_limit=limit), server.async_client(key, rate_limit=limit)
+    other = Server()
+    c = other.async_client(fresh_key(), rate_limit=limit)
+    async with anyio.create_task_group() as tg:
+        for client in (a, b) * 5:
+            tg.start_soon(client.account.credits)
+        for _ in range(4):
+            tg.start_soon(c.account.credits)
+    assert max_in_any_window(server.arrivals, PER) <= 4
+    assert len(server.arrivals) == 10
+    # a different key has a budget of its own: its burst went at once
+    assert max(other.arrivals) - min(other.arrivals) < PER / 2
+
+
+def test_the_default_budget_is_shared_by_async_and_sync_clients_of_a_key() -> None:
+    from nanobanana._clock import Clock
+
+    clock = Clock(scale=1200.0)  # the default 60 s window takes 50 ms of real time
+    key = fresh_key()
+    server = Server()
+
+    async def spend_it() -> None:
+        aclient = nb.AsyncClient(
+            api_key=key, _clock=clock, _transport=httpx.MockTransport(server.ahandle)
+        )
+        async with anyio.create_task_group() as tg:
+            for _ in range(60):
+                tg.start_soon(aclient.account.credits)
+
+    anyio.run(spend_it)
+    sclient = nb.Client(api_key=key, _clock=clock, _transport=httpx.MockTransport(server.handle))
+    sclient.account.credits()  # the 61st waits for a slot of the same budget
+    assert len(server.arrivals) == 61
+    waited = clock.scale * (server.arrivals[-1] - min(server.answered[:60]))
+    assert waited >= 59.0  # API seconds: a window after the first answer
+
+
+@pytest.mark.anyio
+async def test_sync_and_async_clients_of_a_key_never_exceed_the_budget_together() -> None:
+    server = Server(latency=0.005)
+    key = fresh_key()
+    limit = nb.RateLimit(4, per=PER)
+    aclient = server.async_client(key, rate_limit=limit)
+    sclient = server.client(key, rate_limit=limit)
+    async with anyio.create_task_group() as tg:
+        for _ in range(6):
+            tg.start_soon(aclient.account.credits)
+        for _ in range(6):
+            tg.start_soon(anyio.to_thread.run_sync, sclient.account.credits)
+    assert len(server.arrivals) == 12
+    assert max_in_any_window(server.arrivals, PER) <= 4
+    # and it still flows: 12 requests at 4 per window take about 3 windows, not more
+    assert max(server.arrivals) - min(server.arrivals) < 3 * PER
+
+
+@pytest.mark.anyio
+async def test_waiters_are_served_first_come_first_served() -> None:
+    server = Server()
+    client = server.async_client(fresh_key(), rate_limit=nb.RateLimit(1, per=0.04))
+
+    async def poll(i: int) -> None:
+        try:
+            await client.images.status(f"t{i}")
+        except nb.NanoBananaError:
+            pass  # the body is a credits body: we only care about the order
+
+    async with anyio.create_task_group() as tg:
+        for i in range(6):
+            tg.start_soon(poll, i)
+            await anyio.sleep(0.003)  # each is queued before the next starts
+    assert server.tags == [f"t{i}" for i in range(6)]
+
+
+@pytest.mark.anyio
+async def test_a_waiter_cancelled_in_the_queue_takes_no_slot_and_blocks_nobody() -> None:
+    server = Server()
+    client = server.async_client(fresh_key(), rate_limit=nb.RateLimit(2, per=PER))
+    await client.account.credits()
+    await client.account.credits()  # both slots now held for a window
+    t0 = time.monotonic()
+    done: list[float] = []
+
+    async def call() -> None:
+        await client.account.credits()
+        done.append(time.monotonic() - t0)
+
+    async def doomed() -> None:
+        with anyio.move_on_after(0.03):
+            await client.account.credits()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(doomed)  # first in the queue, gives up
+        await anyio.sleep(0.005)
+        tg.start_soon(call)
+        await anyio.sleep(0.005)
+        tg.start_soon(call)
+    assert len(server.arrivals) == 4  # the cancelled waiter never sent anything
+    # both later callers went when the two slots freed: the cancelled one held neither
+    assert max(done) < 1.8 * PER
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_asyncio_task_cancellation_in_the_queue_is_clean() -> None:
+    server = Server()
+    client = server.async_client(fresh_key(), rate_limit=nb.RateLimit(1, per=PER))
+    await client.account.credits()
+    with pytest.raises(asyncio.TimeoutError):
+        await asyncio.wait_for(client.account.credits(), timeout=0.02)
+    task = asyncio.ensure_future(client.account.credits())
+    await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    started = time.monotonic()
+    await client.account.credits()  # next in line: waits only for the one held slot
+    assert time.monotonic() - started < PER
+    assert len(server.arrivals) == 2
+
+
+@pytest.mark.anyio
+async def test_a_429_pauses_every_waiter_of_the_key() -> None:
+    pause = 0.15
+
+    def respond(request: httpx.Request, number: int) -> httpx.Response | None:
+        if number == 1:
+            return httpx.Response(
+                429,
+                headers={"Retry-After": str(pause)},
+                json={
+                    "success": False,
+                    "error": {"code": "RATE_LIMIT_EXCEEDED", "message": "slow"},
+                },
+            )
+        return None
+
+    server = Server(respond=respond)
+    client = server.async_client(fresh_key(), rate_limit=nb.RateLimit(50, per=PER))
+    await client.account.credits()  # 429, paused, retried after Retry-After
+    async with anyio.create_task_group() as tg:
+        for _ in range(5):
+            tg.start_soon(client.account.credits)
+    first = server.arrivals[0]
+    assert all(t >= first + pause for t in server.arrivals[1:])
+
+
+def test_client_from_threads_never_exceeds_the_budget() -> None:
+    server = Server(latency=0.003)
+    key = fresh_key()
+    limit = nb.RateLimit(4, per=PER)
+    clients = [server.client(key, rate_limit=limit) for _ in range(2)]
+    errors: list[BaseException] = []
+
+    def worker(i: int) -> None:
+        try:
+            for _ in range(2):
+                clients[i % 2].account.credits()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert len(server.arrivals) == 16
+    assert max_in_any_window(server.arrivals, PER) <= 4
+    assert max(server.arrivals) - min(server.arrivals) < 4 * PER
+
+
+@pytest.mark.anyio
+async def test_rate_limit_none_switches_it_off() -> None:
+    server = Server()
+    client = server.async_client(fresh_key(), rate_limit=None)
+    async with anyio.create_task_group() as tg:
+        for _ in range(100):
+            tg.start_soon(client.account.credits)
+    assert len(server.arrivals) == 100
+
+
+class CountingLimiter:
+    def __init__(self) -> None:
+        self.acquired = 0
+        self.released: list[bool] = []
+
+    async def acquire(self) -> nb.Permit:
+        self.acquired += 1
+        limiter = self
+
+        class _Permit:
+            def release(self, *, sent: bool = True) -> None:
+                limiter.released.append(sent)
+
+        return _Permit()
+
+    def pause(self, seconds: float) -> None:
+        pass
+
+
+@pytest.mark.anyio
+async def test_a_limiter_object_is_used_as_it_is() -> None:
+    server = Server()
+    limiter = CountingLimiter()
+    client = server.async_client(fresh_key(), rate_limit=limiter)
+    await client.account.credits()
+    assert limiter.acquired == 1
+    assert limiter.released == [True]
+    assert isinstance(limiter, nb.AsyncLimiter)
+
+
+class Factory:
+    """A limiter factory (like RedisRateLimiter): bound once per key and client kind."""
+
+    def __init__(self) -> None:
+        self.bound: list[tuple[str, str]] = []
+        self.limiter = CountingLimiter()
+
+    def bind(self, api_key: str, kind: str) -> CountingLimiter:
+        self.bound.append((api_key, kind))
+        return self.limiter
+
+
+@pytest.mark.anyio
+async def test_a_limiter_factory_is_bound_to_the_key_and_kind() -> None:
+    server = Server()
+    factory = Factory()
+    key = fresh_key()
+    client = server.async_client(key, rate_limit=factory)
+    await client.account.credits()
+    assert factory.bound == [(key, "async")]
+    assert factory.limiter.acquired == 1
+
+
+def test_a_client_refuses_a_limiter_of_the_other_kind() -> None:
+    with pytest.raises(nb.InvalidParameterError):
+        nb.Client(api_key=fresh_key(), rate_limit=CountingLimiter())  # type: ignore[arg-type]
+    with pytest.raises(nb.InvalidParameterError):
+        nb.AsyncClient(api_key=fresh_key(), rate_limit="60/minute")  # type: ignore[arg-type]
+
+
+def test_rate_limit_validates_its_arguments() -> None:
+    with pytest.raises(ValueError):
+        nb.RateLimit(0)
+    with pytest.raises(ValueError):
+        nb.RateLimit(60, per=0)
+    assert nb.RateLimit() == nb.RateLimit(60, per=60.0)

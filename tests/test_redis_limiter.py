@@ -1,0 +1,609 @@
+"""RedisRateLimiter against a real redis-server (tests/redis_server.py starts one).
+
+Windows are scaled down to a fraction of a second of real time: the limiter's times are
+Redis's own clock, so there is nothing to inject; a small window is the scaling.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from redis_server import RedisServer, free_port, running_redis
+
+import nanobanana as nb
+from nanobanana.limiters import RateLimiterUnavailableError, RedisRateLimiter
+from nanobanana.testing import FakeNanoBanana
+
+redis = pytest.importorskip("redis")
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = [pytest.mark.redis, pytest.mark.slow]
+
+
+# -- fixtures ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def redis_server() -> Iterator[RedisServer]:
+    with running_redis() as server:
+        yield server
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    r = redis.Redis.from_url(redis_server.url)
+    r.flushall()
+    r.close()
+    return redis_server.url
+
+
+@pytest.fixture
+def inspect_redis(redis_url: str) -> Iterator[Any]:
+    r = redis.Redis.from_url(redis_url, decode_responses=True)
+    yield r
+    r.close()
+
+
+@pytest.fixture
+def key() -> str:
+    return f"nb_sk_test_{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def limiters() -> Iterator[list[RedisRateLimiter]]:
+    """Limiters made by a test, closed after it (their worker threads end)."""
+    made: list[RedisRateLimiter] = []
+    yield made
+    for lim in made:
+        lim.close()
+
+
+def make(limiters: list[RedisRateLimiter], url: Any, **kw: Any) -> RedisRateLimiter:
+    lim = RedisRateLimiter(url, **kw)
+    limiters.append(lim)
+    return lim
+
+
+def max_in_window(times: list[float], per: float) -> int:
+    """The most of ``times`` inside any half-open span of ``per`` seconds."""
+    ts = sorted(times)
+    best, j = 0, 0
+    for i, t in enumerate(ts):
+        while ts[j] <= t - per:
+            j += 1
+        best = max(best, i - j + 1)
+    return best
+
+
+def wait_for(predicate: Any, timeout: float = 2.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.005)
+
+
+# -- packaging -----------------------------------------------------------------------------
+
+
+def test_import_nanobanana_never_imports_redis() -> None:
+    code = (
+        "import sys, nanobanana, nanobanana.limiters\n"
+        "assert 'redis' not in sys.modules, 'redis imported'\n"
+        "assert nanobanana.RateLimiterUnavailableError is "
+        "nanobanana.limiters.RateLimiterUnavailableError\n"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+
+
+def test_error_is_a_nanobanana_error() -> None:
+    assert issubclass(RateLimiterUnavailableError, nb.NanoBananaError)
+    assert nb.RateLimiterUnavailableError is RateLimiterUnavailableError
+
+
+def test_bad_arguments_are_refused(redis_url: str) -> None:
+    for kw in (
+        {"requests": 0},
+        {"requests": True},
+        {"per": 0},
+        {"per": float("inf")},
+        {"namespace": ""},
+        {"on_redis_error": "ignore"},
+        {"lease": -1},
+        {"margin": -0.1},
+        {"margin": float("nan")},
+    ):
+        with pytest.raises(nb.InvalidParameterError):
+            RedisRateLimiter(redis_url, **kw)
+    with pytest.raises(nb.InvalidParameterError):
+        RedisRateLimiter(object())  # type: ignore[arg-type]
+
+
+# -- the strict window, across processes ----------------------------------------------------
+
+WORKER = textwrap.dedent(
+    """
+    import json, random, sys, time
+    from nanobanana.limiters import RedisRateLimiter
+
+    url, key, n, per, count, mode = sys.argv[1:7]
+    n, per, count = int(n), float(per), int(count)
+    limiter = RedisRateLimiter(url, requests=n, per=per, margin=0.0)
+    rng = random.Random()
+    times = []
+    print("ready", flush=True)
+    sys.stdin.readline()  # go
+    if mode == "sync":
+        lim = limiter.bind(key, "sync")
+        for _ in range(count):
+            permit = lim.acquire()
+            times.append(time.time())
+            time.sleep(rng.uniform(0, 0.02))  # the request's round trip
+            permit.release()
+    else:
+        import anyio
+
+        async def main():
+            lim = limiter.bind(key, "async")
+
+            async def one():
+                permit = await lim.acquire()
+                times.append(time.time())
+                await anyio.sleep(rng.uniform(0, 0.02))
+                permit.release()
+
+            async with anyio.create_task_group() as tg:
+                for _ in range(count):
+                    tg.start_soon(one)
+
+        anyio.run(main, backend=mode)
+    limiter.close()
+    print(json.dumps(times), flush=True)
+    """
+)
+
+
+def test_strict_window_across_processes(redis_url: str, key: str) -> None:
+    """Three processes (blocking, asyncio, Trio) share one key's budget: no N+1 requests
+    in any window, by the send times each recorded (the margin is set to 0 to test the
+    mechanism itself, not the slack)."""
+    n, per, count = 4, 0.3, 5
+    modes = ("sync", "asyncio", "trio")
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, redis_url, key, str(n), str(per), str(count), mode],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for mode in modes
+    ]
+    try:
+        for p in procs:
+            assert p.stdout is not None
+            assert p.stdout.readline().strip() == "ready"
+        for p in procs:
+            assert p.stdin is not None
+            p.stdin.write("go\n")
+            p.stdin.flush()
+        outputs = [p.communicate(timeout=30)[0] for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:  # pragma: no cover - only when the test already failed
+                p.kill()
+    assert [p.returncode for p in procs] == [0, 0, 0]
+    times = [t for out in outputs for t in json.loads(out.strip().splitlines()[-1])]
+    assert len(times) == len(modes) * count
+    ts = sorted(times)
+    # strict: request i + n is sent at least `per` after request i
+    assert min(ts[i + n] - ts[i] for i in range(len(ts) - n)) >= per - 1e-4
+    assert max_in_window(ts, per) == n  # ...and the budget is used, not wasted
+    # and it is not slow: 15 requests at 4 per window is 3 waits of a window
+    assert ts[-1] - ts[0] < 4 * per + 0.5
+
+
+# -- the clients ----------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_async_client_shares_the_budget_with_no_429(
+    redis_url: str, limiters: list[RedisRateLimiter]
+) -> None:
+    fake = FakeNanoBanana(rate_limit=(3, 0.2))
+    limiter = make(limiters, redis_url, requests=3, per=0.2)
+    a = fake.async_client(rate_limit=limiter, max_retries=0)
+    b = fake.async_client(rate_limit=limiter, max_retries=0)
+    async with a, b:
+        async with anyio.create_task_group() as tg:
+            for i in range(6):
+                tg.start_soon((a if i % 2 else b).account.credits)
+    reqs = fake.api_requests
+    assert [r.status for r in reqs] == [200] * 6  # a 429 would have raised (no retries)
+    assert max_in_window([r.time for r in reqs], 0.2) == 3
+
+
+def test_sync_client_from_threads_with_no_429(
+    redis_url: str, limiters: list[RedisRateLimiter]
+) -> None:
+    fake = FakeNanoBanana(rate_limit=(3, 0.2))
+    limiter = make(limiters, redis_url, requests=3, per=0.2)
+    errors: list[BaseException] = []
+    with fake.client(rate_limit=limiter, max_retries=0) as client:
+
+        def work() -> None:
+            try:
+                client.account.credits()
+                client.account.credits()
+            except BaseException as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=work) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert errors == []
+    reqs = fake.api_requests
+    assert [r.status for r in reqs] == [200] * 6
+    assert max_in_window([r.time for r in reqs], 0.2) == 3
+
+
+@pytest.mark.anyio
+async def test_sync_and_async_clients_share_one_budget(
+    redis_url: str, limiters: list[RedisRateLimiter]
+) -> None:
+    fake = FakeNanoBanana(rate_limit=(2, 0.2))
+    limiter = make(limiters, redis_url, requests=2, per=0.2)
+    with fake.client(rate_limit=limiter, max_retries=0) as sync_client:
+        async with fake.async_client(rate_limit=limiter, max_retries=0) as async_client:
+            async with anyio.create_task_group() as tg:
+                for _ in range(3):
+                    tg.start_soon(async_client.account.credits)
+                tg.start_soon(anyio.to_thread.run_sync, sync_client.account.credits)
+                tg.start_soon(anyio.to_thread.run_sync, sync_client.account.credits)
+    reqs = fake.api_requests
+    assert [r.status for r in reqs] == [200] * 5
+    assert max_in_window([r.time for r in reqs], 0.2) == 2
+
+
+def test_bind_is_per_key_and_kind(redis_url: str, limiters: list[RedisRateLimiter]) -> None:
+    limiter = make(limiters, redis_url, requests=2, per=1.0)
+    k1, k2 = "nb_sk_test_key_one", "nb_sk_test_key_two"
+    assert limiter.bind(k1, "sync") is limiter.bind(k1, "sync")
+    assert limiter.bind(k1, "sync") is not limiter.bind(k2, "sync")
+    assert limiter.bind(k1, "async") is not limiter.bind(k1, "sync")
+    with pytest.raises(nb.InvalidParameterError):
+        limiter.bind(k1, "threads")  # type: ignore[call-overload]
+    # two keys: two budgets
+    one, two = limiter.bind(k1, "sync"), limiter.bind(k2, "sync")
+    held = [one.acquire(), one.acquire(), two.acquire(), two.acquire()]
+    for p in held:
+        p.release(sent=False)
+
+
+# -- release, leases, cancellation --------------------------------------------------------
+
+
+def test_release_not_sent_frees_the_slot_at_once_sync(
+    redis_url: str, key: str, limiters: list[RedisRateLimiter]
+) -> None:
+    lim = make(limiters, redis_url, requests=1, per=5.0).bind(key, "sync")
+    start = time.monotonic()
+    lim.acquire().release(sent=False)
+    lim.acquire().release(sent=False)
+    permit = lim.acquire()
+    assert time.monotonic() - start < 0.5
+    permit.release()  # sent: the slot is now held for the window
+    # a second limiter object (another process, as far as Redis knows) sees it held
+    other = make(limiters, redis_url, requests=1, per=5.0).bind(key, "sync")
+    done = threading.Event()
+
+    def waiter() -> None:
+        other.acquire()
+        done.set()
+
+    t = threading.Thread(target=waiter, daemon=True)
+    t.start()
+    assert not done.wait(0.15)
+    redis.Redis.from_url(redis_url).flushall()  # let the waiter finish
+    assert done.wait(6)
+
+
+@pytest.mark.anyio
+async def test_release_not_sent_frees_the_slot_at_once_async(
+    redis_url: str, key: str, limiters: list[RedisRateLimiter], inspect_redis: Any
+) -> None:
+    limiter = make(limiters, redis_url, requests=1, per=5.0)
+    lim = limiter.bind(key, "async")
+    with anyio.fail_after(0.3):  # no waiting for a window, nor for a poll
+        for _ in range(3):
+            (await lim.acquire()).release(sent=False)
+    (await lim.acquire()).release(sent=True)
+    with anyio.move_on_after(0.2) as scope:
+        await lim.acquire()
+    assert scope.cancelled_caught  # held for the window after a sent request
+
+
+def test_a_permit_never_released_frees_after_its_lease(
+    redis_url: str, key: str, limiters: list[RedisRateLimiter]
+) -> None:
+    """A process that dies holding a slot (no release ever comes) leaks it only until
+    the lease ends."""
+    lim = make(limiters, redis_url, requests=1, per=0.05, lease=0.3).bind(key, "sync")
+    lim.acquire()  # and never released: the process "crashed"
+    start = time.monotonic()
+    lim.acquire().release(sent=False)
+    waited = time.monotonic() - start
+    assert 0.25 <= waited < 1.0
+
+
+@pytest.mark.anyio
+async def test_a_cancelled_waiter_holds_nothing(
+    redis_url: str, key: str, limiters: list[RedisRateLimiter], inspect_redis: Any
+) -> None:
+    limiter = make(limiters, redis_url, requests=1, per=5.0)
+    lim = limiter.bind(key, "async")
+    first = await lim.acquire()
+    with anyio.move_on_after(0.2):
+        await lim.acquire()  # waits, then is cancelled
+    with anyio.move_on_after(0.2):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(lim.acquire)
+            await anyio.sleep(0.05)
+            tg.cancel_scope.cancel()
+    (slots,) = inspect_redis.keys("*:slots")
+    assert inspect_redis.zcard(slots) == 1  # the first permit only
+    first.release(sent=False)
+    with anyio.fail_after(1.0):
+        second = await lim.acquire()
+    second.release(sent=False)
+
+
+# -- what Redis holds ---------------------------------------------------------------------
+
+
+def test_keys_have_ttls_and_vanish_when_idle(
+    redis_url: str, key: str, limiters: list[RedisRateLimiter], inspect_redis: Any
+) -> None:
+    lim = make(limiters, redis_url, requests=2, per=0.1, lease=0.3).bind(key, "sync")
+    lim.acquire().release()
+    lim.pause(0.2)
+    keys = inspect_redis.keys("*")
+    assert len(keys) == 2
+    for k in keys:
+        assert 0 < inspect_redis.pttl(k) <= 400  # every key expires
+    wait_for(lambda: inspect_redis.dbsize() == 0, timeout=2.0)
+
+
+def test_redis_holds_a_hash_of_the_key_never_the_key(
+    redis_url: str, key: str, limiters: list[RedisRateLimiter], inspect_redis: Any
+) -> None:
+    from nanobanana._config import key_fingerprint
+
+    limiter = make(limiters, redis_url, requests=3, per=1.0, namespace="myapp")
+    lim = limiter.bind(key, "sync")
+    held = lim.acquire()
+    lim.acquire().release()
+    lim.pause(5)
+    keys = sorted(inspect_redis.keys("*"))
+    fp = key_fingerprint(key)
+    assert keys == [f"myapp:ratelimit:{{{fp}}}:pause", f"myapp:ratelimit:{{{fp}}}:slots"]
+    stored = " ".join(keys)
+    stored += " ".join(inspect_redis.zrange(keys[1], 0, -1)) + inspect_redis.get(keys[0])
+    assert key not in stored
+    assert key[6:] not in stored  # not even the secret part
+    assert key not in repr(limiter) + repr(lim)
+    held.release(sent=False)
+
+
+def test_repr_hides_the_url(limiters: list[RedisRateLimiter]) -> None:
+    limiter = make(limiters, "redis://:s3cret-password@127.0.0.1:1/0")
+    assert "s3cret" not in repr(limiter)
+
+
+# -- a 429 pauses every process ------------------------------------------------------------
+
+PAUSER = textwrap.dedent(
+    """
+    import sys
+    from nanobanana.limiters import RedisRateLimiter
+
+    limiter = RedisRateLimiter(sys.argv[1], requests=5, per=1.0)
+    limiter.bind(sys.argv[2], "sync").pause(float(sys.argv[3]))
+    limiter.close()
+    """
+)
+
+
+def test_a_pause_in_one_process_holds_the_others(
+    redis_url: str, key: str, limiters: list[RedisRateLimiter], inspect_redis: Any
+) -> None:
+    subprocess.run([sys.executable, "-c", PAUSER, redis_url, key, "0.8"], cwd=ROOT, check=True)
+    lim = make(limiters, redis_url, requests=5, per=1.0).bind(key, "sync")
+    (pause_key,) = inspect_redis.keys("*:pause")
+    left = inspect_redis.pttl(pause_key) / 1000
+    assert left > 0.2
+    start = time.monotonic()
+    lim.acquire().release(sent=False)
+    assert time.monotonic() - start >= left - 0.05
+
+
+@pytest.mark.anyio
+async def test_a_429_seen_by_a_client_pauses_the_shared_budget(
+    redis_url: str, limiters: list[RedisRateLimiter], inspect_redis: Any
+) -> None:
+    fake = FakeNanoBanana(rate_limit=None)
+    fake.inject("http_429", times=1, retry_after=0.5)
+    async with fake.async_client(
+        rate_limit=make(limiters, redis_url, requests=5, per=1.0), max_retries=0
+    ) as client:
+        with pytest.raises(nb.RateLimitError):
+            await client.account.credits()
+    wait_for(lambda: len(inspect_redis.keys("*:pause")) == 1)
+    (pause_key,) = inspect_redis.keys("*:pause")
+    assert 200 < inspect_redis.pttl(pause_key) <= 500
+    # another process (a limiter object of its own) waits for the pause to end
+    other = make(limiters, redis_url, requests=5, per=1.0).bind(fake.api_key, "async")
+    start = time.monotonic()
+    (await other.acquire()).release(sent=False)
+    assert time.monotonic() - start > 0.15
+
+
+@pytest.mark.anyio
+async def test_a_local_pause_holds_local_waiters_at_once(
+    redis_url: str, key: str, limiters: list[RedisRateLimiter]
+) -> None:
+    lim = make(limiters, redis_url, requests=5, per=1.0).bind(key, "async")
+    lim.pause(0.3)
+    lim.pause(0)  # ignored
+    start = time.monotonic()
+    (await lim.acquire()).release(sent=False)
+    assert time.monotonic() - start >= 0.25
+
+
+# -- the redis.asyncio and redis.Redis clients ---------------------------------------------
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_a_redis_asyncio_client(
+    redis_url: str, key: str, limiters: list[RedisRateLimiter], inspect_redis: Any
+) -> None:
+    import redis.asyncio as aioredis
+
+    client = aioredis.Redis.from_url(redis_url)
+    try:
+        limiter = make(limiters, client, requests=2, per=0.3)
+        with pytest.raises(nb.InvalidParameterError, match="AsyncClient only"):
+            limiter.bind(key, "sync")
+        lim = limiter.bind(key, "async")
+        start = time.monotonic()
+        for _ in range(4):
+            (await lim.acquire()).release()
+        assert time.monotonic() - start >= 0.3  # the third waited for a window
+        lim.pause(0.5)
+        wait_for_async = anyio.fail_after(2.0)
+        with wait_for_async:
+            while not inspect_redis.keys("*:pause"):
+                await anyio.sleep(0.01)
+    finally:
+        await anyio.sleep(0.05)  # let the background releases land
+        await client.aclose()
+
+
+def test_a_redis_client_object(
+    redis_url: str, key: str, limiters: list[RedisRateLimiter], inspect_redis: Any
+) -> None:
+    client = redis.Redis.from_url(redis_url)
+    limiter = make(limiters, client, requests=1, per=0.2)
+    lim = limiter.bind(key, "sync")
+    start = time.monotonic()
+    lim.acquire().release()
+    lim.acquire().release()
+    assert time.monotonic() - start >= 0.2
+    limiter.close()
+    assert client.ping()  # a client we were given stays open
+    client.close()
+
+
+# -- when Redis is down -------------------------------------------------------------------
+
+
+def down_url() -> str:
+    return f"redis://127.0.0.1:{free_port()}/0"
+
+
+def test_redis_down_raises_a_typed_error_sync(limiters: list[RedisRateLimiter]) -> None:
+    fake = FakeNanoBanana(rate_limit=None)
+    with fake.client(rate_limit=make(limiters, down_url()), max_retries=0) as client:
+        with pytest.raises(RateLimiterUnavailableError, match="on_redis_error='local'"):
+            client.account.credits()
+    assert fake.api_requests == []  # nothing was sent
+
+
+@pytest.mark.anyio
+async def test_redis_down_raises_a_typed_error_async(limiters: list[RedisRateLimiter]) -> None:
+    fake = FakeNanoBanana(rate_limit=None)
+    async with fake.async_client(rate_limit=make(limiters, down_url()), max_retries=0) as client:
+        with pytest.raises(nb.NanoBananaError) as info:
+            await client.account.credits()
+    assert isinstance(info.value, RateLimiterUnavailableError)
+    assert fake.api_requests == []
+
+
+@pytest.mark.anyio
+async def test_redis_going_down_mid_run(key: str, limiters: list[RedisRateLimiter]) -> None:
+    with running_redis() as server:
+        limiter = make(limiters, server.url, requests=5, per=1.0)
+        lim = limiter.bind(key, "async")
+        permit = await lim.acquire()
+        server.stop()
+        permit.release()  # logged, not raised: the lease will free the slot
+        with pytest.raises(RateLimiterUnavailableError):
+            await lim.acquire()
+
+
+@pytest.mark.anyio
+async def test_redis_down_falls_back_to_the_local_limiter(
+    limiters: list[RedisRateLimiter], caplog: pytest.LogCaptureFixture
+) -> None:
+    fake = FakeNanoBanana(rate_limit=(2, 0.2))
+    limiter = make(limiters, down_url(), requests=2, per=0.2, on_redis_error="local")
+    with caplog.at_level(logging.WARNING, logger="nanobanana"):
+        async with fake.async_client(rate_limit=limiter, max_retries=0) as client:
+            async with anyio.create_task_group() as tg:
+                for _ in range(5):
+                    tg.start_soon(client.account.credits)
+            client._limiter.pause(0.01)  # forwarded to the local limiter too
+    reqs = fake.api_requests
+    assert [r.status for r in reqs] == [200] * 5
+    assert max_in_window([r.time for r in reqs], 0.2) <= 2
+    warnings = [r for r in caplog.records if "in-process limiter" in r.getMessage()]
+    assert len(warnings) == 1  # once per outage, not per request
+    assert fake.api_key not in caplog.text
+
+
+def test_redis_down_falls_back_to_the_local_limiter_sync(
+    limiters: list[RedisRateLimiter],
+) -> None:
+    fake = FakeNanoBanana(rate_limit=(2, 0.2))
+    limiter = make(limiters, down_url(), requests=2, per=0.2, on_redis_error="local")
+    with fake.client(rate_limit=limiter, max_retries=0) as client:
+        for _ in range(3):
+            client.account.credits()
+        client._limiter.pause(0.01)
+    reqs = fake.api_requests
+    assert [r.status for r in reqs] == [200] * 3
+    assert max_in_window([r.time for r in reqs], 0.2) <= 2
+
+
+def test_release_and_pause_never_raise_when_redis_goes_down(
+    key: str, limiters: list[RedisRateLimiter], caplog: pytest.LogCaptureFixture
+) -> None:
+    with running_redis() as server:
+        lim = make(limiters, server.url, requests=5, per=1.0).bind(key, "sync")
+        permit = lim.acquire()
+        server.stop()
+        with caplog.at_level(logging.WARNING, logger="nanobanana"):
+            permit.release()  # the lease will free the slot
+            permit.release()  # a second release is a no-op
+            lim.pause(0.1)  # still holds this process's waiters
+        assert "could not release a slot" in caplog.text
+        assert "could not share a pause" in caplog.text
+        start = time.monotonic()
+        with pytest.raises(RateLimiterUnavailableError):
+            lim.acquire()
+        assert time.monotonic() - start >= 0.05  # the local pause came first

@@ -1,0 +1,157 @@
+"""The per-client poll scheduler: cancellation, scale, threads, fairness to submissions."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from typing import Any
+
+import anyio
+import pytest
+
+import nanobanana as nb
+from nanobanana.testing import FakeNanoBanana, Fault
+
+SCALE = 1000.0
+
+
+def _fake(**kw: Any) -> FakeNanoBanana:
+    fake = FakeNanoBanana(time_scale=kw.pop("time_scale", SCALE), seed=kw.pop("seed", 3), **kw)
+    fake.durations["image"] = (10.0, 20.0)
+    return fake
+
+
+def _polls(fake: FakeNanoBanana) -> int:
+    return sum(1 for r in fake.api_requests if r.route == "images/status")
+
+
+@pytest.mark.anyio
+async def test_cancelled_wait_leaves_nothing_behind_and_keeps_the_task_id() -> None:
+    fake = _fake()
+    fake.durations["image"] = 200.0
+    async with fake.async_client() as client:
+        task = await client.images.generate("a red fox")
+        with anyio.move_on_after(0.02):  # real seconds: 20 s of API time
+            await task
+        assert task.task_id
+        before = _polls(fake)
+        await anyio.sleep(0.1)  # 100 API seconds: a leftover loop would have polled
+        assert _polls(fake) == before
+        fake.durations["image"] = 1.0
+        status = await task
+        assert status.task_id == task.task_id and status.status == "completed"
+
+
+@pytest.mark.anyio
+async def test_cancelling_polls_in_flight_gives_their_turns_back() -> None:
+    fake = _fake()
+    async with fake.async_client(max_retries=0) as client:
+        tasks = [await client.images.generate(f"fox {i}") for i in range(12)]
+        slow = fake.inject(Fault.LATENCY, route="images/status", seconds=5000.0)
+        now_policy = nb.PollPolicy(initial_delay=0.0, interval=1.0)
+        with anyio.move_on_after(0.05):
+            async with anyio.create_task_group() as tg:
+                for task in tasks:
+                    tg.start_soon(lambda t=task: t.wait(poll_policy=now_policy))
+        slow.remove()
+        with anyio.fail_after(3.0):
+            statuses = await nb.gather(*tasks)
+        assert [s.status for s in statuses] == ["completed"] * 12
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_asyncio_task_cancel() -> None:
+    fake = _fake()
+    fake.durations["image"] = 200.0
+    async with fake.async_client() as client:
+        task = await client.images.generate("a red fox")
+        waiter = asyncio.ensure_future(task.wait())
+        await asyncio.sleep(0.01)
+        waiter.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiter
+        before = _polls(fake)
+        await asyncio.sleep(0.1)
+        assert _polls(fake) == before
+        fake.durations["image"] = 1.0
+        assert (await task).status == "completed"
+
+
+@pytest.mark.anyio
+async def test_thousand_concurrent_waits_on_one_client() -> None:
+    # 1,000 tasks submitted and awaited at once through the real 60/min budget: about
+    # 33 minutes of API time. Every task costs one submission and one poll, the strict
+    # window never answers 429, and the default deadline (10 min) does not fail tasks
+    # whose polls were only held up by the budget.
+    fake = _fake(time_scale=3000.0)
+    async with fake.async_client() as client:
+        results: list[nb.ImageStatus] = []
+
+        async def one(i: int) -> None:
+            task = await client.images.generate(f"fox {i}")
+            results.append(await task)
+
+        started = time.monotonic()
+        async with anyio.create_task_group() as tg:
+            for i in range(1000):
+                tg.start_soon(one, i)
+        assert time.monotonic() - started < 8.0
+    assert len(results) == 1000
+    assert {r.status for r in results} == {"completed"}
+    assert len({r.task_id for r in results}) == 1000
+    api = fake.api_requests
+    assert not [r for r in api if r.status == 429]
+    assert len(api) <= 2.05 * 1000
+
+
+@pytest.mark.anyio
+async def test_submissions_are_not_starved_by_many_waiting_polls() -> None:
+    # 60 waits polling every second on a saturated 60/min budget: a new submission still
+    # gets through after at most a handful of polls (the scheduler's slots), not after all.
+    fake = _fake(time_scale=2000.0)
+    fake.durations["image"] = 1000.0
+    async with fake.async_client() as client:
+        tasks: list[nb.ImageTask] = []
+        async with anyio.create_task_group() as tg:
+
+            async def submit(i: int) -> None:
+                tasks.append(await client.images.generate(f"fox {i}"))
+
+            for i in range(60):
+                tg.start_soon(submit, i)
+        every_second = nb.PollPolicy(initial_delay=1.0, interval=1.0, backoff=1.0)
+        async with anyio.create_task_group() as tg:
+            for task in tasks:
+                tg.start_soon(lambda t=task: t.wait(poll_policy=every_second))
+            await fake.clock.asleep(5.0)
+            start = len(fake.api_requests)
+            await client.images.generate("urgent")
+            tg.cancel_scope.cancel()
+        routes = [r.route for r in fake.api_requests[start:]]
+        assert "images/generate" in routes
+        assert routes.index("images/generate") <= 8
+
+
+def test_sync_waits_from_many_threads() -> None:
+    fake = _fake()
+    with fake.client() as client:
+        tasks = [client.images.generate(f"fox {i}") for i in range(20)]
+        results: list[Any] = []
+        errors: list[BaseException] = []
+
+        def wait(task: nb.SyncImageTask) -> None:
+            try:
+                results.append(task.wait())
+            except BaseException as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=wait, args=(t,)) for t in tasks]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(10)
+        assert not errors
+        assert len(results) == 20 and {r.status for r in results} == {"completed"}
+        assert _polls(fake) <= 2 * 20

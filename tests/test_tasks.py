@@ -1,0 +1,230 @@
+"""Task handles and waiting, against the simulator with scaled time (asyncio and Trio)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import httpx
+import pytest
+
+import nanobanana as nb
+from nanobanana._clock import Clock
+from nanobanana.testing import FakeNanoBanana
+
+pytestmark = pytest.mark.anyio
+
+SCALE = 1000.0
+
+
+def _fake(**kw: Any) -> FakeNanoBanana:
+    fake = FakeNanoBanana(time_scale=SCALE, seed=kw.pop("seed", 7), **kw)
+    fake.durations["image"] = (10.0, 20.0)
+    fake.durations["video"] = (60.0, 120.0)
+    return fake
+
+
+def _status_polls(fake: FakeNanoBanana) -> int:
+    return sum(1 for r in fake.api_requests if r.route in ("images/status", "videos/status"))
+
+
+async def test_await_task_returns_the_final_status() -> None:
+    fake = _fake()
+    async with fake.async_client() as client:
+        task = await client.images.generate("a red fox")
+        assert isinstance(task, nb.ImageTask)
+        status = await task
+        assert isinstance(status, nb.ImageStatus)
+        assert status.status == "completed" and status.image_url
+        assert status.task_id == task.task_id
+        # Polled near the expected completion, not every second.
+        assert _status_polls(fake) <= 3
+
+
+async def test_progress_callback_sees_every_status_including_the_final_one() -> None:
+    fake = _fake()
+    fake.durations["image"] = 30.0
+    async with fake.async_client() as client:
+        task = await client.images.generate("a red fox")
+        seen: list[nb.ImageStatus] = []
+        policy = nb.PollPolicy(initial_delay=1.0, interval=2.0, backoff=1.0)
+        status = await task.wait(on_progress=seen.append, poll_policy=policy)
+        assert len(seen) == _status_polls(fake) >= 3
+        assert all(s.status == "pending" for s in seen[:-1])
+        assert seen[-1] == status and status.status == "completed"
+
+
+async def test_async_progress_callback_is_awaited() -> None:
+    fake = _fake()
+    async with fake.async_client() as client:
+        task = await client.images.generate("a red fox")
+        seen: list[str] = []
+
+        async def on_progress(status: nb.ImageStatus) -> None:
+            seen.append(status.status)
+
+        await task.wait(on_progress=on_progress)
+        assert seen[-1] == "completed"
+
+
+async def test_failed_task_raises_task_failed_error() -> None:
+    fake = _fake(failure_rate=1.0)
+    async with fake.async_client() as client:
+        task = await client.images.generate("a red fox")
+        with pytest.raises(nb.TaskFailedError) as info:
+            await task
+        assert info.value.task_id == task.task_id
+        assert isinstance(info.value.status, nb.ImageStatus)
+        assert info.value.status.status == "failed"
+        assert info.value.error
+
+
+async def test_timeout_raises_with_the_task_id_and_the_task_can_be_awaited_again() -> None:
+    fake = _fake()
+    fake.durations["image"] = 100.0
+    async with fake.async_client() as client:
+        task = await client.images.generate("a slow fox")
+        with pytest.raises(nb.TaskTimeoutError) as info:
+            await task.wait(timeout=30.0)
+        assert info.value.task_id == task.task_id
+        assert isinstance(info.value, TimeoutError)
+        status = await client.images.wait(info.value.task_id)
+        assert status.status == "completed"
+
+
+async def test_default_deadline_is_finite() -> None:
+    fake = _fake()
+    fake.durations["image"] = 10_000.0
+    async with fake.async_client() as client:
+        task = await client.images.generate("a fox that never finishes")
+        start = fake.clock.now()
+        with pytest.raises(nb.TaskTimeoutError):
+            await task
+        assert 600.0 <= fake.clock.now() - start < 700.0
+
+
+async def test_wait_by_id_for_images_and_videos() -> None:
+    fake = _fake()
+    async with fake.async_client() as client:
+        image = await client.images.generate("a red fox")
+        video = await client.videos.generate("a cat walking")
+        assert isinstance(video, nb.VideoTask)
+        image_status = await client.images.wait(image.task_id)
+        video_status = await client.videos.wait(video.task_id)
+        assert image_status.status == "completed"
+        assert isinstance(video_status, nb.VideoStatus)
+        assert video_status.status == "succeeded" and video_status.video_url
+
+
+async def test_a_policy_given_to_the_client_applies_and_a_per_wait_policy_overrides() -> None:
+    fake = _fake()
+    fake.durations["image"] = 30.0
+    policy = nb.PollPolicy(initial_delay=2.0, interval=2.0, backoff=1.0)
+    async with fake.async_client(poll_policy=policy) as client:
+        task = await client.images.generate("a red fox")
+        await task
+        frequent = _status_polls(fake)
+        assert frequent >= 5  # about every 2 s until 30 s
+        task2 = await client.images.generate("a red fox")
+        await task2.wait(poll_policy=nb.PollPolicy(initial_delay=40.0, interval=5.0))
+        assert _status_polls(fake) - frequent == 1
+
+
+def test_sync_client_blocking_wait() -> None:
+    fake = _fake()
+    with fake.client() as client:
+        task = client.images.generate("a red fox")
+        assert isinstance(task, nb.SyncImageTask)
+        seen: list[str] = []
+        status = task.wait(on_progress=lambda s: seen.append(s.status))
+        assert status.status == "completed" and seen[-1] == "completed"
+        vtask = client.videos.generate("a cat walking")
+        assert isinstance(vtask, nb.SyncVideoTask)
+        assert client.videos.wait(vtask.task_id).status == "succeeded"
+
+
+def test_sync_failed_and_timeout() -> None:
+    fake = _fake(failure_rate=1.0)
+    with fake.client() as client:
+        task = client.images.generate("a red fox")
+        with pytest.raises(nb.TaskFailedError):
+            task.wait()
+    fake2 = _fake()
+    fake2.durations["image"] = 100.0
+    with fake2.client() as client:
+        task = client.images.generate("a red fox")
+        with pytest.raises(nb.TaskTimeoutError) as info:
+            task.wait(timeout=20.0)
+        assert info.value.task_id == task.task_id
+
+
+# -- HTTP-level cases the simulator does not produce -------------------------------------
+
+
+def _mock_client(handler: Any, **kw: Any) -> nb.AsyncClient:
+    return nb.AsyncClient(
+        api_key="nb_sk_test_0123456789abcdef",
+        base_url="https://api.test/api/v1",
+        rate_limit=None,
+        _clock=Clock(scale=SCALE),
+        _transport=httpx.MockTransport(handler),
+        **kw,
+    )
+
+
+def _envelope(data: dict[str, Any], headers: dict[str, str] | None = None) -> httpx.Response:
+    return httpx.Response(200, json={"success": True, "data": data}, headers=headers)
+
+
+async def test_unknown_status_is_treated_as_running_and_logged_once(
+    caplog: pytest.LogCaptureFixture, anyio_backend: str
+) -> None:
+    caplog.set_level(logging.WARNING, logger="nanobanana")
+    word = f"queued_at_provider_{anyio_backend}"
+    answers = iter([word, word, "completed"])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return _envelope({"task_id": "abc", "status": next(answers)})
+
+    async with _mock_client(handler) as client:
+        policy = nb.PollPolicy(initial_delay=0.5, interval=0.5)
+        status = await client.images.wait("abc", poll_policy=policy)
+    assert status.status == "completed"
+    logged = [r for r in caplog.records if word in r.getMessage()]
+    assert len(logged) == 1
+
+
+async def test_retry_after_on_a_status_response_is_honoured() -> None:
+    clock = Clock(scale=SCALE)
+    times: list[float] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        times.append(clock.now())
+        if len(times) == 1:
+            return _envelope({"task_id": "abc", "status": "pending"}, {"Retry-After": "40"})
+        return _envelope({"task_id": "abc", "status": "completed"})
+
+    client = nb.AsyncClient(
+        api_key="nb_sk_test_0123456789abcdef",
+        base_url="https://api.test/api/v1",
+        rate_limit=None,
+        _clock=clock,
+        _transport=httpx.MockTransport(handler),
+    )
+    async with client:
+        await client.images.wait("abc", poll_policy=nb.PollPolicy(initial_delay=0.0, interval=1.0))
+    assert len(times) == 2
+    assert times[1] - times[0] >= 39.0
+
+
+async def test_video_provider_failure_words_are_failures() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = {"task_id": "v1", "status": "cancelled", "error": "provider cancelled it"}
+        return httpx.Response(200, content=json.dumps({"success": True, "data": body}))
+
+    async with _mock_client(handler) as client:
+        with pytest.raises(nb.TaskFailedError) as info:
+            await client.videos.wait("v1")
+    assert info.value.error == "provider cancelled it"
+    assert info.value.task_id == "v1"
