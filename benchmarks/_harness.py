@@ -73,7 +73,7 @@ class ABResult:
     @property
     def paired_ratios(self) -> tuple[float, ...]:
         """b/a of each round (the rounds are adjacent in time, so this pairs them)."""
-        return tuple(b / a if a else math.inf for a, b in zip(self.a, self.b))
+        return tuple(b / a if a else math.inf for a, b in zip(self.a, self.b, strict=True))
 
     def spread(self, side: str = "b") -> float:
         """(max - min) / median of one side's samples: how noisy the run was."""
@@ -141,7 +141,9 @@ def time_per_call(fn: Callable[[], object], n: int) -> Callable[[], float]:
     return sample
 
 
-def time_per_call_async(fn: Callable[[], Awaitable[object]], n: int) -> Callable[[], Awaitable[float]]:
+def time_per_call_async(
+    fn: Callable[[], Awaitable[object]], n: int
+) -> Callable[[], Awaitable[float]]:
     """An async sampler: await ``fn()`` ``n`` times in sequence, return the seconds per call."""
 
     async def sample() -> float:
@@ -254,7 +256,9 @@ def format_table(rows: Sequence[Mapping[str, Any]]) -> str:
         )
         for r in rows
     ]
-    widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(header)]
+    widths = [
+        max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(header)
+    ]
     right = {1, 3, 4}
 
     def line(cells: Sequence[str]) -> str:

@@ -54,9 +54,7 @@ def _import_seconds(mod: str) -> float:
 
 def _process_seconds(mod: str) -> float:
     start = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-c", f"import {mod}"], cwd=ROOT, env=_env(), check=True
-    )
+    subprocess.run([sys.executable, "-c", f"import {mod}"], cwd=ROOT, env=_env(), check=True)
     return time.perf_counter() - start
 
 
@@ -104,9 +102,7 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
     # warm the bytecode caches so neither side pays a compile
     _import_seconds("httpx")
     _import_seconds("nanobanana")
-    res = ab(
-        lambda: _import_seconds("httpx"), lambda: _import_seconds("nanobanana"), rounds=rounds
-    )
+    res = ab(lambda: _import_seconds("httpx"), lambda: _import_seconds("nanobanana"), rounds=rounds)
     proc = ab(
         lambda: _process_seconds("httpx"),
         lambda: _process_seconds("nanobanana"),

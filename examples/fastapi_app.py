@@ -17,6 +17,11 @@ from typing import Any
 
 import nanobanana as nb
 
+try:  # FastAPI is not a dependency of nanobanana: the app exists only where it is installed
+    from fastapi import FastAPI, HTTPException, Request
+except ImportError:  # pragma: no cover - depends on the environment
+    FastAPI = None  # type: ignore[assignment,misc]
+
 
 @asynccontextmanager
 async def lifespan(
@@ -56,7 +61,8 @@ async def generate_and_wait(client: nb.AsyncClient, prompt: str) -> dict[str, An
 
 def create_app(make_client: Callable[[], nb.AsyncClient] = nb.AsyncClient) -> Any:
     """The FastAPI app (needs ``pip install fastapi``)."""
-    from fastapi import FastAPI, HTTPException, Request
+    if FastAPI is None:
+        raise RuntimeError("this example needs FastAPI: pip install fastapi uvicorn")
 
     @asynccontextmanager
     async def app_lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -86,7 +92,4 @@ def create_app(make_client: Callable[[], nb.AsyncClient] = nb.AsyncClient) -> An
     return app
 
 
-try:  # FastAPI is not a dependency of nanobanana: the app exists only where it is installed
-    app = create_app()
-except ImportError:  # pragma: no cover - depends on the environment
-    app = None
+app = create_app() if FastAPI is not None else None

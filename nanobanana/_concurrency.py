@@ -88,7 +88,7 @@ class AsyncEvent:
     def is_set(self) -> bool:
         return self._event.is_set()
 
-    async def wait(self, timeout: float | None = None) -> bool:
+    async def wait(self, timeout: float | None = None) -> bool:  # noqa: ASYNC109
         """Wait until set or ``timeout`` passes; True when set."""
         if timeout is None:
             await self._event.wait()

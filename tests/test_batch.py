@@ -240,6 +240,16 @@ async def test_unknown_fate_is_reported_and_never_resubmitted(
     assert sum(i.ok for i in second) == 4
 
 
+async def test_a_generate_never_processed_is_tried_again(anyio_backend: str) -> None:
+    fake = FakeNanoBanana(time_scale=2000)
+    fake.inject(Fault.HTTP_429, route="images/generate", times=4, retry_after=1.0)
+    fake.inject(Fault.CONNECTION_REFUSED, route="images/generate", times=3)
+    async with fake.async_client() as client:
+        items = [i async for i in client.images.generate_many(["a", "b"], concurrency=1)]
+    assert all(i.ok for i in items)
+    assert len(fake.charges) == 2
+
+
 async def test_leaving_early_stops_submitting(anyio_backend: str) -> None:
     fake = FakeNanoBanana(time_scale=500)
     async with fake.async_client() as client:
@@ -265,6 +275,30 @@ async def test_a_timeout_around_the_loop_is_safe(anyio_backend: str) -> None:
         charged = len(fake.charges)
     assert 0 < len(got) < 50
     assert charged < 50
+
+
+async def test_a_plain_loop_left_early_is_safe_and_stops_submitting(anyio_backend: str) -> None:
+    fake = FakeNanoBanana(time_scale=500)
+    async with fake.async_client() as client:
+        async for _item in client.images.generate_many(
+            [f"p{i}" for i in range(100)], concurrency=3
+        ):
+            break  # no async with, no aclose: the dropped batch winds down by itself
+        charged = len(fake.charges)
+        await anyio.sleep(0.05)
+        assert len(fake.charges) == charged <= 4
+
+
+def test_sync_plain_loop_left_early_stops_submitting() -> None:
+    fake = FakeNanoBanana(time_scale=500)
+    with fake.client() as client:
+        for _item in client.images.generate_many([f"p{i}" for i in range(100)], concurrency=3):
+            break
+        charged = len(fake.charges)
+        import time
+
+        time.sleep(0.05)
+        assert len(fake.charges) == charged <= 4
 
 
 def test_sync_break_inside_with_stops_submitting() -> None:
@@ -296,3 +330,42 @@ def test_bad_arguments_are_refused_at_once() -> None:
             client.images.generate_many(["a"], max_credits=-1)
         with pytest.raises(nb.InvalidParameterError):
             client.images.generate_many("a single prompt")  # type: ignore[arg-type]
+
+
+def test_sync_twin_stops_on_budget_and_fatal_errors(tmp_path: Path) -> None:
+    fake = FakeNanoBanana(time_scale=2000, credits=7)
+    with fake.client() as client:
+        items = list(
+            client.images.generate_many(
+                (f"p{i}" for i in range(20)), preflight=False, concurrency=3, max_credits=5
+            )
+        )
+        assert sum(i.ok for i in items) == 5
+        assert all(
+            isinstance(i.error.reason, nb.BudgetExceededError)  # type: ignore[union-attr]
+            for i in items
+            if isinstance(i.error, nb.NotSubmittedError)
+        )
+        items = list(client.images.generate_many([f"q{i}" for i in range(10)], preflight=False))
+    _accounted(items, 10)
+    assert sum(i.ok for i in items) == 2  # the last 2 credits, then 402 stops the batch
+    assert all(
+        isinstance(i.error, (nb.InsufficientCreditsError, nb.NotSubmittedError))
+        for i in items
+        if not i.ok
+    )
+
+
+def test_sync_twin_journal_unknown_fate_and_videos(tmp_path: Path) -> None:
+    fake = FakeNanoBanana(time_scale=20_000)
+    fake.inject(Fault.READ_TIMEOUT, route="videos/generate", times=1, processed=True)
+    journal = tmp_path / "v.sqlite"
+    requests = [nb.VideoRequest(f"a wave {i}", duration=4) for i in range(4)]
+    with fake.client(timeout=0.5) as client:
+        first = list(client.videos.generate_many(requests, journal=journal, save_to=tmp_path))
+        again = list(client.videos.generate_many(requests, journal=journal, save_to=tmp_path))
+    for items in (first, again):
+        _accounted(items, 4)
+        assert sum(i.needs_attention for i in items) == 1
+        assert sum(i.ok for i in items) == 3
+    assert sum(r.route == "videos/generate" for r in fake.api_requests) == 4

@@ -301,7 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
     journal.add_argument(
         "--journal",
         metavar="PATH",
-        help=f"SQLite journal to resume from (default: OUT/{DEFAULT_JOURNAL}; none with --fake)",
+        help=f"SQLite journal to resume from (default: OUT/{DEFAULT_JOURNAL}; none with --fake or --no-download)",
     )
     journal.add_argument("--no-journal", action="store_true", help="keep no journal")
     p.add_argument(

@@ -45,11 +45,19 @@ from .._batch_models import (
     to_request,
     validate,
 )
-from .._concurrency import Lock, Queue, QueueClosed, Shield, TaskGroup
+from .._concurrency import (
+    Detached,
+    Lock,
+    Queue,
+    QueueClosed,
+    Shield,
+    TaskGroup,
+)
 from .._exceptions import (
     APIConnectionError,
     InvalidParameterError,
     NanoBananaError,
+    RateLimitError,
     TaskFailedError,
 )
 from .._journal import RESUBMITTABLE, Journal, JournalRow
@@ -63,6 +71,10 @@ DEFAULT_CONCURRENCY = {"image": 8, "video": 16}
 """Requests in flight by default. Under the API's 60 requests a minute (polls included)
 an image task costs about three requests over ~15 s, so 8 in flight already keep the
 budget busy; video tasks take minutes and poll less often, so more of them fit."""
+
+BATCH_RETRIES = 3
+"""How many more times a batch submits a request the server provably never processed
+(429, failed connect) after the client's own retries gave up."""
 
 _ON_SEND: contextvars.ContextVar[Callable[[], None] | None] = contextvars.ContextVar(
     "nanobanana_batch_on_send", default=None
@@ -133,6 +145,11 @@ class Batch:
     Made by ``client.images.generate_many(...)`` / ``client.videos.generate_many(...)``.
     Nothing happens until it is entered or iterated. ``on_progress(item)`` is called in
     the iterating task, with each item, just before it is handed out.
+
+    The workers run in a task of their own (a system task on Trio), never inside the
+    caller's cancel scopes, so leaving the loop at any point is safe on asyncio and Trio.
+    ``close()`` (or leaving ``async with``) stops the batch and waits for that; a batch
+    merely dropped stops submitting at once and winds down by itself.
     """
 
     def __init__(
@@ -162,33 +179,19 @@ class Batch:
             isinstance(max_credits, bool) or not isinstance(max_credits, int) or max_credits < 0
         ):
             raise InvalidParameterError("max_credits", max_credits, "an int >= 0 or None")
-        self._resource = resource
-        self._client = resource._client
-        self._kind = kind
-        self._requests = requests
-        self._concurrency = concurrency or DEFAULT_CONCURRENCY[kind]
-        self._max_credits = max_credits
-        self._journal_path = journal
+        self._engine = _Engine(
+            resource,
+            kind,
+            requests,
+            concurrency=concurrency or DEFAULT_CONCURRENCY[kind],
+            max_credits=max_credits,
+            journal=journal,
+            save_to=save_to,
+            preflight=preflight,
+        )
         self._on_progress = on_progress
-        self._save_to = Path(save_to) if save_to is not None else None
-        self._preflight = preflight
         self._state = "new"
-        self._closing = False
-        self._journal: Journal | None = None
-        self._tg: TaskGroup | None = None
-        self._items = Queue(1)
-        self._pull_lock = Lock()
-        self._budget_lock = Lock()
-        self._source: Generator[Any, None] | None = None
-        self._source_error: BaseException | None = None
-        self._next_index = 0
-        self._costs: dict[tuple[tuple[str, Any], ...], int] = {}
-        self._committed = 0
-        self._stop: BaseException | None = None
-        self._waiting: dict[int, str] = {}
-        self._sender: Any = None
-
-    # -- the iterator ------------------------------------------------------------------
+        self._host: Detached | None = None
 
     def __iter__(self) -> Batch:
         return self
@@ -199,7 +202,7 @@ class Batch:
         if self._state != "running":
             raise StopIteration
         try:
-            got = self._items.get()
+            got = self._engine.items.get()
         except QueueClosed:
             got = _End()
         if isinstance(got, BatchItem):
@@ -223,51 +226,85 @@ class Batch:
     ) -> None:
         self.close()
 
-    def close(self) -> None:
-        """Stop: no new submission; generate requests on the wire finish and are journaled;
-        waits in progress end (their task ids are in the journal, or logged)."""
-        if self._state == "running" and self._tg is not None:
-            self._state = "closing"
-            self._closing = True
-            self._items.close()
-            tg = self._tg
-            tg.cancel()
-            try:
-                tg.__exit__(None, None, None)
-            finally:
-                self._state = "closed"
-                self._finish()
-        elif self._state == "new":
-            self._state = "closed"
-
-    def _finish(self) -> None:
-        if self._source is not None:
-            source, self._source = self._source, None
-            try:
-                source.close()
-            except Exception:  # the input's own cleanup failed: nothing left to do
-                logger.debug("closing the batch input failed", exc_info=True)
-        if self._waiting:
-            where = (
-                f"recorded in the journal {self._journal.path}"
-                if self._journal is not None
-                else "not journaled"
-            )
-            logger.warning(
-                "batch closed while %d task(s) were still running (%s): %s",
-                len(self._waiting),
-                where,
-                ", ".join(sorted(self._waiting.values())),
-            )
-        if self._journal is not None:
-            self._journal.close()
-
-    # -- starting: journal, preflight, workers -------------------------------------------
-
     def _start(self) -> None:
         if self._state != "new":
             return
         self._state = "starting"
+        try:
+            self._engine.prepare()
+        except BaseException:
+            self._state = "closed"
+            raise
+        host = Detached()
+        host.start(self._engine.run)
+        self._host = host
+        self._state = "running"
+
+    def close(self) -> None:
+        """Stop: no new submission; generate requests on the wire finish and are journaled;
+        waits in progress end (their task ids are in the journal, or logged)."""
+        if self._state == "running" and self._host is not None:
+            self._state = "closing"
+            self._engine.stop()
+            try:
+                self._host.wait()
+            finally:
+                self._state = "closed"
+        elif self._state == "new":
+            self._state = "closed"
+
+    def __del__(self) -> None:
+        # Dropped without close() (a loop left early): submit nothing more, wind down.
+        if getattr(self, "_state", None) == "running":
+            try:
+                self._engine.abandon()
+            except Exception:  # interpreter shutdown: nothing left to stop
+                pass
+
+
+class _Engine:
+    """The state and the workers of one batch (run by Batch's detached host)."""
+
+    def __init__(
+        self,
+        resource: Any,
+        kind: str,
+        requests: Iterable[Any] | Iterable[Any],
+        *,
+        concurrency: int,
+        max_credits: int | None,
+        journal: str | os.PathLike[str] | None,
+        save_to: str | os.PathLike[str] | None,
+        preflight: bool,
+    ) -> None:
+        self._resource = resource
+        self._client = resource._client
+        self._kind = kind
+        self._requests = requests
+        self._concurrency = concurrency
+        self._max_credits = max_credits
+        self._journal_path = journal
+        self._save_to = Path(save_to) if save_to is not None else None
+        self._preflight = preflight
+        self._closing = False
+        self._journal: Journal | None = None
+        self._tg: TaskGroup | None = None
+        self.items = Queue(1)
+        self._pull_lock = Lock()
+        self._budget_lock = Lock()
+        self._source: Generator[Any, None] | None = None
+        self._source_error: BaseException | None = None
+        self._next_index = 0
+        self._costs: dict[tuple[tuple[str, Any], ...], int] = {}
+        self._committed = 0
+        self._stop: BaseException | None = None
+        self._waiting: dict[int, str] = {}
+        self._sender: Any = None
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        """Open the journal, run the preflight (in the caller's task: errors raise there)."""
         try:
             if self._journal_path is not None:
                 self._journal = Journal(self._journal_path, self._kind)
@@ -280,16 +317,67 @@ class Batch:
             sender = self._client.with_options()
             sender._limiter = SendMarker(self._client._limiter)
             self._sender = sender
-            tg = TaskGroup()
-            tg.__enter__()
-            self._tg = tg
-            self._state = "running"
-            tg.start_soon(self._run)
         except BaseException:
-            self._state = "closed"
             if self._journal is not None:
                 self._journal.close()
             raise
+
+    def run(self) -> None:
+        """The host: the workers, then the end marker, then cleanup. Never raises."""
+        error: BaseException | None = None
+        try:
+            with TaskGroup() as tg:
+                self._tg = tg
+                if not self._closing:
+                    for _ in range(self._concurrency):
+                        tg.start_soon(self._worker)
+        except Exception as exc:  # a bug of ours: hand it to the iterating task
+            logger.exception("batch failed")
+            error = exc
+        finally:
+            self._tg = None
+            self._finish()
+        try:
+            self.items.put(_End(error or self._source_error))
+        except QueueClosed:
+            pass
+
+    def abandon(self) -> None:
+        """Submit nothing more; workers stop at their next step (any thread may call it)."""
+        self._closing = True
+        self.items.close()
+
+    def stop(self) -> None:
+        """Abandon, and cancel what is waiting (generate requests on the wire finish)."""
+        self.abandon()
+        tg = self._tg
+        if tg is not None:
+            tg.cancel()
+
+    def _finish(self) -> None:
+        try:
+            if self._waiting:
+                where = (
+                    f"recorded in the journal {self._journal.path}"
+                    if self._journal is not None
+                    else "not journaled"
+                )
+                logger.warning(
+                    "batch closed while %d task(s) were still running (%s): %s",
+                    len(self._waiting),
+                    where,
+                    ", ".join(sorted(self._waiting.values())),
+                )
+            if self._source is not None:
+                source, self._source = self._source, None
+                with Shield():
+                    try:
+                        source.close()
+                    except Exception:  # the input's own cleanup failed: nothing left to do
+                        logger.debug("closing the batch input failed", exc_info=True)
+        finally:
+            if self._journal is not None:
+                self._journal.close()
 
     def _cost(self, key: tuple[tuple[str, Any], ...]) -> int:
         if key not in self._costs:
@@ -348,15 +436,6 @@ class Batch:
             )
         logger.info("batch preflight: %d credits needed, %d available", total, balance)
 
-    def _run(self) -> None:
-        with TaskGroup() as workers:
-            for _ in range(self._concurrency):
-                workers.start_soon(self._worker)
-        try:
-            self._items.put(_End(self._source_error))
-        except QueueClosed:
-            pass
-
     # -- the workers -------------------------------------------------------------------
 
     def _worker(self) -> None:
@@ -373,7 +452,7 @@ class Batch:
                 logger.exception("batch request #%d failed unexpectedly", index)
                 item = BatchItem(index, self._placeholder(raw), error=exc)
             try:
-                self._items.put(item)
+                self.items.put(item)
             except QueueClosed:
                 return
 
@@ -504,7 +583,7 @@ class Batch:
                 return held
             reserved = held
         try:
-            task = self._generate(index, request)
+            task = self._generate_retrying(index, request)
         except NanoBananaError as exc:
             if getattr(exc, "may_have_been_processed", False):
                 if journal is not None:
@@ -523,6 +602,24 @@ class Batch:
         if reserved and task.credits_used is not None:
             self._committed += task.credits_used - reserved
         return self._wait(index, request, task.task_id, task)
+
+    def _generate_retrying(self, index: int, request: Request) -> SyncImageTask | SyncVideoTask:
+        """``_generate``, tried again (a few times, with growing pauses) while the server
+        provably never processed it: a 429 or a failed connect, after the client's own
+        retries. Anything else, or a fate unknown, is final."""
+        for attempt in range(BATCH_RETRIES + 1):
+            try:
+                return self._generate(index, request)
+            except (RateLimitError, APIConnectionError) as exc:
+                if attempt == BATCH_RETRIES or getattr(exc, "may_have_been_processed", False):
+                    raise
+                retry_after = exc.retry_after if isinstance(exc, RateLimitError) else None
+                delay = retry_after if retry_after is not None else 5.0 * (attempt + 1)
+                logger.info("batch request #%d: %s; trying again in %.1fs", index, exc, delay)
+                self._client._clock.sleep(delay)
+                if self._closing:
+                    raise _Abandoned from None
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _generate(self, index: int, request: Request) -> SyncImageTask | SyncVideoTask:
         """Send one generate request; its task id is journaled before anything else."""
