@@ -65,5 +65,6 @@ def generate(session: nox.Session) -> None:
 @nox.session(python="3.11")
 def bench(session: nox.Session) -> None:
     """Every benchmark in one run: a table on stdout and benchmarks/results.json."""
-    session.install("-e", ".[testing,redis]", "psutil>=5")
+    # trio: bench_ratelimit also measures the limiter on Trio.
+    session.install("-e", ".[testing,redis]", "psutil>=5", "trio>=0.25")
     session.run("python", "benchmarks/run_all.py", *session.posargs)

@@ -50,6 +50,8 @@ TIME_SCALE = 20.0
 """API seconds per real second: image tasks (10-20 s) take 0.5-1 s of real time."""
 TARGET_KB = 5.0
 WARMUP = 200
+HEAP_FRAMES = 12
+HEAP_TASKS = 2_000
 
 try:
     _PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -235,7 +237,7 @@ def part_heap(n: int) -> dict[str, Any]:
             await Workload(warm, WARMUP).run()
             gc.collect()
             work = Workload(client, n)
-            tracemalloc.start(30)
+            tracemalloc.start(HEAP_FRAMES)
             base = tracemalloc.take_snapshot()
 
             def at_peak() -> None:
@@ -245,6 +247,7 @@ def part_heap(n: int) -> dict[str, Any]:
                     by_origin[_origin(stat.traceback)] += stat.size_diff
                 found["by_origin"] = dict(by_origin)
                 found["in_flight"] = work.in_flight
+                tracemalloc.stop()  # the rest of the run need not crawl
 
             work.on_all_submitted = at_peak
             try:
@@ -342,7 +345,7 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
             "in-process simulator's (its request log and task table) together",
         ),
     ]
-    heap_n = 2_000 if quick else n
+    heap_n = HEAP_TASKS
     heap = _child("heap", heap_n)
     by = heap.get("by_origin", {})
     flying_h = max(1, heap.get("in_flight", heap_n))
