@@ -145,3 +145,58 @@ def test_models_are_frozen() -> None:
     status = decode(nb.ImageStatus, {"task_id": "t", "status": "pending"})
     with pytest.raises(AttributeError):
         status.status = "completed"  # type: ignore[misc]
+
+
+def test_lenient_where_the_wire_is_loose_strict_where_it_is_wrong() -> None:
+    # numbers as strings, epoch seconds, 0/1 booleans: decoded; nonsense: a typed error
+    credits = decode(nb.Credits, {"credits": "148", "total_credits": 500.0, "is_vip": 1})
+    assert (credits.credits, credits.total_credits, credits.is_vip) == (148, 500, True)
+    status = decode(
+        nb.ImageStatus, {"task_id": "t", "status": "completed", "completed_at": 1704067200}
+    )
+    assert status.completed_at == datetime(2024, 1, 1, tzinfo=timezone.utc)
+    for bad in ({"credits": 1, "is_vip": "yes"}, {"credits": [1]}, {"credits": None}):
+        with pytest.raises(nb.UnexpectedResponseError):
+            decode(nb.Credits, bad)
+    with pytest.raises(nb.UnexpectedResponseError, match="completed_at"):
+        decode(nb.ImageStatus, {"task_id": "t", "status": "x", "completed_at": ["2024"]})
+    with pytest.raises(nb.UnexpectedResponseError):
+        decode(nb.ImageStatus, ["not", "an", "object"])
+
+
+def test_error_objects_become_readable_text() -> None:
+    video = decode(
+        nb.VideoStatus, {"task_id": "v", "status": "timeout", "error": {"code": "PROVIDER_TIMEOUT"}}
+    )
+    assert video.error == "PROVIDER_TIMEOUT"
+    image = decode(
+        nb.ImageStatus, {"task_id": "i", "status": "failed", "error": ["nsfw", "blocked"]}
+    )
+    assert image.error is not None
+    assert "nsfw" in image.error
+
+
+def test_nanobanana_log_env_turns_on_debug_logging() -> None:
+    import os
+    import subprocess
+    import sys
+
+    base = {k: v for k, v in os.environ.items() if k != "NANOBANANA_LOG"}
+
+    code = (
+        "import logging, nanobanana\n"
+        "log = logging.getLogger('nanobanana')\n"
+        "print(log.level == logging.DEBUG, any(getattr(h, '_nanobanana', False) for h in log.handlers))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**base, "NANOBANANA_LOG": "debug"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.split() == ["True", "True"]
+    quiet = subprocess.run(
+        [sys.executable, "-c", code], env=base, capture_output=True, text=True, check=True
+    )
+    assert quiet.stdout.split() == ["False", "False"]
