@@ -64,7 +64,7 @@ from .._limits import Permit
 from .._log import logger
 from ._tasks import ImageTask, VideoTask
 
-__all__ = ["DEFAULT_CONCURRENCY", "AsyncBatch", "run_batch"]
+__all__ = ["DEFAULT_CONCURRENCY", "AsyncBatch"]
 
 DEFAULT_CONCURRENCY = {"image": 8, "video": 16}
 """Requests in flight by default. Under the API's 60 requests a minute (polls included)
@@ -713,30 +713,4 @@ def _mismatch(journal: Journal, index: int) -> str:
         f"request #{index} is not the one the journal {journal.path} recorded at that "
         "position: not submitted (a journal resumes the same batch; use a new file for "
         "another one)"
-    )
-
-
-def run_batch(
-    resource: Any,
-    kind: str,
-    requests: Iterable[Any] | AsyncIterable[Any],
-    *,
-    concurrency: int | None = None,
-    max_credits: int | None = None,
-    journal: str | os.PathLike[str] | None = None,
-    on_progress: Callable[[BatchItem], object] | None = None,
-    save_to: str | os.PathLike[str] | None = None,
-    preflight: bool = True,
-) -> AsyncBatch:
-    """The batch of ``generate_many`` (see ``AsyncBatch``)."""
-    return AsyncBatch(
-        resource,
-        kind,
-        requests,
-        concurrency=concurrency,
-        max_credits=max_credits,
-        journal=journal,
-        on_progress=on_progress,
-        save_to=save_to,
-        preflight=preflight,
     )

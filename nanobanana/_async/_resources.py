@@ -11,7 +11,7 @@ from .. import _protocol
 from .._batch_models import BatchItem, ImageRequest, VideoRequest
 from .._models import CostEstimate, Credits, ImageStatus, ModelCatalog, VideoStatus
 from .._policy import PollPolicy
-from ._batch import AsyncBatch, run_batch
+from ._batch import AsyncBatch
 from ._download import save_results
 from ._tasks import ImageTask, VideoTask, wait_for_task
 
@@ -102,7 +102,7 @@ class AsyncImages(_Resource):
         preflight: bool = True,
     ) -> AsyncBatch:
         """Submit many requests under the budget; yield a BatchItem as each one ends."""
-        return run_batch(
+        return AsyncBatch(
             self,
             "image",
             requests,
@@ -187,7 +187,7 @@ class AsyncVideos(_Resource):
         preflight: bool = True,
     ) -> AsyncBatch:
         """Submit many requests under the budget; yield a BatchItem as each one ends."""
-        return run_batch(
+        return AsyncBatch(
             self,
             "video",
             requests,

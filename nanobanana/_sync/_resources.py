@@ -12,7 +12,7 @@ from .. import _protocol
 from .._batch_models import BatchItem, ImageRequest, VideoRequest
 from .._models import CostEstimate, Credits, ImageStatus, ModelCatalog, VideoStatus
 from .._policy import PollPolicy
-from ._batch import Batch, run_batch
+from ._batch import Batch
 from ._download import save_results
 from ._tasks import SyncImageTask, SyncVideoTask, wait_for_task
 
@@ -103,7 +103,7 @@ class Images(_Resource):
         preflight: bool = True,
     ) -> Batch:
         """Submit many requests under the budget; yield a BatchItem as each one ends."""
-        return run_batch(
+        return Batch(
             self,
             "image",
             requests,
@@ -188,7 +188,7 @@ class Videos(_Resource):
         preflight: bool = True,
     ) -> Batch:
         """Submit many requests under the budget; yield a BatchItem as each one ends."""
-        return run_batch(
+        return Batch(
             self,
             "video",
             requests,
