@@ -107,7 +107,14 @@ simulator: no key, no network.
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-    pass
+    """Shows a default only where it says something: not for flags, unset values, or
+    help text that already names its default."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if "default" in text or action.default in (None, False, argparse.SUPPRESS):
+            return text
+        return super()._get_help_string(action)
 
 
 def _common(defaults: bool) -> argparse.ArgumentParser:
@@ -202,7 +209,9 @@ def _video_options(parser: argparse.ArgumentParser, *, batch: bool = False) -> N
     audio.add_argument(
         "--audio", dest="generate_audio", action="store_true", default=None, help="generate audio"
     )
-    audio.add_argument("--no-audio", dest="generate_audio", action="store_false", help="no audio")
+    audio.add_argument(
+        "--no-audio", dest="generate_audio", action="store_false", default=None, help="no audio"
+    )
     group.add_argument("--negative-prompt", help="what the video should not show")
 
 
@@ -267,7 +276,9 @@ def build_parser() -> argparse.ArgumentParser:
     audio.add_argument(
         "--audio", dest="generate_audio", action="store_true", default=None, help="generate audio"
     )
-    audio.add_argument("--no-audio", dest="generate_audio", action="store_false", help="no audio")
+    audio.add_argument(
+        "--no-audio", dest="generate_audio", action="store_false", default=None, help="no audio"
+    )
     p.add_argument("--negative-prompt", help="what the video should not show")
     _result_options(p)
     _wait_options(p)
@@ -370,7 +381,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="video: with audio",
     )
     audio.add_argument(
-        "--no-audio", dest="generate_audio", action="store_false", help="video: without audio"
+        "--no-audio",
+        dest="generate_audio",
+        action="store_false",
+        default=None,
+        help="video: without audio",
     )
     p.set_defaults(handler=_cmd_cost)
 
