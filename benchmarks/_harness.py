@@ -33,6 +33,7 @@ __all__ = [
     "ABResult",
     "ab",
     "ab_async",
+    "format_markdown",
     "format_table",
     "main",
     "meets",
@@ -272,6 +273,26 @@ def format_table(rows: Sequence[Mapping[str, Any]]) -> str:
     if notes:
         out.append("")
         out.extend(f"  {name}: {note}" for name, note in notes)
+    return "\n".join(out)
+
+
+def format_markdown(rows: Sequence[Mapping[str, Any]]) -> str:
+    """The rows as a Markdown table (for benchmarks/README.md)."""
+    out = [
+        "| benchmark | value | unit | baseline | ratio | target | ok |",
+        "|---|---:|---|---:|---:|---|---|",
+    ]
+    for r in rows:
+        cells = (
+            f"`{r.get('name', '?')}`",
+            _fmt(r.get("value")),
+            str(r.get("unit", "") or ""),
+            _fmt(r.get("baseline")),
+            _fmt(r.get("ratio")),
+            str(r.get("target") or "").replace("<=", "≤").replace(">=", "≥"),
+            _ok_text(r.get("ok")),
+        )
+        out.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(out)
 
 

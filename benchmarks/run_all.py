@@ -35,7 +35,7 @@ for _p in (str(HERE), str(ROOT)):
     if _p not in sys.path:
         sys.path.insert(0, _p)
 
-from _harness import format_table, jsonable, row  # noqa: E402
+from _harness import format_markdown, format_table, jsonable, row  # noqa: E402
 
 # The order of the table. (module, seconds allowed for a full run, for a quick run)
 BENCHMARKS: list[tuple[str, float, float]] = [
@@ -142,6 +142,10 @@ def run_isolated(name: str, quick: bool, timeout: float) -> dict[str, Any]:
         return {"seconds": seconds, "error": None, "rows": rows}
 
 
+def errors_in(results: dict[str, Any]) -> list[str]:
+    return [name for name, r in results.items() if r["error"]]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run every nanobanana benchmark.")
     parser.add_argument("--quick", action="store_true", help="a short run")
@@ -150,8 +154,18 @@ def main(argv: list[str] | None = None) -> int:
         "--out", default=str(HERE / "results.json"), help="where to write the JSON results"
     )
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument(
+        "--markdown",
+        metavar="RESULTS_JSON",
+        help="print the rows of a results file as a Markdown table, and exit",
+    )
     parser.add_argument("--one", metavar="MODULE", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+
+    if args.markdown:
+        with open(args.markdown, encoding="utf-8") as f:
+            print(format_markdown(json.load(f)["rows"]))
+        return 0
 
     if args.one:
         return run_one(args.one, args.quick, args.out)
@@ -198,8 +212,13 @@ def main(argv: list[str] | None = None) -> int:
     text = json.dumps(jsonable(report), indent=2, ensure_ascii=False) + "\n"
     Path(args.out).write_text(text, encoding="utf-8")
     print(f"wrote {args.out}")
+    if not args.quick and not args.only and not errors_in(results):
+        # the full run's figures, kept in git (benchmarks/README.md quotes them)
+        latest = HERE / "results-latest.json"
+        latest.write_text(text, encoding="utf-8")
+        print(f"wrote {latest}")
 
-    errors = [n for n, r in results.items() if r["error"]]
+    errors = errors_in(results)
     missed = [r["name"] for r in all_rows if r.get("ok") is False]
     if errors:
         print("errors: " + ", ".join(errors))

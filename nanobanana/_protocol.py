@@ -7,6 +7,7 @@ so a request, a decode and an error mapping exist exactly once.
 from __future__ import annotations
 
 import email.utils
+import functools
 import json
 import math
 import time
@@ -236,6 +237,12 @@ def _unwrap(response: httpx.Response, safety: Safety) -> Any:
     return data
 
 
+@functools.lru_cache(maxsize=256)
+def _join(base_url: httpx.URL, path: str) -> httpx.URL:
+    """``base_url.join(path)``, cached: a join parses URLs twice (~18 µs a request)."""
+    return base_url.join(path)
+
+
 @attrs.frozen
 class Operation(Generic[T]):
     """One API call, described without I/O: how to build it, how to read its answer."""
@@ -250,7 +257,7 @@ class Operation(Generic[T]):
 
     def build(self, base_url: httpx.URL, headers: Mapping[str, str]) -> httpx.Request:
         """The ``httpx.Request`` for this operation; ``headers`` carry auth and user agent."""
-        url = base_url.join(self.path)
+        url = _join(base_url, self.path)
         if self.params:
             url = url.copy_merge_params(self.params)
         if self.body is not None:

@@ -109,6 +109,10 @@ def test_rows_targets_and_table(harness: Any) -> None:
     assert (
         json.dumps(harness.jsonable({"a": [math.nan, math.inf, 1.0]})) == '{"a": [null, null, 1.0]}'
     )
+    md = harness.format_markdown([r, missing])
+    assert md.splitlines()[2].startswith("| `overhead.async` | 1,234 | calls/s | 1,300 | 1.05 |")
+    assert "≤ 1.10 | ok |" in md.splitlines()[2]
+    assert "`someone_elses_row`" in md
 
 
 def test_decode_benchmark_rows_have_the_shape_of_the_table(harness: Any) -> None:
