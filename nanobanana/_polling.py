@@ -102,15 +102,21 @@ class FirstPollTracker:
     ) -> None:
         """Learn from a first poll planned ``planned`` s after submission, answered at ``elapsed``.
 
-        "Still running" at ``elapsed >= planned`` always says the quantile is later. "Done"
-        says it is sooner only when the poll came about when planned: a poll delayed behind
-        a queue of submissions finds everything done and says nothing about durations.
+        An observation moves the estimate only when it says something about it. "Still
+        running" at ``elapsed`` says the quantile is later only when ``elapsed`` reached the
+        current estimate: many tasks polled together, all early, must not each push it up
+        (that compounded into estimates of hours). "Done" says it is sooner only when the
+        poll came about when planned and not past the estimate: a poll delayed behind a
+        queue of submissions finds everything done and says nothing about durations.
         """
-        if done and elapsed > planned * (1.0 + 2 * JITTER) + 1.0:
-            return
         with self._lock:
             key = (kind, model)
             current = self._estimates.get(key, DEFAULT_POLICIES[kind].initial_delay)
+            if not done and elapsed < current:
+                return
+            late = max(planned, current) * (1.0 + 2 * JITTER) + 1.0
+            if done and elapsed > late:
+                return
             hit = 1.0 if done else 0.0
             updated = current + _STEP * current * (self.quantile - hit)
             self._estimates[key] = max(_MIN_FIRST, updated)

@@ -151,3 +151,19 @@ def test_unknown_status_is_logged_once(caplog: pytest.LogCaptureFixture) -> None
     note_unknown_status("pending")
     messages = [r.getMessage() for r in caplog.records if "warming-up-xyz" in r.getMessage()]
     assert len(messages) == 1
+
+
+def test_a_crowd_of_early_first_polls_does_not_run_the_estimate_away() -> None:
+    # 1,000 tasks submitted together, all first-polled early and found still running:
+    # one piece of information, not a thousand; the estimate stays near real durations.
+    from nanobanana._polling import FirstPollTracker
+
+    tracker = FirstPollTracker()
+    start = tracker.estimate("image", None)
+    for _ in range(1000):
+        tracker.observe("image", None, planned=start, elapsed=start, done=False)
+    grown = tracker.estimate("image", None)
+    assert start < grown < 60.0
+    for _ in range(1000):
+        tracker.observe("image", None, planned=start, elapsed=start - 1.0, done=False)
+    assert tracker.estimate("image", None) == grown
