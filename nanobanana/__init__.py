@@ -12,17 +12,10 @@
 
 from __future__ import annotations
 
-from ._async._batch import AsyncBatch
+from typing import TYPE_CHECKING, Any
+
 from ._async._client import AsyncClient
 from ._async._tasks import ImageTask, VideoTask
-from ._batch_models import (
-    BatchItem,
-    BudgetExceededError,
-    ImageRequest,
-    JournalError,
-    NotSubmittedError,
-    VideoRequest,
-)
 from ._exceptions import (
     APIConnectionError,
     APIStatusError,
@@ -41,7 +34,6 @@ from ._exceptions import (
     TaskTimeoutError,
     UnexpectedResponseError,
 )
-from ._fanin import as_completed, gather
 from ._limits import AsyncLimiter, Limiter, Permit
 from ._models import (
     CostEstimate,
@@ -54,11 +46,58 @@ from ._models import (
     VideoStatus,
 )
 from ._policy import PollPolicy, RateLimit
-from ._sync._batch import Batch
-from ._sync._client import Client
-from ._sync._tasks import SyncImageTask, SyncVideoTask
 from ._version import __version__
-from .limiters._errors import RateLimiterUnavailableError
+
+if TYPE_CHECKING:
+    from ._async._batch import AsyncBatch
+    from ._batch_models import (
+        BatchItem,
+        BudgetExceededError,
+        ImageRequest,
+        JournalError,
+        NotSubmittedError,
+        VideoRequest,
+    )
+    from ._fanin import as_completed, gather
+    from ._sync._batch import Batch
+    from ._sync._client import Client
+    from ._sync._tasks import SyncImageTask, SyncVideoTask
+    from .limiters._errors import RateLimiterUnavailableError
+
+# Loaded on first use: the sync twin, the batch machinery (sqlite3, the journal) and the
+# fan-in helpers are not needed to import the package, and cost a third of its import time.
+_LAZY = {
+    "AsyncBatch": "._async._batch",
+    "BatchItem": "._batch_models",
+    "BudgetExceededError": "._batch_models",
+    "ImageRequest": "._batch_models",
+    "JournalError": "._batch_models",
+    "NotSubmittedError": "._batch_models",
+    "VideoRequest": "._batch_models",
+    "as_completed": "._fanin",
+    "gather": "._fanin",
+    "Batch": "._sync._batch",
+    "Client": "._sync._client",
+    "SyncImageTask": "._sync._tasks",
+    "SyncVideoTask": "._sync._tasks",
+    "RateLimiterUnavailableError": ".limiters._errors",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __all__ = [
     "APIConnectionError",

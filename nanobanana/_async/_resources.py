@@ -8,14 +8,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import _protocol
-from .._batch_models import BatchItem, ImageRequest, VideoRequest
 from .._models import CostEstimate, Credits, ImageStatus, ModelCatalog, VideoStatus
 from .._policy import PollPolicy
-from ._batch import AsyncBatch
 from ._download import save_results
 from ._tasks import ImageTask, VideoTask, wait_for_task
 
 if TYPE_CHECKING:
+    from .._batch_models import BatchItem, ImageRequest, VideoRequest
+    from ._batch import AsyncBatch
     from ._client import AsyncClient
 
 __all__ = ["AsyncAccount", "AsyncImages", "AsyncModels", "AsyncVideos"]
@@ -102,6 +102,10 @@ class AsyncImages(_Resource):
         preflight: bool = True,
     ) -> AsyncBatch:
         """Submit many requests under the budget; yield a BatchItem as each one ends."""
+        # Imported on first use: most programs never run a batch, and it brings sqlite3
+        # and the journal with it (a tenth of the package's import time).
+        from ._batch import AsyncBatch
+
         return AsyncBatch(
             self,
             "image",
@@ -187,6 +191,10 @@ class AsyncVideos(_Resource):
         preflight: bool = True,
     ) -> AsyncBatch:
         """Submit many requests under the budget; yield a BatchItem as each one ends."""
+        # Imported on first use: most programs never run a batch, and it brings sqlite3
+        # and the journal with it (a tenth of the package's import time).
+        from ._batch import AsyncBatch
+
         return AsyncBatch(
             self,
             "video",

@@ -9,14 +9,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import _protocol
-from .._batch_models import BatchItem, ImageRequest, VideoRequest
 from .._models import CostEstimate, Credits, ImageStatus, ModelCatalog, VideoStatus
 from .._policy import PollPolicy
-from ._batch import Batch
 from ._download import save_results
 from ._tasks import SyncImageTask, SyncVideoTask, wait_for_task
 
 if TYPE_CHECKING:
+    from .._batch_models import BatchItem, ImageRequest, VideoRequest
+    from ._batch import Batch
     from ._client import Client
 
 __all__ = ["Account", "Images", "Models", "Videos"]
@@ -103,6 +103,10 @@ class Images(_Resource):
         preflight: bool = True,
     ) -> Batch:
         """Submit many requests under the budget; yield a BatchItem as each one ends."""
+        # Imported on first use: most programs never run a batch, and it brings sqlite3
+        # and the journal with it (a tenth of the package's import time).
+        from ._batch import Batch
+
         return Batch(
             self,
             "image",
@@ -188,6 +192,10 @@ class Videos(_Resource):
         preflight: bool = True,
     ) -> Batch:
         """Submit many requests under the budget; yield a BatchItem as each one ends."""
+        # Imported on first use: most programs never run a batch, and it brings sqlite3
+        # and the journal with it (a tenth of the package's import time).
+        from ._batch import Batch
+
         return Batch(
             self,
             "video",

@@ -125,6 +125,11 @@ class PollScheduler:
 
         True means the caller holds a turn and must call ``release()`` when its poll ends.
         """
+        # Sleep until due before registering: a waiter that is not due yet needs no entry
+        # and no event (most of a waiting task's memory, with thousands waiting at once).
+        now = self._clock.now()
+        if due > now:
+            self._clock.sleep(min(due, deadline) - now)
         entry = _Entry(due, next(self._seq))
         with self._lock:
             heapq.heappush(self._heap, entry)
