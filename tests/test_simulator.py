@@ -814,3 +814,19 @@ def test_seed_makes_ids_and_durations_reproducible() -> None:
 
     assert run() == run()
     assert run()[0][0].startswith("clx")
+
+
+def test_a_bounded_request_log_keeps_the_last_records_and_counts_them_all() -> None:
+    from nanobanana.testing import FakeNanoBanana
+
+    fake = FakeNanoBanana(rate_limit=None, request_log=3)
+    with fake.client(rate_limit=None) as client:
+        for _ in range(5):
+            client.account.credits()
+        client.models.list()
+    assert len(fake.requests) == 3
+    assert fake.requests[-1].route == "models"
+    assert fake.api_request_count == 6
+    fake.reset()
+    assert fake.api_request_count == 0
+    assert fake.requests == []

@@ -35,7 +35,8 @@ class FakeNanoBanana:
     second); ``clock`` replaces the clock altogether (an object with ``now()``,
     ``to_real()``, ``asleep()`` and ``sleep()``). ``rate_limit=(N, W)`` admits at most N
     API requests per key in any W seconds of API time (None: no limit). ``seed`` makes
-    durations, failures, ids and probabilistic faults reproducible.
+    durations, failures, ids and probabilistic faults reproducible. ``request_log=N`` keeps
+    only the last N records in ``requests``.
     """
 
     def __init__(
@@ -55,6 +56,7 @@ class FakeNanoBanana:
         start: datetime | None = None,
         base_url: str = DEFAULT_BASE_URL,
         asset_base: str = DEFAULT_ASSET_BASE,
+        request_log: int | None = None,
     ) -> None:
         if time_scale <= 0:
             raise ValueError("time_scale must be > 0")
@@ -68,6 +70,7 @@ class FakeNanoBanana:
             content_filter=content_filter,
             result_ttl=result_ttl,
             start=start,
+            request_log=request_log,
         )
         self.base_url = base_url.rstrip("/")
         self.asset_base = asset_base.rstrip("/")
@@ -173,7 +176,9 @@ class FakeNanoBanana:
 
     @property
     def requests(self) -> list[RequestRecord]:
-        """Every request seen so far (API and asset host), in arrival order. A copy."""
+        """Every request seen so far (API and asset host), in arrival order. A copy.
+
+        With ``request_log=N``, only the last N."""
         with self._service.lock:
             return list(self._service.requests)
 
@@ -181,6 +186,12 @@ class FakeNanoBanana:
     def api_requests(self) -> list[RequestRecord]:
         """Requests to the API only (no downloads)."""
         return [r for r in self.requests if r.route is not None]
+
+    @property
+    def api_request_count(self) -> int:
+        """How many API requests arrived (every one, even past a bounded ``request_log``)."""
+        with self._service.lock:
+            return self._service.api_request_count
 
     @property
     def charges(self) -> list[Charge]:

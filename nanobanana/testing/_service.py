@@ -209,6 +209,7 @@ class Service:
         content_filter: Sequence[str],
         result_ttl: float | None,
         start: datetime | None,
+        request_log: int | None = None,
     ) -> None:
         self.lock = threading.RLock()
         self.clock = clock
@@ -226,7 +227,10 @@ class Service:
         self.accounts: dict[str, Account] = {}
         self.windows: dict[str, deque[float]] = {}
         self.tasks: dict[str, TaskInfo] = {}
-        self.requests: list[RequestRecord] = []
+        # ``request_log=N`` keeps the last N records only: a long-running fake (a demo, a
+        # benchmark of thousands of tasks) need not hold every request it ever saw.
+        self.requests: deque[RequestRecord] = deque(maxlen=request_log)
+        self.api_request_count = 0
         self.charges: list[Charge] = []
 
     # -- time --------------------------------------------------------------------------
@@ -253,6 +257,7 @@ class Service:
             self.windows.clear()
             self.tasks.clear()
             self.requests.clear()
+            self.api_request_count = 0
             self.charges.clear()
         self.faults.clear()
 
@@ -295,6 +300,7 @@ class Service:
                     else Outcome("respond", reply, latency)
                 )
                 processed = True
+            self.api_request_count += 1
             self.requests.append(
                 RequestRecord(
                     method=method,
