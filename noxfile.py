@@ -13,14 +13,18 @@ nox.options.error_on_missing_interpreters = True
 nox.options.sessions = ["tests", "lint", "typecheck"]
 
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
+# coverage>=7.10 measures subprocesses (patch = ["subprocess"]); ruff: the staleness test
+# regenerates _sync; pillow: tests decode the simulator's images; fastapi: the FastAPI
+# example is tested for real.
 TEST_DEPS = [
     "pytest>=8",
     "pytest-cov>=5",
-    "coverage[toml]>=7.4",
+    "coverage[toml]>=7.10",
     "respx>=0.21",
     "trio>=0.25",
     "ruff>=0.6",
     "pillow>=10",
+    "fastapi>=0.110",
 ]
 LINT_DEPS = ["ruff>=0.6"]
 TYPE_DEPS = ["mypy>=1.10", "pyright>=1.1.380", "redis>=5", "rich>=13", "uvicorn>=0.29", "pytest>=8"]
