@@ -54,9 +54,10 @@ def status_outcome(status: str) -> str:
     return "running"
 
 
-@attrs.frozen
 class _StatusMixin:
-    """Shared properties of task status models."""
+    """Shared properties of task status models (a plain mixin: attrs builds the subclasses)."""
+
+    __slots__ = ()
 
     @property
     def done(self) -> bool:

@@ -17,7 +17,6 @@ from typing import Any, Generic, Literal, TypeVar
 import attrs
 import httpx
 
-from . import _catalog
 from ._exceptions import (
     APIStatusError,
     AuthenticationError,
@@ -50,6 +49,15 @@ __all__ = [
 T = TypeVar("T")
 
 USER_AGENT = f"nanobanana-python/{__version__}"
+
+
+def _tables() -> Any:
+    """The validation tables, loaded with the first generate or cost request, not with the
+    package (they are a twentieth of its import time)."""
+    from . import _catalog
+
+    return _catalog
+
 
 Safety = Literal["read", "generate"]
 """How a request may be retried: ``read`` is safe to repeat; ``generate`` charges credits."""
@@ -321,7 +329,7 @@ def image_generate(prompt: Any, **params: Any) -> Operation[TaskCreated]:
         "images/generate",
         TaskCreated,
         "generate",
-        body=_catalog.image_body(prompt, **params),
+        body=_tables().image_body(prompt, **params),
     )
 
 
@@ -343,7 +351,7 @@ def video_generate(prompt: Any, **params: Any) -> Operation[TaskCreated]:
         "videos/generate",
         TaskCreated,
         "generate",
-        body=_catalog.video_body(prompt, **params),
+        body=_tables().video_body(prompt, **params),
     )
 
 
@@ -370,7 +378,7 @@ def calculate_cost(type: Any, **params: Any) -> Operation[CostEstimate]:
         "account/calculate-cost",
         CostEstimate,
         "read",
-        body=_catalog.cost_body(type, **params),
+        body=_tables().cost_body(type, **params),
     )
 
 
