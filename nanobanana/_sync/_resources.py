@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 
 from .. import _protocol
 from .._models import CostEstimate, Credits, ImageStatus, ModelCatalog, VideoStatus
@@ -15,7 +15,7 @@ from ._download import save_results
 from ._tasks import SyncImageTask, SyncVideoTask, wait_for_task
 
 if TYPE_CHECKING:
-    from .._batch_models import BatchItem, ImageRequest, VideoRequest
+    from .._batch_models import BatchItem, ImageRequest, VideoRequest  # noqa: F401 (the base classes name them)
     from ._batch import Batch
     from ._client import Client
 
@@ -29,10 +29,86 @@ class _Resource:
         self._client = client
 
 
-class Images(_Resource):
-    """Image generation: ``generate``, ``status``, ``wait``, ``save``."""
+StatusT = TypeVar("StatusT", ImageStatus, VideoStatus)
+TaskT = TypeVar("TaskT", SyncImageTask, SyncVideoTask)
+RequestT = TypeVar("RequestT")
+
+
+class _TaskResource(_Resource, Generic[StatusT, TaskT, RequestT]):
+    """What images and videos share: status, wait, save and generate_many."""
 
     __slots__ = ()
+    _kind: ClassVar[Literal["image", "video"]]
+
+    def _status_op(self, task_id: str) -> _protocol.Operation[StatusT]:
+        raise NotImplementedError
+
+    def status(self, task_id: str) -> StatusT:
+        """The current state of a task."""
+        return self._client._request(self._status_op(task_id))
+
+    def wait(
+        self,
+        task_id: str,
+        *,
+        timeout: float | None = None,
+        on_progress: Callable[[StatusT], object] | None = None,
+        poll_policy: PollPolicy | None = None,
+    ) -> StatusT:
+        """Poll task ``task_id`` until it ends; the final status, or TaskFailedError/TaskTimeoutError."""
+        result: StatusT = wait_for_task(
+            self,
+            task_id,
+            kind=self._kind,
+            timeout=timeout,
+            on_progress=on_progress,
+            poll_policy=poll_policy,
+        )
+        return result
+
+    def save(
+        self, status_or_task: StatusT | TaskT, directory: str | os.PathLike[str]
+    ) -> list[Path]:
+        """Download every result of a finished task into ``directory``; the paths written."""
+        return save_results(self, status_or_task, directory)
+
+    def generate_many(
+        self,
+        requests: Iterable[str | RequestT] | Iterable[str | RequestT],
+        *,
+        concurrency: int | None = None,
+        max_credits: int | None = None,
+        journal: str | os.PathLike[str] | None = None,
+        on_progress: Callable[[BatchItem], object] | None = None,
+        save_to: str | os.PathLike[str] | None = None,
+        preflight: bool = True,
+    ) -> Batch:
+        """Submit many requests under the budget; yield a BatchItem as each one ends."""
+        # Imported on first use: most programs never run a batch, and it brings sqlite3
+        # and the journal with it (a tenth of the package's import time).
+        from ._batch import Batch
+
+        return Batch(
+            self,
+            self._kind,
+            requests,
+            concurrency=concurrency,
+            max_credits=max_credits,
+            journal=journal,
+            on_progress=on_progress,
+            save_to=save_to,
+            preflight=preflight,
+        )
+
+
+class Images(_TaskResource[ImageStatus, SyncImageTask, "ImageRequest"]):
+    """Image generation: ``generate``, ``status``, ``wait``, ``save``, ``generate_many``."""
+
+    __slots__ = ()
+    _kind = "image"
+
+    def _status_op(self, task_id: str) -> _protocol.Operation[ImageStatus]:
+        return _protocol.image_status(task_id)
 
     def generate(
         self,
@@ -62,68 +138,15 @@ class Images(_Resource):
         created = self._client._request(op)
         return SyncImageTask._from_created(created, self, model=model)
 
-    def status(self, task_id: str) -> ImageStatus:
-        """The current state of an image task."""
-        return self._client._request(_protocol.image_status(task_id))
 
-    def wait(
-        self,
-        task_id: str,
-        *,
-        timeout: float | None = None,
-        on_progress: Callable[[ImageStatus], object] | None = None,
-        poll_policy: PollPolicy | None = None,
-    ) -> ImageStatus:
-        """Poll task ``task_id`` until it ends; the final status, or TaskFailedError/TaskTimeoutError."""
-        result: ImageStatus = wait_for_task(
-            self,
-            task_id,
-            kind="image",
-            timeout=timeout,
-            on_progress=on_progress,
-            poll_policy=poll_policy,
-        )
-        return result
-
-    def save(
-        self, status_or_task: ImageStatus | SyncImageTask, directory: str | os.PathLike[str]
-    ) -> list[Path]:
-        """Download every image of a finished task into ``directory``; the paths written."""
-        return save_results(self, status_or_task, directory)
-
-    def generate_many(
-        self,
-        requests: Iterable[str | ImageRequest] | Iterable[str | ImageRequest],
-        *,
-        concurrency: int | None = None,
-        max_credits: int | None = None,
-        journal: str | os.PathLike[str] | None = None,
-        on_progress: Callable[[BatchItem], object] | None = None,
-        save_to: str | os.PathLike[str] | None = None,
-        preflight: bool = True,
-    ) -> Batch:
-        """Submit many requests under the budget; yield a BatchItem as each one ends."""
-        # Imported on first use: most programs never run a batch, and it brings sqlite3
-        # and the journal with it (a tenth of the package's import time).
-        from ._batch import Batch
-
-        return Batch(
-            self,
-            "image",
-            requests,
-            concurrency=concurrency,
-            max_credits=max_credits,
-            journal=journal,
-            on_progress=on_progress,
-            save_to=save_to,
-            preflight=preflight,
-        )
-
-
-class Videos(_Resource):
-    """Video generation: ``generate``, ``status``, ``wait``, ``save``."""
+class Videos(_TaskResource[VideoStatus, SyncVideoTask, "VideoRequest"]):
+    """Video generation: ``generate``, ``status``, ``wait``, ``save``, ``generate_many``."""
 
     __slots__ = ()
+    _kind = "video"
+
+    def _status_op(self, task_id: str) -> _protocol.Operation[VideoStatus]:
+        return _protocol.video_status(task_id)
 
     def generate(
         self,
@@ -150,63 +173,6 @@ class Videos(_Resource):
         )
         created = self._client._request(op)
         return SyncVideoTask._from_created(created, self, model=model)
-
-    def status(self, task_id: str) -> VideoStatus:
-        """The current state of a video task."""
-        return self._client._request(_protocol.video_status(task_id))
-
-    def wait(
-        self,
-        task_id: str,
-        *,
-        timeout: float | None = None,
-        on_progress: Callable[[VideoStatus], object] | None = None,
-        poll_policy: PollPolicy | None = None,
-    ) -> VideoStatus:
-        """Poll task ``task_id`` until it ends; the final status, or TaskFailedError/TaskTimeoutError."""
-        result: VideoStatus = wait_for_task(
-            self,
-            task_id,
-            kind="video",
-            timeout=timeout,
-            on_progress=on_progress,
-            poll_policy=poll_policy,
-        )
-        return result
-
-    def save(
-        self, status_or_task: VideoStatus | SyncVideoTask, directory: str | os.PathLike[str]
-    ) -> list[Path]:
-        """Download the video of a finished task into ``directory``; the paths written."""
-        return save_results(self, status_or_task, directory)
-
-    def generate_many(
-        self,
-        requests: Iterable[str | VideoRequest] | Iterable[str | VideoRequest],
-        *,
-        concurrency: int | None = None,
-        max_credits: int | None = None,
-        journal: str | os.PathLike[str] | None = None,
-        on_progress: Callable[[BatchItem], object] | None = None,
-        save_to: str | os.PathLike[str] | None = None,
-        preflight: bool = True,
-    ) -> Batch:
-        """Submit many requests under the budget; yield a BatchItem as each one ends."""
-        # Imported on first use: most programs never run a batch, and it brings sqlite3
-        # and the journal with it (a tenth of the package's import time).
-        from ._batch import Batch
-
-        return Batch(
-            self,
-            "video",
-            requests,
-            concurrency=concurrency,
-            max_credits=max_credits,
-            journal=journal,
-            on_progress=on_progress,
-            save_to=save_to,
-            preflight=preflight,
-        )
 
 
 class Account(_Resource):
