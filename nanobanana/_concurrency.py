@@ -137,14 +137,15 @@ def _threadsafe_scheduler() -> Callable[[Callable[[], object]], object] | None:
     return None
 
 
-class AsyncWakeup:
+class AsyncWakeup(AsyncEvent):
     """A one-shot wake-up for one waiting task. Create it in the task that waits;
-    ``wake()`` may be called from any thread (another event loop, a sync client)."""
+    ``wake()`` may be called from any thread (another event loop, a sync client).
+    ``wait(timeout)`` is AsyncEvent's: True when woken."""
 
-    __slots__ = ("_event", "_schedule", "_thread")
+    __slots__ = ("_schedule", "_thread")
 
     def __init__(self) -> None:
-        self._event = anyio.Event()
+        super().__init__()
         self._thread = threading.get_ident()
         self._schedule = _threadsafe_scheduler()
 
@@ -157,30 +158,14 @@ class AsyncWakeup:
             except RuntimeError:  # that event loop has ended: nobody waits any more
                 pass
 
-    async def wait(self, timeout: float | None = None) -> bool:  # noqa: ASYNC109
-        """Wait until woken or ``timeout`` (real seconds) passes; True when woken."""
-        if timeout is None:
-            await self._event.wait()
-            return True
-        with anyio.move_on_after(timeout):
-            await self._event.wait()
-        return self._event.is_set()
 
-
-class Wakeup:
+class Wakeup(Event):
     """The blocking twin of AsyncWakeup (a threading.Event: any thread may wake it)."""
 
-    __slots__ = ("_event",)
-
-    def __init__(self) -> None:
-        self._event = threading.Event()
+    __slots__ = ()
 
     def wake(self) -> None:
         self._event.set()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Wait until woken or ``timeout`` (real seconds) passes; True when woken."""
-        return self._event.wait(timeout)
 
 
 # -- task groups, bounded queues and shields (batch fan-out) ------------------------------
