@@ -338,6 +338,8 @@ def _task_id(task_id: Any) -> str:
             task_id,
             reason=f"task_id must be a non-empty string, got {task_id!r}",
         )
+    if not task_id.isascii():  # task ids are ASCII; the rare other one is checked in full
+        _tables().check_text("task_id", task_id)
     return task_id
 
 
