@@ -1,14 +1,27 @@
 """The per-model capability tables of the reference, and local validation.
 
-A request outside a known model's row is refused here, before anything is sent. An
-unknown model id passes untouched: the provider adds models and the server is the
-authority (NOTES.md §5, §8). Prices are not here: the SDK never treats a price as truth.
+Which row a request is checked against (NOTES.md §5, §8):
+
+* a model of the tables: its own row;
+* no model: the row of the reference's default model (``nano-banana`` for images,
+  ``veo-3.1-fast`` for videos), since that is the model the server then uses. The error
+  says so, and how to choose another model;
+* an unknown model id: no row at all. The provider adds models, and a new one may accept
+  values no row of the reference lists, so only the server can refuse them.
+
+"A value that no model of the reference accepts is refused" (issue 11, item 9) is thus
+kept where it is consistent with the reading above: with no model, the default row is
+stricter than the union of all rows, so every such value is refused; with an unknown
+model id it is sent, because the server, not the reference's tables, knows that model.
+
+Every string must also be valid Unicode (no lone surrogate), or the body could not be
+encoded as UTF-8 JSON. Prices are not here: the SDK never treats a price as truth.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import attrs
 
@@ -58,6 +71,9 @@ class VideoModelSpec:
     durations: tuple[int, ...]
     audio: Literal["yes", "no", "always"]
     image_input: bool = True
+
+
+SpecT = TypeVar("SpecT", ImageModelSpec, VideoModelSpec)
 
 
 def _index(*specs: Any) -> dict[str, Any]:
@@ -149,15 +165,28 @@ def _one_of(name: str, value: Any, allowed: tuple[Any, ...]) -> None:
         raise InvalidParameterError(name, value, _allowed(allowed))
 
 
-def _check_str(name: str, value: Any, *, required: bool = False) -> None:
+def check_text(name: str, value: str) -> None:
+    """Refuse a string that cannot be encoded as UTF-8 (a lone surrogate such as "\\ud800"):
+    the request body could not be written, and the server would never see it."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidParameterError(
+            name,
+            value,
+            reason=f"{name} is not valid Unicode text: a lone surrogate "
+            f"{value[exc.start]!r} at position {exc.start}",
+        ) from None
+
+
+def _check_str(name: str, value: Any) -> None:
     if value is None:
-        if required:
-            raise InvalidParameterError(name, value, reason=f"{name} is required")
         return
     if not isinstance(value, str):
         raise InvalidParameterError(
             name, value, reason=f"{name} must be a string, got {type(value).__name__}"
         )
+    check_text(name, value)
 
 
 def _check_prompt(prompt: Any) -> None:
@@ -167,6 +196,7 @@ def _check_prompt(prompt: Any) -> None:
             prompt,
             reason=f"prompt must be a string, got {type(prompt).__name__}",
         )
+    check_text("prompt", prompt)
     if not prompt.strip():
         raise InvalidParameterError(
             "prompt",
@@ -191,20 +221,31 @@ def _drop_none(**fields: Any) -> dict[str, Any]:
     return {k: v for k, v in fields.items() if v is not None}
 
 
+def _row(
+    model: str | None, table: Mapping[str, SpecT], default: str, kind: str
+) -> tuple[SpecT, str] | None:
+    """The row a request is checked against, and how an error names it; None for an
+    unknown model id (the server decides)."""
+    if model is None:
+        return table[default], (
+            f" (no model given: checked against {default}, the reference's default "
+            f"{kind} model; pass model=... to use another model's row)"
+        )
+    spec = table.get(model)
+    return None if spec is None else (spec, f" (model {spec.id})")
+
+
 def _check_image_row(model: str | None, aspect_ratio: Any, resolution: Any) -> None:
-    spec = IMAGE_MODELS.get(model) if model is not None else None
-    if spec is None:
-        return  # no model (the server picks) or an unknown one: the server decides
+    found = _row(model, IMAGE_MODELS, DEFAULT_IMAGE_MODEL, "image")
+    if found is None:
+        return  # an unknown model id: the server decides
+    spec, where = found
     if aspect_ratio is not None and aspect_ratio not in spec.aspect_ratios:
         raise InvalidParameterError(
-            "aspect_ratio",
-            aspect_ratio,
-            f"{_allowed(spec.aspect_ratios)} (model {spec.id})",
+            "aspect_ratio", aspect_ratio, _allowed(spec.aspect_ratios) + where
         )
     if resolution is not None and resolution not in spec.resolutions:
-        raise InvalidParameterError(
-            "resolution", resolution, f"{_allowed(spec.resolutions)} (model {spec.id})"
-        )
+        raise InvalidParameterError("resolution", resolution, _allowed(spec.resolutions) + where)
 
 
 def _check_num_images(num_images: Any) -> None:
@@ -266,10 +307,10 @@ def _check_video_row(
     generate_audio: Any,
     image_url: Any,
 ) -> None:
-    spec = VIDEO_MODELS.get(model) if model is not None else None
-    if spec is None:
-        return
-    where = f" (model {spec.id})"
+    found = _row(model, VIDEO_MODELS, DEFAULT_VIDEO_MODEL, "video")
+    if found is None:
+        return  # an unknown model id: the server decides
+    spec, where = found
     if aspect_ratio is not None and aspect_ratio not in spec.aspect_ratios:
         raise InvalidParameterError(
             "aspect_ratio", aspect_ratio, _allowed(spec.aspect_ratios) + where
@@ -278,17 +319,19 @@ def _check_video_row(
         raise InvalidParameterError("resolution", resolution, _allowed(spec.resolutions) + where)
     if duration is not None and duration not in spec.durations:
         raise InvalidParameterError("duration", duration, _allowed(spec.durations) + where)
+    if model is not None:
+        where = ""  # the messages below name the model already
     if spec.audio == "no" and generate_audio is True:
         raise InvalidParameterError(
-            "generate_audio", True, f"False or unset: {spec.id} has no audio"
+            "generate_audio", True, f"False or unset: {spec.id} has no audio" + where
         )
     if spec.audio == "always" and generate_audio is False:
         raise InvalidParameterError(
-            "generate_audio", False, f"True or unset: {spec.id} always has audio"
+            "generate_audio", False, f"True or unset: {spec.id} always has audio" + where
         )
     if not spec.image_input and image_url is not None:
         raise InvalidParameterError(
-            "image_url", image_url, f"unset: {spec.id} takes no image input"
+            "image_url", image_url, f"unset: {spec.id} takes no image input" + where
         )
 
 
@@ -350,7 +393,8 @@ def cost_body(
     generate_audio: Any = None,
 ) -> dict[str, Any]:
     """Validate a cost preview and return its body. ``model`` is sent as ``model`` for both types."""
-    _one_of("type", type, COST_TYPES)
+    if type not in COST_TYPES:  # required: the server cannot price a preview of no kind
+        raise InvalidParameterError("type", type, _allowed(COST_TYPES))
     _check_model("model", model)
     _check_str("resolution", resolution)
     _check_str("aspect_ratio", aspect_ratio)

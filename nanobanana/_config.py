@@ -8,6 +8,7 @@ import os
 import httpx
 
 from ._exceptions import AuthenticationError, InvalidParameterError
+from ._policy import finite_seconds
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -53,14 +54,26 @@ def resolve_base_url(base_url: str | httpx.URL | None) -> httpx.URL:
 
 
 def resolve_timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout:
-    """A float (every phase) or an ``httpx.Timeout``; None gives DEFAULT_TIMEOUT."""
+    """A float (every phase) or an ``httpx.Timeout``; None gives DEFAULT_TIMEOUT.
+
+    Checked here, at construction: NaN, infinity, a bool or a string would otherwise pass
+    and fail at the first request with a raw ValueError or OverflowError. Inside an
+    ``httpx.Timeout`` a phase may be None (httpx's "no limit" for that phase)."""
     if timeout is None:
         return DEFAULT_TIMEOUT
     if isinstance(timeout, httpx.Timeout):
+        for phase, value in timeout.as_dict().items():
+            if value is not None and not finite_seconds(value, positive=True):
+                raise InvalidParameterError(
+                    "timeout",
+                    timeout,
+                    reason=f"invalid timeout: its {phase} phase is {value!r}; each phase "
+                    "must be a positive, finite number of seconds, or None for no limit",
+                )
         return timeout
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+    if not finite_seconds(timeout, positive=True):
         raise InvalidParameterError(
-            "timeout", timeout, "a positive number of seconds or an httpx.Timeout"
+            "timeout", timeout, "a positive, finite number of seconds, or an httpx.Timeout"
         )
     return httpx.Timeout(float(timeout))
 

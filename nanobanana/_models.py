@@ -7,7 +7,9 @@ adds tomorrow survives decoding; ``TaskStatus`` names the ones we know.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from datetime import datetime
+from typing import TypeVar
 
 import attrs
 
@@ -54,6 +56,24 @@ def status_outcome(status: str) -> str:
     return "running"
 
 
+T = TypeVar("T")
+
+
+def _urls(value: str | Iterable[str]) -> tuple[str, ...]:
+    """``image_urls`` as a tuple. A bare string is one URL, never a sequence of characters."""
+    if isinstance(value, str):
+        return (value,) if value.strip() else ()
+    return _items(value)
+
+
+def _items(value: Iterable[T]) -> tuple[T, ...]:
+    """A tuple field from any iterable but a string, bytes or a mapping (which would be
+    read character by character, or key by key)."""
+    if isinstance(value, (str, bytes, dict)):
+        raise TypeError(f"expected a sequence, got {type(value).__name__}")
+    return tuple(value)
+
+
 class _StatusMixin:
     """Shared properties of task status models (a plain mixin: attrs builds the subclasses)."""
 
@@ -83,7 +103,7 @@ class ImageStatus(_StatusMixin):
     status: str
     progress: int | None = None
     image_url: str | None = None
-    image_urls: tuple[str, ...] = ()
+    image_urls: tuple[str, ...] = attrs.field(default=(), converter=_urls)
     completed_at: datetime | None = None
     error: str | None = None
 
@@ -149,8 +169,8 @@ class ModelInfo:
 class ModelCatalog:
     """Every model the server offers."""
 
-    image_models: tuple[ModelInfo, ...] = ()
-    video_models: tuple[ModelInfo, ...] = ()
+    image_models: tuple[ModelInfo, ...] = attrs.field(default=(), converter=_items)
+    video_models: tuple[ModelInfo, ...] = attrs.field(default=(), converter=_items)
 
 
 @attrs.frozen

@@ -6,8 +6,10 @@ decision is testable without sleeping. Both clients call these; neither re-imple
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable
+from typing import TypeGuard
 
 import attrs
 import httpx
@@ -17,6 +19,7 @@ from ._exceptions import (
     APIStatusError,
     APITimeoutError,
     InternalServerError,
+    InvalidParameterError,
     NanoBananaError,
     RateLimitError,
     UnexpectedResponseError,
@@ -32,6 +35,7 @@ __all__ = [
     "backoff_ceiling",
     "backoff_delay",
     "classify_transport_error",
+    "finite_seconds",
     "mark_unknown_fate",
     "never_sent",
     "rate_limit_pause",
@@ -44,6 +48,17 @@ BACKOFF_CAP = 8.0
 """Seconds: no computed backoff exceeds this."""
 RETRY_AFTER_CAP = 60.0
 """Seconds: a server's Retry-After is honoured up to this; longer hints raise instead."""
+
+
+def finite_seconds(value: object, *, positive: bool = False) -> TypeGuard[float]:
+    """A finite number of seconds, >= 0 (> 0 when ``positive``): not a bool, a string,
+    NaN or infinity. A time that is not one would never pass, or never come."""
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and (value > 0 if positive else value >= 0)
+    )
 
 
 @attrs.frozen
@@ -59,10 +74,17 @@ class RateLimit:
             or not isinstance(self.requests, int)
             or self.requests < 1
         ):
-            raise ValueError(f"RateLimit.requests must be a positive int, got {self.requests!r}")
-        per = self.per
-        if isinstance(per, bool) or not isinstance(per, (int, float)) or not per > 0:
-            raise ValueError(f"RateLimit.per must be a positive number of seconds, got {per!r}")
+            raise InvalidParameterError(
+                "requests",
+                self.requests,
+                reason=f"RateLimit.requests must be a positive int, got {self.requests!r}",
+            )
+        if not finite_seconds(self.per, positive=True):
+            raise InvalidParameterError(
+                "per",
+                self.per,
+                reason=f"RateLimit.per must be a positive, finite number of seconds, got {self.per!r}",
+            )
 
 
 @attrs.frozen
@@ -77,23 +99,35 @@ class PollPolicy:
     max_interval: float = 30.0
 
     def __attrs_post_init__(self) -> None:
+        # Finite: an infinite (or NaN) delay is a poll that never comes, a hang.
         for name in ("initial_delay", "interval", "max_interval"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise ValueError(f"PollPolicy.{name} must be a number >= 0, got {value!r}")
-        if (
-            isinstance(self.backoff, bool)
-            or not isinstance(self.backoff, (int, float))
-            or self.backoff < 1
-        ):
-            raise ValueError(f"PollPolicy.backoff must be >= 1, got {self.backoff!r}")
+            if not finite_seconds(value):
+                raise InvalidParameterError(
+                    name,
+                    value,
+                    reason=f"PollPolicy.{name} must be a finite number of seconds >= 0, "
+                    f"got {value!r}",
+                )
+        if not finite_seconds(self.backoff) or self.backoff < 1:
+            raise InvalidParameterError(
+                "backoff",
+                self.backoff,
+                reason=f"PollPolicy.backoff must be a finite number >= 1, got {self.backoff!r}",
+            )
 
     def nominal_delay(self, poll_number: int) -> float:
         """The un-jittered wait before poll ``poll_number`` (0 is the first poll)."""
         if poll_number <= 0:
             return float(self.initial_delay)
-        grown = self.interval * (self.backoff ** (poll_number - 1))
-        return float(min(grown, max(self.max_interval, self.interval)))
+        if self.interval == 0:
+            return 0.0
+        cap = max(self.max_interval, self.interval)
+        try:
+            grown = self.interval * (self.backoff ** (poll_number - 1))
+        except OverflowError:  # a long wait: the growth passed any float long ago
+            return float(cap)
+        return float(min(grown, cap))
 
     def delay(self, poll_number: int, rng: Callable[[], float] = random.random) -> float:
         """The jittered wait before poll ``poll_number``: nominal ±20%."""

@@ -32,9 +32,10 @@ from typing import Any, Generic, Literal, TypeVar
 import attrs
 import httpx
 
+from ._exceptions import InvalidParameterError
 from ._log import logger
 from ._models import KNOWN_STATES, status_outcome
-from ._policy import PollPolicy
+from ._policy import PollPolicy, finite_seconds
 from ._protocol import Operation, parse_retry_after
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
     "Submissions",
     "jittered",
     "note_unknown_status",
+    "wait_timeout",
 ]
 
 Kind = Literal["image", "video"]
@@ -71,6 +73,23 @@ _STEP = 0.05
 """Robbins-Monro step, as a fraction of the current estimate."""
 _MIN_FIRST = 0.5
 """Seconds: the adaptive first poll never comes sooner than this."""
+
+
+def wait_timeout(timeout: object) -> float | None:
+    """A ``wait(timeout=...)`` checked: None (the kind's default) or a finite number of
+    seconds >= 0 (0: look once, do not wait). Infinity is refused like NaN: every wait
+    has a deadline, so a task whose status never ends cannot hang its waiter; a string or
+    a bool is a mistake, not a number to coerce."""
+    if timeout is None:
+        return None
+    if not finite_seconds(timeout):
+        raise InvalidParameterError(
+            "timeout",
+            timeout,
+            "a finite number of seconds >= 0, or None for the default "
+            "(10 minutes for images, 30 for videos)",
+        )
+    return float(timeout)
 
 
 def jittered(nominal: float, rng: Callable[[], float], spread: float = JITTER) -> float:
@@ -198,8 +217,9 @@ class PollState:
         self.task_id = task_id
         self.kind = kind
         self.model = model
-        self.timeout = DEFAULT_TIMEOUTS[kind] if timeout is None else float(timeout)
-        self.deadline = now + max(0.0, self.timeout)
+        timeout = wait_timeout(timeout)
+        self.timeout = DEFAULT_TIMEOUTS[kind] if timeout is None else timeout
+        self.deadline = now + self.timeout
         # An explicit timeout is a hard limit on waiting. The default deadline is a limit on
         # the task: a poll held up by a saturated budget still happens, so a batch larger
         # than the budget can serve in ten minutes does not time out for that reason.

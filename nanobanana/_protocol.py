@@ -10,6 +10,7 @@ import email.utils
 import functools
 import json
 import math
+import reprlib
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, Generic, Literal, TypeVar
@@ -166,13 +167,28 @@ def _make_error(
 
 
 def _load_json(response: httpx.Response) -> Any:
+    """The parsed body; ``_NOT_JSON`` when it is not JSON, ``_TOO_DEEP`` when it nests
+    deeper than the interpreter can parse (a RecursionError, never let out raw)."""
     try:
         return json.loads(response.content)
     except (ValueError, UnicodeDecodeError):
         return _NOT_JSON
+    except RecursionError:
+        return _TOO_DEEP
 
 
 _NOT_JSON = object()
+_TOO_DEEP = object()
+
+
+def brief(value: Any) -> str:
+    """A short repr of any decoded value: bounded in depth and length, so a huge or deeply
+    nested body cannot blow up (or flood) an error message."""
+    return _BRIEF.repr(value)
+
+
+_BRIEF = reprlib.Repr()
+_BRIEF.maxlevel, _BRIEF.maxstring, _BRIEF.maxother = 3, 200, 80
 
 
 def error_from_response(
@@ -221,6 +237,12 @@ def _unwrap(response: httpx.Response, safety: Safety) -> Any:
             response=response,
             status_code=response.status_code,
         )
+    if body is _TOO_DEEP:
+        raise UnexpectedResponseError(
+            f"HTTP {response.status_code}: the body nests too deeply to be read as JSON",
+            response=response,
+            status_code=response.status_code,
+        )
     if not isinstance(body, dict) or "success" not in body:
         raise UnexpectedResponseError(
             f"HTTP {response.status_code}: the body is not the API's envelope: {_snippet(response)}",
@@ -231,14 +253,14 @@ def _unwrap(response: httpx.Response, safety: Safety) -> Any:
         if isinstance(body.get("error"), dict):
             raise error_from_response(response, body, safety=safety)
         raise UnexpectedResponseError(
-            f"HTTP {response.status_code}: an envelope with success={body.get('success')!r} and no error",
+            f"HTTP {response.status_code}: an envelope with success={brief(body.get('success'))} and no error",
             response=response,
             status_code=response.status_code,
         )
     data = body.get("data")
     if not isinstance(data, dict):
         raise UnexpectedResponseError(
-            f"HTTP {response.status_code}: the envelope has no data object (data={data!r:.80})",
+            f"HTTP {response.status_code}: the envelope has no data object (data={brief(data)})",
             response=response,
             status_code=response.status_code,
         )
@@ -316,6 +338,8 @@ def _task_id(task_id: Any) -> str:
             task_id,
             reason=f"task_id must be a non-empty string, got {task_id!r}",
         )
+    if not task_id.isascii():  # task ids are ASCII; the rare other one is checked in full
+        _tables().check_text("task_id", task_id)
     return task_id
 
 

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 import nanobanana as nb
 from nanobanana._converter import decode
+
+API_KEY = "nb_sk_test_0123456789abcdef"
 
 
 def test_image_status_full_body_decodes_with_aware_datetime() -> None:
@@ -200,3 +205,181 @@ def test_nanobanana_log_env_turns_on_debug_logging() -> None:
         [sys.executable, "-c", code], env=base, capture_output=True, text=True, check=True
     )
     assert quiet.stdout.split() == ["False", "False"]
+
+
+# -- sequences are never read character by character ----------------------------------
+
+
+def test_a_bare_image_urls_string_is_one_url_not_its_characters() -> None:
+    status = decode(
+        nb.ImageStatus, {"task_id": "t", "status": "completed", "image_urls": "https://cdn/a.png"}
+    )
+    assert status.image_urls == ("https://cdn/a.png",)
+    assert status.image_url == "https://cdn/a.png"
+    blank = decode(nb.ImageStatus, {"task_id": "t", "status": "completed", "image_urls": ""})
+    assert blank.image_urls == () and blank.image_url is None
+    # built by hand, the same rule
+    assert nb.ImageStatus("t", "completed", image_urls="https://cdn/b.png").image_urls == (
+        "https://cdn/b.png",
+    )
+
+
+@pytest.mark.parametrize(
+    ("cls", "data", "path"),
+    [
+        (nb.ImageStatus, {"task_id": "t", "status": "x", "image_urls": {"a": "b"}}, "image_urls"),
+        (nb.ImageStatus, {"task_id": "t", "status": "x", "image_urls": ["a", 3]}, "image_urls"),
+        (nb.ModelCatalog, {"image_models": "nano-banana"}, "data.image_models"),
+        (nb.ModelCatalog, {"video_models": {"id": "v", "name": "V"}}, "data.video_models"),
+        (nb.ModelCatalog, {"video_models": [{"id": "v", "name": "V"}, "w"]}, "video_models[1]"),
+    ],
+)
+def test_a_sequence_field_takes_a_list_only(cls: type, data: dict, path: str) -> None:
+    with pytest.raises(nb.UnexpectedResponseError) as info:
+        decode(cls, data)
+    assert path in str(info.value)
+
+
+def test_a_model_catalog_built_by_hand_refuses_a_string() -> None:
+    with pytest.raises(TypeError):
+        nb.ModelCatalog(image_models="nano-banana")  # type: ignore[arg-type]
+    assert nb.ModelCatalog(image_models=[nb.ModelInfo("a", "A")]).image_models == (
+        nb.ModelInfo("a", "A"),
+    )
+
+
+@pytest.mark.anyio
+async def test_save_writes_one_file_for_a_bare_image_urls_string(tmp_path: Path) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "cdn.test":
+            return httpx.Response(200, content=b"\x89PNG fake")
+        data = {"task_id": "t1", "status": "completed", "image_urls": "https://cdn.test/r.png"}
+        return httpx.Response(200, json={"success": True, "data": data})
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    async with nb.AsyncClient(api_key=API_KEY, rate_limit=None, http_client=http) as client:
+        status = await client.images.status("t1")
+        paths = await client.images.save(status, tmp_path)
+    await http.aclose()
+    assert [p.name for p in paths] == ["t1.png"]
+    assert paths[0].read_bytes() == b"\x89PNG fake"
+
+
+# -- counts are whole numbers ---------------------------------------------------------
+
+CREDIT_FIELDS = [
+    (nb.Credits, {}, "credits"),
+    (nb.Credits, {"credits": 1}, "total_credits"),
+    (nb.CostEstimate, {"type": "image"}, "credits_needed"),
+]
+
+
+@pytest.mark.parametrize(("cls", "base", "field"), CREDIT_FIELDS)
+@pytest.mark.parametrize("bad", [1.5, "1.5", True, float("nan"), float("inf"), "two", [2]])
+def test_a_credit_count_that_is_not_whole_is_malformed(
+    cls: type, base: dict, field: str, bad: Any
+) -> None:
+    with pytest.raises(nb.UnexpectedResponseError) as info:
+        decode(cls, {**base, field: bad})
+    assert f"data.{field}" in str(info.value)
+
+
+@pytest.mark.parametrize(("cls", "base", "field"), CREDIT_FIELDS)
+@pytest.mark.parametrize("good", [2, 2.0, "2", " 2 ", "2.0"])
+def test_a_whole_credit_count_is_read_however_it_is_written(
+    cls: type, base: dict, field: str, good: Any
+) -> None:
+    assert getattr(decode(cls, {**base, field: good}), field) == 2
+
+
+def test_fractional_credits_in_a_generate_answer_are_a_malformed_response() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        data = {"task_id": "t1", "status": "pending", "credits_used": 1.5}
+        return httpx.Response(200, json={"success": True, "data": data})
+
+    http = httpx.Client(transport=httpx.MockTransport(handler))
+    with nb.Client(api_key=API_KEY, rate_limit=None, http_client=http) as client:
+        with pytest.raises(nb.UnexpectedResponseError) as info:
+            client.images.generate("x")
+    http.close()
+    assert "credits_used" in str(info.value)
+    assert info.value.may_have_been_processed  # accepted and charged, but unreadable
+
+
+@pytest.mark.parametrize(("raw", "read"), [(42, 42), (42.9, 42), ("99.5", 99), (100.0, 100)])
+def test_progress_is_a_percentage_rounded_down(raw: Any, read: int) -> None:
+    for cls in (nb.ImageStatus, nb.VideoStatus):
+        assert decode(cls, {"task_id": "t", "status": "x", "progress": raw}).progress == read
+
+
+@pytest.mark.parametrize("bad", [True, float("nan"), float("inf"), "lots", [50]])
+def test_progress_that_is_not_a_number_is_malformed(bad: Any) -> None:
+    for cls in (nb.ImageStatus, nb.VideoStatus):
+        with pytest.raises(nb.UnexpectedResponseError, match=r"data\.progress"):
+            decode(cls, {"task_id": "t", "status": "x", "progress": bad})
+
+
+# -- deep nesting ----------------------------------------------------------------------
+
+
+def _nested(depth: int) -> Any:
+    value: Any = "bottom"
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def test_deeply_nested_data_decodes_without_blowing_the_stack() -> None:
+    deep = _nested(100_000)
+    status = decode(
+        nb.ImageStatus, {"task_id": "t", "status": "failed", "error": deep, "extra": deep}
+    )
+    assert status.error is not None and len(status.error) < 200
+    message = decode(
+        nb.VideoStatus, {"task_id": "t", "status": "failed", "error": {"message": deep}}
+    )
+    assert message.error is not None and len(message.error) < 200
+    for cls, data in (
+        (nb.Credits, {"credits": deep}),
+        (nb.Credits, {"credits": 1, "is_vip": deep}),
+        (nb.ModelCatalog, {"image_models": deep}),
+    ):
+        with pytest.raises(nb.UnexpectedResponseError):
+            decode(cls, data)
+
+
+DEEP_BODY = b"[" * 100_000 + b"]" * 100_000
+DEEP_ENVELOPE = b'{"success":true,"data":' + b'{"a":' * 100_000 + b"1" + b"}" * 100_001
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("body", [DEEP_BODY, DEEP_ENVELOPE], ids=["list", "envelope"])
+async def test_a_100k_deep_body_is_an_unexpected_response_async(body: bytes) -> None:
+    http = httpx.AsyncClient(
+        transport=httpx.MockTransport(lambda r: httpx.Response(200, content=body))
+    )
+    async with nb.AsyncClient(api_key=API_KEY, rate_limit=None, http_client=http) as client:
+        with pytest.raises(nb.UnexpectedResponseError, match="nests too deeply"):
+            await client.account.credits()
+        with pytest.raises(nb.UnexpectedResponseError) as info:
+            await client.images.generate("x")
+    await http.aclose()
+    assert info.value.may_have_been_processed
+
+
+@pytest.mark.parametrize("status_code", [200, 400, 500])
+def test_a_100k_deep_body_is_a_typed_error_sync(status_code: int) -> None:
+    http = httpx.Client(
+        transport=httpx.MockTransport(lambda r: httpx.Response(status_code, content=DEEP_BODY))
+    )
+    with nb.Client(api_key=API_KEY, rate_limit=None, http_client=http, max_retries=0) as client:
+        with pytest.raises(nb.NanoBananaError) as info:
+            client.account.credits()
+    http.close()
+    expected = {
+        200: nb.UnexpectedResponseError,
+        400: nb.BadRequestError,
+        500: nb.InternalServerError,
+    }[status_code]
+    assert type(info.value) is expected
+    assert len(str(info.value)) < 1000

@@ -10,6 +10,7 @@ import respx
 
 import nanobanana as nb
 from nanobanana._catalog import IMAGE_MODELS, VIDEO_MODELS
+from nanobanana.testing import FakeNanoBanana, ManualClock
 
 BASE = "https://imgeditor.co/api/v1"
 
@@ -208,3 +209,304 @@ def test_invalid_client_settings_are_refused(api_key: str) -> None:
     with pytest.raises(ValueError):
         nb.PollPolicy(initial_delay=-1, interval=1)
     assert httpx.URL(BASE)  # sanity: the default base URL parses
+
+
+# -- no model: the default model's row (issue 11, item 9) ------------------------------
+
+DEFAULT_ROW_HINT = "no model given"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "parameter"),
+    [
+        ({"aspect_ratio": "7:3"}, "aspect_ratio"),  # in no row of the reference
+        ({"aspect_ratio": "banana"}, "aspect_ratio"),
+        ({"aspect_ratio": "21:9"}, "aspect_ratio"),  # nano-banana-pro's, not the default's
+        ({"resolution": "4K"}, "resolution"),  # nano-banana's row says "-"
+        ({"resolution": "1K"}, "resolution"),
+    ],
+)
+def test_without_a_model_images_follow_the_default_models_row(
+    client: nb.Client, kwargs: dict[str, Any], parameter: str
+) -> None:
+    err = _refused(lambda: client.images.generate("x", **kwargs), parameter)
+    message = str(err)
+    assert DEFAULT_ROW_HINT in message and "nano-banana" in message and "model=" in message
+    err = _refused(lambda: client.account.calculate_cost("image", **kwargs), parameter)
+    assert "nano-banana" in str(err)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "parameter"),
+    [
+        ({"aspect_ratio": "7:3"}, "aspect_ratio"),
+        ({"aspect_ratio": "1:1"}, "aspect_ratio"),  # seedance's, not veo-3.1-fast's
+        ({"resolution": "4K"}, "resolution"),
+        ({"resolution": "480p"}, "resolution"),
+        ({"duration": 10}, "duration"),
+        ({"duration": 7}, "duration"),
+    ],
+)
+def test_without_a_model_videos_follow_the_default_models_row(
+    client: nb.Client, kwargs: dict[str, Any], parameter: str
+) -> None:
+    err = _refused(lambda: client.videos.generate("x", **kwargs), parameter)
+    message = str(err)
+    assert DEFAULT_ROW_HINT in message and "veo-3.1-fast" in message and "model=" in message
+    err = _refused(lambda: client.account.calculate_cost("video", **kwargs), parameter)
+    assert "veo-3.1-fast" in str(err)
+
+
+def test_without_a_model_the_default_rows_values_are_sent(client: nb.Client) -> None:
+    image_spec, video_spec = IMAGE_MODELS["nano-banana"], VIDEO_MODELS["veo-3.1-fast"]
+    with respx.mock(base_url=BASE) as mock:
+        images = mock.post("images/generate").respond(
+            json={"success": True, "data": {"task_id": "i", "status": "pending"}}
+        )
+        videos = mock.post("videos/generate").respond(
+            json={"success": True, "data": {"task_id": "v", "status": "processing"}}
+        )
+        for ratio in image_spec.aspect_ratios:
+            client.images.generate("x", aspect_ratio=ratio)
+        # mode is inferred from image_url, and the default image model takes both modes
+        client.images.generate("edit", image_url="https://example.com/in.png", aspect_ratio="1:1")
+        assert b'"mode":"image"' in images.calls.last.request.read()
+        assert b'"model"' not in images.calls.last.request.read()  # still left to the server
+        for ratio in video_spec.aspect_ratios:
+            for resolution in video_spec.resolutions:
+                for duration in video_spec.durations:
+                    client.videos.generate(
+                        "x", aspect_ratio=ratio, resolution=resolution, duration=duration
+                    )
+        # veo-3.1-fast takes an image and audio either way
+        client.videos.generate("x", image_url="https://example.com/in.png", generate_audio=False)
+    assert images.call_count == len(image_spec.aspect_ratios) + 1
+    assert videos.call_count == (
+        len(video_spec.aspect_ratios) * len(video_spec.resolutions) * len(video_spec.durations) + 1
+    )
+
+
+def test_an_explicit_model_names_itself_not_the_default(client: nb.Client) -> None:
+    err = _refused(
+        lambda: client.images.generate("x", model="nano-banana", resolution="4K"), "resolution"
+    )
+    assert "(model nano-banana)" in str(err) and DEFAULT_ROW_HINT not in str(err)
+    # and another model's row is the way out of the default's
+    with respx.mock(base_url=BASE) as mock:
+        route = mock.post("images/generate").respond(
+            json={"success": True, "data": {"task_id": "i", "status": "pending"}}
+        )
+        client.images.generate("x", model="nano-banana-pro", resolution="4K", aspect_ratio="21:9")
+    assert route.called
+
+
+# -- calculate_cost needs a type -------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", [None, "", "IMAGE", "audio", 1, ["image"]])
+def test_cost_preview_without_a_known_type_is_refused(client: nb.Client, kind: Any) -> None:
+    err = _refused(lambda: client.account.calculate_cost(kind), "type")
+    assert "image, video" in str(err)
+
+
+# -- client settings -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "timeout",
+    [
+        float("nan"),
+        float("inf"),
+        -1,
+        0,
+        True,
+        "10",
+        httpx.Timeout(float("nan")),
+        httpx.Timeout(5.0, read=float("inf")),
+        httpx.Timeout(5.0, connect=-1.0),
+        httpx.Timeout(5.0, pool=True),  # type: ignore[arg-type]
+    ],
+    ids=repr,
+)
+def test_client_timeout_must_be_finite_positive_seconds(api_key: str, timeout: Any) -> None:
+    for cls in (nb.AsyncClient, nb.Client):
+        with pytest.raises(nb.InvalidParameterError) as info:
+            cls(api_key=api_key, timeout=timeout)
+        assert info.value.parameter == "timeout"
+    with nb.Client(api_key=api_key, rate_limit=None) as client:
+        with pytest.raises(nb.InvalidParameterError):
+            client.with_options(timeout=timeout)
+
+
+def test_client_timeout_accepts_seconds_and_httpx_timeouts(api_key: str) -> None:
+    for timeout in (2, 0.5, httpx.Timeout(5.0), httpx.Timeout(None), httpx.Timeout(5.0, read=None)):
+        nb.Client(api_key=api_key, timeout=timeout, rate_limit=None).close()
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"initial_delay": float("nan"), "interval": 1.0},
+        {"initial_delay": 1.0, "interval": float("inf")},
+        {"initial_delay": 1.0, "interval": 1.0, "max_interval": float("inf")},
+        {"initial_delay": 1.0, "interval": 1.0, "backoff": float("nan")},
+        {"initial_delay": 1.0, "interval": 1.0, "backoff": 0.5},
+        {"initial_delay": "1", "interval": 1.0},
+        {"initial_delay": True, "interval": 1.0},
+        {"initial_delay": -1.0, "interval": 1.0},
+    ],
+    ids=repr,
+)
+def test_poll_policy_refuses_times_that_never_come(kwargs: dict[str, Any]) -> None:
+    with pytest.raises(nb.InvalidParameterError):
+        nb.PollPolicy(**kwargs)
+
+
+def test_rate_limit_refuses_an_endless_window() -> None:
+    for per in (float("inf"), float("nan"), 0, True):
+        with pytest.raises(nb.InvalidParameterError):
+            nb.RateLimit(60, per=per)
+
+
+def test_a_long_wait_does_not_overflow_the_poll_backoff() -> None:
+    policy = nb.PollPolicy(initial_delay=1.0, interval=1.0, backoff=2.0, max_interval=30.0)
+    assert policy.nominal_delay(100_000) == 30.0
+    assert nb.PollPolicy(initial_delay=0.0, interval=0.0).nominal_delay(100_000) == 0.0
+
+
+# -- on both clients, against the simulator's ledger: nothing sent, nothing charged ----
+
+SURROGATE = "a \ud800 b"  # a lone surrogate: not encodable as UTF-8
+
+BAD_CALLS: list[tuple[str, str, tuple[Any, ...], dict[str, Any], str]] = [
+    ("images", "generate", (SURROGATE,), {}, "prompt"),
+    ("images", "generate", ("x",), {"model": "nano-\udfff"}, "model"),
+    ("images", "generate", ("x",), {"image_url": "https://x/\ud800.png"}, "image_url"),
+    ("images", "generate", ("x",), {"aspect_ratio": "1:1\ud800"}, "aspect_ratio"),
+    ("images", "generate", ("x",), {"model": "future-model", "resolution": "\ud800"}, "resolution"),
+    ("videos", "generate", (SURROGATE,), {}, "prompt"),
+    ("videos", "generate", ("x",), {"negative_prompt": SURROGATE}, "negative_prompt"),
+    ("videos", "generate", ("x",), {"model": SURROGATE}, "model"),
+    ("images", "status", ("clx\ud800",), {}, "task_id"),
+    ("videos", "status", ("clx\ud800",), {}, "task_id"),
+    ("account", "calculate_cost", ("image",), {"model": SURROGATE}, "model"),
+    ("account", "calculate_cost", (None,), {}, "type"),
+    ("account", "calculate_cost", ("text",), {}, "type"),
+    ("images", "generate", ("x",), {"aspect_ratio": "7:3"}, "aspect_ratio"),
+    ("videos", "generate", ("x",), {"resolution": "4K"}, "resolution"),
+]
+BAD_IDS = [f"{r}.{m}-{p}" for r, m, _, _, p in BAD_CALLS]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("resource", "method", "args", "kwargs", "parameter"), BAD_CALLS, ids=BAD_IDS
+)
+async def test_bad_input_is_refused_before_sending_async(
+    resource: str, method: str, args: tuple[Any, ...], kwargs: dict[str, Any], parameter: str
+) -> None:
+    fake = FakeNanoBanana(clock=ManualClock())
+    async with fake.async_client() as client:
+        with pytest.raises(nb.InvalidParameterError) as info:
+            await getattr(getattr(client, resource), method)(*args, **kwargs)
+    assert info.value.parameter == parameter
+    assert fake.requests == [] and fake.charges == []
+
+
+@pytest.mark.parametrize(
+    ("resource", "method", "args", "kwargs", "parameter"), BAD_CALLS, ids=BAD_IDS
+)
+def test_bad_input_is_refused_before_sending_sync(
+    resource: str, method: str, args: tuple[Any, ...], kwargs: dict[str, Any], parameter: str
+) -> None:
+    fake = FakeNanoBanana(clock=ManualClock())
+    with fake.client() as client:
+        with pytest.raises(nb.InvalidParameterError) as info:
+            getattr(getattr(client, resource), method)(*args, **kwargs)
+    assert info.value.parameter == parameter
+    assert fake.requests == [] and fake.charges == []
+
+
+def test_a_lone_surrogate_error_says_where_it_is(client: nb.Client) -> None:
+    err = _refused(lambda: client.images.generate("ab\ud800"), "prompt")
+    assert "lone surrogate" in str(err) and "position 2" in str(err)
+    # a proper non-ASCII prompt (a surrogate pair in UTF-16 terms) is fine
+    with respx.mock(base_url=BASE) as mock:
+        route = mock.post("images/generate").respond(
+            json={"success": True, "data": {"task_id": "i", "status": "pending"}}
+        )
+        client.images.generate("un 🍌 mûr")
+    assert "🍌".encode() in route.calls.last.request.read()
+
+
+BAD_WAITS: list[tuple[str, Any]] = [
+    ("timeout", "10"),
+    ("timeout", True),
+    ("timeout", float("nan")),
+    ("timeout", float("inf")),
+    ("timeout", -1.0),
+    ("on_progress", "print"),
+    ("poll_policy", "fast"),
+]
+WAIT_IDS = [f"{name}={value!r}" for name, value in BAD_WAITS]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("name", "value"), BAD_WAITS, ids=WAIT_IDS)
+async def test_wait_refuses_bad_arguments_at_the_call_async(name: str, value: Any) -> None:
+    fake = FakeNanoBanana(clock=ManualClock())
+    async with fake.async_client() as client:
+        image = await client.images.generate("x")
+        video = await client.videos.generate("x")
+        sent = len(fake.requests)
+        for wait in (image.wait, lambda **kw: client.images.wait(image.task_id, **kw)):
+            with pytest.raises(nb.InvalidParameterError) as info:
+                await wait(**{name: value})
+            assert info.value.parameter == name
+        for wait in (video.wait, lambda **kw: client.videos.wait(video.task_id, **kw)):
+            with pytest.raises(nb.InvalidParameterError):
+                await wait(**{name: value})
+    assert len(fake.requests) == sent  # no poll was spent
+
+
+@pytest.mark.parametrize(("name", "value"), BAD_WAITS, ids=WAIT_IDS)
+def test_wait_refuses_bad_arguments_at_the_call_sync(name: str, value: Any) -> None:
+    fake = FakeNanoBanana(clock=ManualClock())
+    with fake.client() as client:
+        image = client.images.generate("x")
+        video = client.videos.generate("x")
+        sent = len(fake.requests)
+        for wait in (
+            image.wait,
+            video.wait,
+            lambda **kw: client.images.wait(image.task_id, **kw),
+            lambda **kw: client.videos.wait(video.task_id, **kw),
+        ):
+            with pytest.raises(nb.InvalidParameterError) as info:
+                wait(**{name: value})
+            assert info.value.parameter == name
+    assert len(fake.requests) == sent
+
+
+@pytest.mark.anyio
+async def test_wait_refuses_bad_arguments_even_when_the_outcome_is_known() -> None:
+    fake = FakeNanoBanana(time_scale=1000.0, seed=1)
+    fake.durations["image"] = 5.0
+    async with fake.async_client() as client:
+        task = await client.images.generate("x")
+        async for _ in nb.as_completed([task]):  # the outcome is now kept on the handle
+            pass
+        with pytest.raises(nb.InvalidParameterError):
+            await task.wait(timeout="10")  # type: ignore[arg-type]
+        assert (await task.wait()).succeeded
+
+
+@pytest.mark.anyio
+async def test_a_zero_timeout_looks_once_and_does_not_wait() -> None:
+    fake = FakeNanoBanana(time_scale=1000.0, seed=1)
+    fake.durations["image"] = 60.0
+    async with fake.async_client() as client:
+        task = await client.images.generate("x")
+        with pytest.raises(nb.TaskTimeoutError) as info:
+            await task.wait(timeout=0)
+    assert info.value.task_id == task.task_id

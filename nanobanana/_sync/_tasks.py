@@ -17,13 +17,14 @@ from .. import _protocol
 from .._exceptions import (
     APIConnectionError,
     InternalServerError,
+    InvalidParameterError,
     RateLimitError,
     TaskFailedError,
     TaskTimeoutError,
 )
 from .._models import ImageStatus, TaskCreated, VideoStatus, status_outcome
 from .._policy import PollPolicy
-from .._polling import PollState, StatusOp
+from .._polling import PollState, StatusOp, wait_timeout
 from ._scheduler import PollScheduler, scheduler_for
 
 if TYPE_CHECKING:
@@ -60,10 +61,6 @@ def new_state(
         if known is not None:
             submitted_at, model = known[0], model or known[1]
     policy = poll_policy if poll_policy is not None else client._poll_policy
-    if policy is not None and not isinstance(policy, PollPolicy):
-        from .._exceptions import InvalidParameterError
-
-        raise InvalidParameterError("poll_policy", policy, "an nb.PollPolicy or None")
     state = PollState(
         task_id=task_id,
         kind=kind,
@@ -126,6 +123,13 @@ def wait_for_task(
     when ``timeout`` seconds of API time (default: 10 min for images, 30 for videos)
     pass first. ``on_progress`` gets every polled status, the final one included.
     """
+    # Checked first, even when the outcome is already known: a bad argument is refused
+    # at the call, not coerced ("10" -> 10.0, True -> 1.0) or kept until a poll fails.
+    timeout = wait_timeout(timeout)
+    if on_progress is not None and not callable(on_progress):
+        raise InvalidParameterError("on_progress", on_progress, "a callable or None")
+    if poll_policy is not None and not isinstance(poll_policy, PollPolicy):
+        raise InvalidParameterError("poll_policy", poll_policy, "an nb.PollPolicy or None")
     if kind is None:
         kind = "video" if "Videos" in type(resource).__name__ else "image"
     if outcome:
