@@ -21,6 +21,7 @@ __all__ = [
     "InsufficientCreditsError",
     "InternalServerError",
     "InvalidParameterError",
+    "LimiterDeadlockError",
     "NanoBananaError",
     "PermissionDeniedError",
     "RateLimitError",
@@ -194,6 +195,15 @@ class UnexpectedResponseError(NanoBananaError):
         self.response = response
         self.status_code = status_code
         self.may_have_been_processed = may_have_been_processed
+
+
+class LimiterDeadlockError(NanoBananaError, RuntimeError):
+    """A blocking ``Client`` call would wait forever for the rate limit: it runs on the
+    thread of an event loop whose own requests hold every slot of the key's budget, and
+    they cannot finish while the call blocks that loop. Nothing was sent.
+
+    Use ``AsyncClient`` in async code, or run the blocking call in a worker thread
+    (``anyio.to_thread.run_sync``, ``asyncio.to_thread``)."""
 
 
 class TaskFailedError(NanoBananaError):

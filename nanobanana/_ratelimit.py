@@ -4,8 +4,11 @@
 wake-ups, so one budget serves asyncio tasks, Trio tasks and threads at once. The
 limiters in ``_async/_limiter.py`` (and its generated sync twin) only wait.
 
-Budgets live in a registry keyed by the key's fingerprint (a hash, never the key), the
-limit and the clock, holding them weakly: a budget lives as long as a client uses it.
+Budgets live in a ``BudgetRegistry`` keyed by the key's fingerprint (a hash, never the
+key), the limit and the clock. A budget outlives its clients: it stays while it matters
+(a slot held, a waiter waiting, a window not yet over since the last answer), so a
+client made per request still waits for the requests of the clients before it. Clients
+hold a ``BudgetRef``, a name, and find the budget at each request.
 """
 
 from __future__ import annotations
@@ -13,15 +16,16 @@ from __future__ import annotations
 import inspect
 import math
 import threading
-import weakref
 from typing import Any, Literal, Protocol
 
 from ._config import key_fingerprint
-from ._exceptions import InvalidParameterError
+from ._exceptions import InvalidParameterError, LimiterDeadlockError
 from ._policy import RateLimit
-from ._window import SlidingWindow
+from ._window import Deadlock, SlidingWindow
 
-__all__ = ["SharedBudget", "resolve", "shared_budget"]
+__all__ = ["BudgetPermit", "BudgetRef", "BudgetRegistry", "SharedBudget", "budget_ref", "resolve"]
+
+Kind = Literal["async", "sync"]
 
 
 class _Clock(Protocol):
@@ -42,7 +46,12 @@ class SharedBudget:
     """One key's budget: a SlidingWindow behind a lock, plus who to wake when it changes.
 
     Only the head of the FIFO queue may take a slot, so only the head is woken: when a
-    slot is released, when the previous head got its slot, or when it was cancelled.
+    slot is released, or when the head changed (the previous head got its slot, gave up,
+    or was passed over because a blocking call on its thread holds its event loop).
+
+    Each waiter is owned by its thread. A sync waiter blocks its thread (``kind="sync"``):
+    async waiters of an event loop on that thread cannot run meanwhile, so the queue
+    passes over them instead of waiting for them forever.
     """
 
     __slots__ = ("__weakref__", "_lock", "_wakers", "_window", "clock", "key_id", "limit")
@@ -72,36 +81,62 @@ class SharedBudget:
         would cost at most this."""
         return min(self.clock.to_real(self.limit.per), 1.0)
 
-    def enqueue(self) -> int:
+    def enqueue(self, kind: Kind) -> int:
+        """A ticket for a waiter of this thread; a ``"sync"`` waiter blocks the thread."""
         with self._lock:
-            return self._window.enqueue()
+            window = self._window
+            before = window.head()
+            ticket = window.enqueue(threading.get_ident(), blocking=kind == "sync")
+            after = window.head()
+            nxt = self._wakers.get(after) if after not in (before, ticket, None) else None
+        if nxt is not None:  # the old head was passed over: tell the new one
+            nxt.wake()
+        return ticket
 
-    def poll(self, ticket: int, waker: _Wakeable) -> float | None:
-        """Take a slot for ``ticket`` now (None), or register ``waker`` and return the API
-        time to look again (inf: until woken)."""
+    def poll(self, ticket: int, waker: _Wakeable) -> BudgetPermit | float:
+        """Take a slot for ``ticket`` now (a permit), or register ``waker`` and return the
+        API time to look again (inf: until woken).
+
+        Raises LimiterDeadlockError (the ticket withdrawn) when ``ticket`` blocks its
+        thread and no slot can ever free: all are held by requests of blocked threads.
+        """
         with self._lock:
-            result = self._window.try_acquire(ticket, self.clock.now())
-            if result is not None:
-                self._wakers[ticket] = waker
-                return result
+            try:
+                result = self._window.try_acquire(ticket, self.clock.now())
+            except Deadlock:
+                stuck = True
+            else:
+                stuck = False
+                if result is not None:
+                    self._wakers[ticket] = waker
+                    return result
             self._wakers.pop(ticket, None)
             nxt = self._head_waker()
-        if nxt is not None:
+        if nxt is not None:  # the ticket left the queue: the next one may go
             nxt.wake()
-        return None
+        if stuck:
+            raise LimiterDeadlockError(
+                f"a blocking nb.Client call would wait forever for the rate limit "
+                f"({self.limit.requests} per {self.limit.per:g}s, key {self.key_id}): every "
+                "slot is held by requests of the event loop running on this thread, which "
+                "cannot finish while this call blocks it. Nothing was sent. Use "
+                "nb.AsyncClient in async code, or run the blocking call in a worker thread "
+                "(anyio.to_thread.run_sync, asyncio.to_thread)."
+            )
+        return BudgetPermit(self, threading.get_ident())  # the waiter's thread, as at enqueue
 
     def cancel(self, ticket: int) -> None:
         """The waiter of ``ticket`` gave up: it takes no slot and blocks nobody."""
         with self._lock:
             self._wakers.pop(ticket, None)
-            was_head = self._window.cancel(ticket)
-            nxt = self._head_waker() if was_head else None
+            head_changed = self._window.cancel(ticket)
+            nxt = self._head_waker() if head_changed else None
         if nxt is not None:
             nxt.wake()
 
-    def release(self, *, sent: bool) -> None:
+    def release(self, owner: int, *, sent: bool) -> None:
         with self._lock:
-            self._window.release(self.clock.now(), sent=sent)
+            self._window.release(self.clock.now(), sent=sent, owner=owner)
             nxt = self._head_waker()
         if nxt is not None:
             nxt.wake()
@@ -112,6 +147,11 @@ class SharedBudget:
             return
         with self._lock:
             self._window.pause_until(self.clock.now() + seconds)
+
+    def forgettable(self) -> bool:
+        """True when this budget behaves like a new one from now on (so may be dropped)."""
+        with self._lock:
+            return self._window.forgettable_at() <= self.clock.now()
 
     def _head_waker(self) -> _Wakeable | None:
         head = self._window.head()
@@ -130,55 +170,132 @@ class SharedBudget:
 
 
 class BudgetPermit:
-    """One request's slot. ``release`` is idempotent: only the first call counts."""
+    """One request's slot, held by the thread that took it. ``release`` is idempotent:
+    only the first call counts."""
 
-    __slots__ = ("_budget", "_done")
+    __slots__ = ("_budget", "_done", "_owner")
 
-    def __init__(self, budget: SharedBudget) -> None:
+    def __init__(self, budget: SharedBudget, owner: int) -> None:
         self._budget = budget
+        self._owner = owner
         self._done = False
 
     def release(self, *, sent: bool = True) -> None:
         if self._done:
             return
         self._done = True
-        self._budget.release(sent=sent)
+        self._budget.release(self._owner, sent=sent)
 
 
-_BUDGETS: weakref.WeakValueDictionary[tuple[Any, ...], SharedBudget] = weakref.WeakValueDictionary()
-_BUDGETS_LOCK = threading.Lock()
+PRUNE_MIN = 16
+"""The registry looks for budgets to forget once it holds this many, and again whenever
+it has doubled since it last looked: bounded memory at an amortised constant cost."""
 
 
-def shared_budget(limit: RateLimit, api_key: str, clock: _Clock) -> SharedBudget:
-    """The process-wide budget of ``api_key`` for ``limit`` and ``clock``."""
-    key_id = key_fingerprint(api_key)
-    try:
-        hash(clock)
-        clock_key: Any = clock
-    except TypeError:
-        clock_key = id(clock)
-    registry_key = (key_id, limit.requests, float(limit.per), clock_key)
-    with _BUDGETS_LOCK:
-        budget = _BUDGETS.get(registry_key)
+class BudgetRegistry:
+    """The budgets of a process, by (key fingerprint, limit, clock), held strongly.
+
+    A budget stays while it matters: while a request holds a slot or a waiter waits, and
+    until a window (plus margin, plus any 429 pause) has passed since its last answer.
+    After that it behaves exactly like a new budget, so dropping it changes nothing a
+    server could see. Budgets are dropped lazily, when a new one is made; memory follows
+    the keys in use, not every key the process has seen.
+    """
+
+    __slots__ = ("_budgets", "_lock", "_prune_at")
+
+    def __init__(self) -> None:
+        self._budgets: dict[tuple[Any, ...], SharedBudget] = {}
+        self._lock = threading.Lock()
+        self._prune_at = PRUNE_MIN
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._budgets)
+
+    def enqueue(self, ref: BudgetRef, kind: Kind) -> tuple[SharedBudget, int]:
+        """The budget of ``ref`` and a ticket in its queue, in one step: a budget being
+        waited on is never forgotten, and one that was forgotten is never used again."""
+        with self._lock:
+            budget = self._get(ref)
+            return budget, budget.enqueue(kind)
+
+    def pause(self, ref: BudgetRef, seconds: float) -> None:
+        with self._lock:
+            self._get(ref).pause(seconds)
+
+    def _get(self, ref: BudgetRef) -> SharedBudget:
+        budget = self._budgets.get(ref.key)
         if budget is None:
-            budget = SharedBudget(limit, clock, key_id)
-            _BUDGETS[registry_key] = budget
+            if len(self._budgets) >= self._prune_at:
+                self._prune()
+            budget = SharedBudget(ref.limit, ref.clock, ref.key_id)
+            self._budgets[ref.key] = budget
         return budget
 
+    def _prune(self) -> None:
+        for key, budget in list(self._budgets.items()):
+            if budget.forgettable():
+                del self._budgets[key]
+        self._prune_at = max(PRUNE_MIN, 2 * len(self._budgets))
 
-def resolve(rate_limit: Any, api_key: str, *, kind: Literal["async", "sync"], clock: Any) -> Any:
+
+REGISTRY = BudgetRegistry()
+"""The process's budgets: every client of a key shares its budget through this."""
+
+
+class BudgetRef:
+    """What a limiter holds: the name of one key's budget, not the budget itself.
+
+    Each request finds the budget in the registry and queues on it in one step, so a
+    budget outlives the clients that used it, and a key never has two budgets at once.
+    """
+
+    __slots__ = ("clock", "key", "key_id", "limit", "registry")
+
+    def __init__(
+        self, limit: RateLimit, clock: _Clock, key_id: str, registry: BudgetRegistry = REGISTRY
+    ) -> None:
+        try:
+            hash(clock)
+            clock_key: Any = clock
+        except TypeError:
+            clock_key = id(clock)  # the budget keeps the clock alive, so the id stays its own
+        self.key = (key_id, limit.requests, float(limit.per), clock_key)
+        self.limit = limit
+        self.clock = clock
+        self.key_id = key_id
+        self.registry = registry
+
+    def enqueue(self, kind: Kind) -> tuple[SharedBudget, int]:
+        """The budget and a ticket in its FIFO queue for a waiter of ``kind``."""
+        return self.registry.enqueue(self, kind)
+
+    def pause(self, seconds: float) -> None:
+        """Hold every waiter of this budget for ``seconds`` (after a 429)."""
+        self.registry.pause(self, seconds)
+
+
+def budget_ref(
+    limit: RateLimit, api_key: str, clock: _Clock, registry: BudgetRegistry = REGISTRY
+) -> BudgetRef:
+    """The name of ``api_key``'s budget for ``limit`` and ``clock`` (the key is hashed)."""
+    return BudgetRef(limit, clock, key_fingerprint(api_key), registry)
+
+
+def resolve(rate_limit: Any, api_key: str, *, kind: Kind, clock: Any) -> Any:
     """The limiter a client of ``kind`` uses: a RateLimit gives the key's shared budget;
     an object with ``bind(api_key, kind)`` (a limiter factory such as
     ``RedisRateLimiter``) gives what it binds; an object with ``acquire`` is used as it is."""
     if isinstance(rate_limit, RateLimit):
-        budget = shared_budget(rate_limit, api_key, clock)
+        ref = budget_ref(rate_limit, api_key, clock)
         if kind == "async":
             from ._async._limiter import AsyncRateLimiter
 
-            return AsyncRateLimiter(budget)
+            return AsyncRateLimiter(ref)
         from ._sync._limiter import RateLimiter
 
-        return RateLimiter(budget)
+        return RateLimiter(ref)
     bind = getattr(rate_limit, "bind", None)
     if callable(bind) and not hasattr(rate_limit, "acquire"):
         # a limiter factory (nanobanana.limiters.RedisRateLimiter): one limiter per key/kind

@@ -10,7 +10,7 @@ from collections import deque
 
 import pytest
 
-from nanobanana._window import MAX_MARGIN, SlidingWindow, TokenBucket, default_margin
+from nanobanana._window import MAX_MARGIN, Deadlock, SlidingWindow, TokenBucket, default_margin
 
 
 def max_in_any_window(arrivals: list[float], per: float) -> int:
@@ -89,6 +89,114 @@ def test_tickets_are_served_in_order_and_a_cancelled_one_takes_nothing() -> None
 def test_release_without_acquire_is_a_bug() -> None:
     with pytest.raises(RuntimeError):
         SlidingWindow(1, 1.0).release(0.0)
+
+
+# -- blocking waiters: a sync call on an event loop's thread --------------------------------
+
+
+def test_a_blocking_waiter_passes_over_the_waiters_of_the_thread_it_blocks() -> None:
+    w = SlidingWindow(1, 10.0)
+    first = w.enqueue("loop")
+    assert w.try_acquire(first, 0.0) is None
+    w.release(0.0, owner="loop")  # the slot is free again at 10.1
+    a, b = w.enqueue("loop"), w.enqueue("loop")  # two tasks of the event loop wait
+    other = w.enqueue("worker", blocking=True)  # a sync call on another thread
+    sync = w.enqueue("loop", blocking=True)  # a sync call on the loop's own thread
+    assert w.head() == other  # a and b cannot run while `sync` blocks their thread
+    assert w.try_acquire(sync, 10.1) == math.inf  # first come, first served otherwise
+    assert w.try_acquire(other, 10.1) is None
+    w.release(11.0, owner="worker")
+    assert w.try_acquire(sync, 11.0) == pytest.approx(21.1)
+    assert w.try_acquire(sync, 21.1) is None
+    # the blocking call is done: the loop's tasks get their turn back, in order
+    assert w.head() == a
+    assert w.try_acquire(b, 40.0) == math.inf
+
+
+def test_withdrawing_a_blocking_waiter_gives_the_turn_back_to_its_threads_waiters() -> None:
+    w = SlidingWindow(1, 10.0)
+    a = w.enqueue("loop")
+    other = w.enqueue("worker")
+    sync = w.enqueue("loop", blocking=True)
+    assert w.head() == other
+    assert w.cancel(sync) is True  # the head changed back to a: it must be told
+    assert w.head() == a
+    assert w.cancel(other) is False
+
+
+def test_a_blocking_waiter_whose_thread_holds_every_slot_in_flight_is_a_deadlock() -> None:
+    w = SlidingWindow(2, 10.0)
+    for _ in range(2):
+        assert w.try_acquire(w.enqueue("loop"), 0.0) is None  # both answers are awaited
+    waiting_task = w.enqueue("loop")
+    assert w.try_acquire(waiting_task, 1.0) == math.inf  # an async waiter just waits
+    sync = w.enqueue("loop", blocking=True)
+    with pytest.raises(Deadlock):
+        w.try_acquire(sync, 1.0)  # no answer can come back while its thread is blocked
+    assert w.waiting == 1  # withdrawn: the event loop's own waiter is next again
+    assert w.head() == waiting_task
+    w.release(2.0, owner="loop")
+    assert w.try_acquire(waiting_task, 12.1) is None
+
+
+def test_a_slot_in_flight_on_a_thread_that_is_not_blocked_is_worth_waiting_for() -> None:
+    w = SlidingWindow(2, 10.0)
+    assert w.try_acquire(w.enqueue("loop"), 0.0) is None
+    assert w.try_acquire(w.enqueue("worker"), 0.0) is None
+    sync = w.enqueue("loop", blocking=True)
+    assert w.try_acquire(sync, 1.0) == math.inf  # the worker's answer will come
+    w.release(2.0, owner="worker")
+    assert w.try_acquire(sync, 12.1) is None
+
+
+def test_two_threads_blocked_on_each_others_slots_are_a_deadlock_once() -> None:
+    w = SlidingWindow(2, 10.0)
+    assert w.try_acquire(w.enqueue("loop1"), 0.0) is None
+    assert w.try_acquire(w.enqueue("loop2"), 0.0) is None
+    sync1 = w.enqueue("loop1", blocking=True)
+    assert w.try_acquire(sync1, 1.0) == math.inf  # loop2 may still answer
+    sync2 = w.enqueue("loop2", blocking=True)
+    with pytest.raises(Deadlock):
+        w.try_acquire(sync2, 1.0)  # now nobody could: the newcomer gives up
+    assert w.try_acquire(sync1, 1.0) == math.inf  # loop2 runs again, its answer will come
+    w.release(2.0, owner="loop2")
+    assert w.try_acquire(sync1, 12.1) is None
+
+
+def test_release_must_match_the_owner_that_acquired() -> None:
+    w = SlidingWindow(1, 1.0)
+    assert w.try_acquire(w.enqueue("a"), 0.0) is None
+    with pytest.raises(RuntimeError):
+        w.release(0.0, owner="b")
+
+
+# -- when a window may be forgotten -----------------------------------------------------------
+
+
+def test_a_window_may_be_forgotten_a_window_after_its_last_answer_and_not_before() -> None:
+    w = SlidingWindow(2, 10.0)
+    assert w.forgettable_at() == -math.inf  # unused: like a new one
+    first, second = w.enqueue(), w.enqueue()
+    assert w.forgettable_at() == math.inf  # somebody waits
+    assert w.try_acquire(first, 0.0) is None
+    assert w.try_acquire(second, 0.0) is None
+    assert w.forgettable_at() == math.inf  # answers awaited
+    w.release(3.0)
+    assert w.forgettable_at() == math.inf
+    w.release(1.0)  # answers may come back out of order
+    assert w.forgettable_at() == pytest.approx(13.1)  # the latest slot frees then
+    w.pause_until(20.0)
+    assert w.forgettable_at() == 20.0  # a 429's pause still matters
+    # from then on it admits exactly what a new window would
+    assert take(w, 20.0) is None
+    assert take(w, 20.0) is None
+
+
+def test_a_window_whose_requests_never_left_may_be_forgotten_at_once() -> None:
+    w = SlidingWindow(1, 10.0)
+    assert w.try_acquire(w.enqueue(), 5.0) is None
+    w.release(5.0, sent=False)
+    assert w.forgettable_at() == -math.inf
 
 
 # -- property: random traffic with jitter against a strict-window checker ----------------
