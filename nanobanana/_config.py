@@ -8,11 +8,13 @@ import os
 import httpx
 
 from ._exceptions import AuthenticationError, InvalidParameterError
+from ._secrets import check_api_key, redact
 
 __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_TIMEOUT",
     "key_fingerprint",
+    "redact",
     "resolve_api_key",
     "resolve_base_url",
     "resolve_timeout",
@@ -25,7 +27,12 @@ DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=60.0, write=30.0, pool=30.0)
 
 
 def resolve_api_key(api_key: str | None) -> str:
-    """The key from the argument or ``NANOBANANA_API_KEY``; AuthenticationError when neither."""
+    """The key from the argument or ``NANOBANANA_API_KEY``, checked to be header-safe.
+
+    AuthenticationError when there is none, or when it is malformed (empty, whitespace or
+    control characters inside, non-ASCII): refused here, without quoting it, rather than
+    by the HTTP layer at the first request with the header in its message.
+    """
     if api_key is None:
         api_key = os.environ.get("NANOBANANA_API_KEY") or None
     if api_key is None:
@@ -34,13 +41,13 @@ def resolve_api_key(api_key: str | None) -> str:
             status_code=401,
             code="UNAUTHORIZED",
         )
-    if not isinstance(api_key, str) or not api_key.strip():
-        raise AuthenticationError("The API key is empty.", status_code=401, code="UNAUTHORIZED")
-    if any(c in api_key for c in "\r\n"):
+    if not isinstance(api_key, str):
         raise AuthenticationError(
-            "The API key contains a line break.", status_code=401, code="UNAUTHORIZED"
+            f"The API key must be a str, not {type(api_key).__name__}.",
+            status_code=401,
+            code="UNAUTHORIZED",
         )
-    return api_key.strip()
+    return check_api_key(api_key)
 
 
 def resolve_base_url(base_url: str | httpx.URL | None) -> httpx.URL:
@@ -74,8 +81,3 @@ def resolve_max_retries(max_retries: int) -> int:
 def key_fingerprint(api_key: str) -> str:
     """A short, non-reversible name for a key: what logs, limiters and ledgers may show."""
     return hashlib.sha256(api_key.encode()).hexdigest()[:16]
-
-
-def redact(api_key: str) -> str:
-    """How a key appears in a repr: its prefix only."""
-    return (api_key[:6] + "...") if api_key.startswith("nb_sk_") else "..."

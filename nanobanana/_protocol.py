@@ -37,6 +37,7 @@ from ._models import (
     TaskCreated,
     VideoStatus,
 )
+from ._secrets import clip, mask_tokens
 from ._version import __version__
 
 __all__ = [
@@ -121,12 +122,14 @@ def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time
 
 
 def _snippet(response: httpx.Response) -> str:
+    """The start of a body for an error message, with any echoed key masked first (a
+    proxy may echo the request's ``Authorization`` header; cutting before masking would
+    leave a prefix of the key)."""
     try:
         text = response.text
     except Exception:  # undecodable bytes: say so rather than fail while failing
         return "<undecodable body>"
-    text = " ".join(text.split())
-    return text[:200] + ("..." if len(text) > 200 else "")
+    return clip(" ".join(text.split()), 200)
 
 
 def _error_class(code: str | None, status_code: int) -> type[APIStatusError]:
@@ -194,9 +197,9 @@ def error_from_response(
             raw_code = err.get("code")
             code = raw_code if isinstance(raw_code, str) else None
             raw_message = err.get("message")
-            message = raw_message if isinstance(raw_message, str) else None
+            message = mask_tokens(raw_message) if isinstance(raw_message, str) else None
         elif isinstance(err, str):
-            message = err
+            message = mask_tokens(err)
     if message is None:
         reason = response.reason_phrase or "error"
         snippet = _snippet(response)
@@ -238,7 +241,7 @@ def _unwrap(response: httpx.Response, safety: Safety) -> Any:
     data = body.get("data")
     if not isinstance(data, dict):
         raise UnexpectedResponseError(
-            f"HTTP {response.status_code}: the envelope has no data object (data={data!r:.80})",
+            f"HTTP {response.status_code}: the envelope has no data object (data={clip(repr(data), 80)})",
             response=response,
             status_code=response.status_code,
         )
