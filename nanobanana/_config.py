@@ -1,4 +1,4 @@
-"""Construction-time settings shared by both clients: key, base URL, timeouts."""
+"""Construction-time settings shared by both clients: key, base URL, timeouts, size cap."""
 
 from __future__ import annotations
 
@@ -12,11 +12,13 @@ from ._secrets import check_api_key, redact
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "DEFAULT_MAX_RESPONSE_SIZE",
     "DEFAULT_TIMEOUT",
     "key_fingerprint",
     "redact",
     "resolve_api_key",
     "resolve_base_url",
+    "resolve_max_response_size",
     "resolve_timeout",
 ]
 
@@ -24,6 +26,10 @@ DEFAULT_BASE_URL = "https://imgeditor.co/api/v1"
 
 DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=60.0, write=30.0, pool=30.0)
 """connect 10 s, read 60 s (a generate call may take a while to answer), write 30 s, pool 30 s."""
+
+DEFAULT_MAX_RESPONSE_SIZE = 16 * 1024 * 1024
+"""Bytes: the most an API answer may hold once decoded (its JSON is a few hundred bytes).
+A bigger one (a gzip bomb, a proxy's runaway page) is refused while it streams."""
 
 
 def resolve_api_key(api_key: str | None) -> str:
@@ -76,6 +82,16 @@ def resolve_max_retries(max_retries: int) -> int:
     if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
         raise InvalidParameterError("max_retries", max_retries, "an int >= 0")
     return max_retries
+
+
+def resolve_max_response_size(max_response_size: int) -> int:
+    if (
+        isinstance(max_response_size, bool)
+        or not isinstance(max_response_size, int)
+        or max_response_size < 1
+    ):
+        raise InvalidParameterError("max_response_size", max_response_size, "an int >= 1 (bytes)")
+    return max_response_size
 
 
 def key_fingerprint(api_key: str) -> str:

@@ -24,6 +24,7 @@ from ._exceptions import (
     ContentFilteredError,
     InsufficientCreditsError,
     InternalServerError,
+    NanoBananaError,
     PermissionDeniedError,
     RateLimitError,
     TaskNotFoundError,
@@ -45,6 +46,8 @@ __all__ = [
     "Operation",
     "error_from_response",
     "parse_retry_after",
+    "response_too_large",
+    "undecodable_body",
 ]
 
 T = TypeVar("T")
@@ -211,6 +214,46 @@ def error_from_response(
     return _make_error(
         _error_class(code, status_code), message, status_code, code, response, unknown_fate
     )
+
+
+def response_too_large(
+    response: httpx.Response, limit: int, *, safety: Safety = "read"
+) -> NanoBananaError:
+    """The error for an answer whose decoded body passed ``limit`` bytes (reading stopped)."""
+    return _unreadable(
+        response,
+        f"HTTP {response.status_code}: the response body is larger than max_response_size="
+        f"{limit} bytes once decoded, so reading stopped. An API answer is a few hundred "
+        "bytes: a proxy, or a compressed body that inflates without end, is the likely "
+        "cause. To accept more, pass max_response_size=... to the client.",
+        safety,
+    )
+
+
+def undecodable_body(
+    response: httpx.Response, exc: Exception, *, safety: Safety = "read"
+) -> NanoBananaError:
+    """The error for an answer whose ``Content-Encoding`` could not be undone."""
+    encoding = response.headers.get("content-encoding", "none")
+    return _unreadable(
+        response,
+        f"HTTP {response.status_code}: the body could not be decoded "
+        f"(Content-Encoding: {clip(encoding, 40)}): {clip(str(exc), 200)}",
+        safety,
+    )
+
+
+def _unreadable(response: httpx.Response, message: str, safety: Safety) -> NanoBananaError:
+    # An error status keeps its class (a huge 5xx page is still a 5xx: its retry rule
+    # holds, and a generate's fate is unknown); a 2xx is an UnexpectedResponseError, which
+    # ``_policy.mark_unknown_fate`` marks for a generate request.
+    status_code = response.status_code
+    if status_code >= 400:
+        unknown_fate = safety == "generate" and status_code >= 500
+        return _make_error(
+            _error_class(None, status_code), message, status_code, None, response, unknown_fate
+        )
+    return UnexpectedResponseError(message, response=response, status_code=status_code)
 
 
 def _unwrap(response: httpx.Response, safety: Safety) -> Any:
