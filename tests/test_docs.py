@@ -53,7 +53,6 @@ import attrs
 import pytest
 
 import nanobanana as nb
-from nanobanana._config import resolve_base_url
 from nanobanana.testing import FakeNanoBanana, ManualClock
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -166,7 +165,7 @@ PAGES = [page for page in MARKDOWN if any(not s.hidden for s in snippets(page))]
 # -- clients wired to the page's simulator ---------------------------------------------------
 
 
-def _wired(real: type[Any], make: Any, fake_base: Any) -> type[Any]:
+def _wired(real: type[Any], make: Any, fake_base: str) -> type[Any]:
     """``real`` (nb.AsyncClient / nb.Client), but wired to the fake when it points at it.
 
     ``nb.AsyncClient()`` in a block finds the fake's key and base URL in the environment;
@@ -177,7 +176,8 @@ def _wired(real: type[Any], make: Any, fake_base: Any) -> type[Any]:
     class Wired(real):  # type: ignore[misc,valid-type]
         def __new__(cls, *args: Any, **kwargs: Any) -> Any:
             arguments = signature.bind(*args, **kwargs).arguments
-            if resolve_base_url(arguments.get("base_url")) == fake_base:
+            base = arguments.get("base_url") or os.environ.get("NANOBANANA_BASE_URL", "")
+            if str(base).rstrip("/") == fake_base:
                 return make(**arguments)
             return real(*args, **kwargs)
 
@@ -276,7 +276,7 @@ def page_fake(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakeNanoBanana
     monkeypatch.setenv("NANOBANANA_API_KEY", fake.api_key)
     monkeypatch.setenv("NANOBANANA_BASE_URL", fake.base_url)
     monkeypatch.delenv("NANOBANANA_LOG", raising=False)
-    base = resolve_base_url(fake.base_url)
+    base = fake.base_url.rstrip("/")
     async_client, client = CLIENTS
     monkeypatch.setattr(nb, "AsyncClient", _wired(async_client, fake.async_client, base))
     monkeypatch.setattr(nb, "Client", _wired(client, fake.client, base))
