@@ -3,6 +3,7 @@
 nox -s tests lint typecheck     # what CI runs (.ci/run)
 nox -s generate                 # the schema's methods, then nanobanana/_sync from nanobanana/_async
 nox -s bench                    # benchmarks/, prints a table, writes benchmarks/results.json
+nox -s docs build               # the site (strict, its code, headless Chromium); sdist + wheel
 """
 
 from __future__ import annotations
@@ -77,3 +78,93 @@ def bench(session: nox.Session) -> None:
     # trio: bench_ratelimit also measures the limiter on Trio.
     session.install("-e", ".[testing,redis]", "psutil>=5", "trio>=0.25")
     session.run("python", "benchmarks/run_all.py", *session.posargs)
+
+
+# -- documentation and packaging ------------------------------------------------------------
+
+# The site's tools (mkdocstrings formats signatures with ruff); what the docs' examples
+# import (tests/test_docs.py runs every block of README.md and docs/, and here none may be
+# skipped); the browser check's driver.
+DOCS_DEPS = ["mkdocs>=1.6,<2", "mkdocs-material>=9.5", "mkdocstrings[python]>=0.26", "ruff>=0.6"]
+DOCS_EXAMPLE_DEPS = [
+    "pytest>=8",
+    "trio>=0.25",
+    "pillow>=10",
+    "fastapi>=0.110",
+    "django>=4.2",
+    "celery>=5.3",
+    "ipython>=8",
+]
+BROWSER_DEPS = ["selenium>=4.20"]
+# The CPythons the wheel is smoke-tested on: the lowest and the highest supported.
+WHEEL_PYTHONS = ["3.10", "3.13"]
+
+
+@nox.session(python="3.11", venv_backend="uv|virtualenv")
+def docs(session: nox.Session) -> None:
+    """The site (mkdocs --strict), every Python block of the docs, and a look in Chromium.
+
+    ``nox -s docs -- --no-browser`` leaves out the browser (which needs Debian's chromium
+    and chromedriver). About a minute; the site is in site/, screenshots in build/.
+    """
+    session.install("-e", ".[testing,redis]", *DOCS_DEPS, *DOCS_EXAMPLE_DEPS, *BROWSER_DEPS)
+    session.env["NO_MKDOCS_2_WARNING"] = "1"
+    session.run("mkdocs", "build", "--strict", "--site-dir", "site")
+    # Every optional module the examples need is installed here: a block may not skip.
+    session.env["NANOBANANA_DOCS_ALL"] = "1"
+    session.run("pytest", "-q", "-p", "no:cacheprovider", "tests/test_docs.py")
+    if "--no-browser" not in session.posargs:
+        session.run("pytest", "-q", "-p", "no:cacheprovider", "tests/site_check.py")
+
+
+@nox.session(python="3.11", venv_backend="uv|virtualenv")
+def build(session: nox.Session) -> None:
+    """sdist + wheel, twine check, then the wheel alone on the lowest and highest CPython.
+
+    The wheel (with the ``testing`` extra) goes into fresh venvs: on each of WHEEL_PYTHONS
+    with every dependency at its declared floor, and on the highest with the newest
+    versions; scripts/smoke_wheel.py then runs against the simulator, outside the tree.
+    About a minute.
+    """
+    import shutil
+    from pathlib import Path
+
+    import tomllib
+    from packaging.requirements import Requirement
+
+    session.install("build>=1.2", "twine>=6.1", "uv>=0.4")
+    dist = Path("dist")
+    shutil.rmtree(dist, ignore_errors=True)
+    session.run("python", "-m", "build", "--installer", "uv", "--outdir", str(dist))
+    artifacts = sorted(str(p) for p in dist.iterdir())
+    session.run("twine", "check", "--strict", *artifacts)
+    wheel = next(dist.glob("*.whl")).resolve()
+
+    # The lowest versions the metadata allows, as constraints: uv's lowest-direct would
+    # only lower the wheel itself (its dependencies are transitive to a wheel file).
+    project = tomllib.loads(Path("pyproject.toml").read_text())["project"]
+    floors = set()
+    for spec in [*project["dependencies"], *project["optional-dependencies"]["testing"]]:
+        requirement = Requirement(spec)
+        lowest = [s.version for s in requirement.specifier if s.operator in (">=", "==")]
+        if lowest:
+            floors.add(f"{requirement.name}=={lowest[0]}")
+    tmp = Path(session.create_tmp()).resolve()
+    constraints = tmp / "floors.txt"
+    constraints.write_text("\n".join(sorted(floors)) + "\n")
+
+    runs = [(python, "lowest") for python in WHEEL_PYTHONS] + [(WHEEL_PYTHONS[-1], "highest")]
+    smoke = Path("scripts/smoke_wheel.py").resolve()
+    for python, versions in runs:
+        interpreter = shutil.which(f"python{python}")
+        if interpreter is None:
+            session.error(f"python{python} not found (the wheel is tested on {WHEEL_PYTHONS})")
+        venv = tmp / f"wheel-{python}-{versions}"
+        shutil.rmtree(venv, ignore_errors=True)
+        session.run("uv", "venv", "--quiet", "--python", interpreter, str(venv))
+        pinned = ["--constraint", str(constraints)] if versions == "lowest" else []
+        target = str(venv / "bin" / "python")
+        session.run("uv", "pip", "install", "--quiet", "--python", target, *pinned,
+                    f"{wheel}[testing]")  # fmt: skip
+        with session.chdir(tmp):  # nothing of the source tree on sys.path
+            session.run(target, str(smoke), external=True)

@@ -1,4 +1,4 @@
-"""Construction-time settings shared by both clients: key, base URL, timeouts."""
+"""Construction-time settings shared by both clients: key, base URL, timeouts, size cap."""
 
 from __future__ import annotations
 
@@ -9,13 +9,17 @@ import httpx
 
 from ._exceptions import AuthenticationError, InvalidParameterError
 from ._policy import finite_seconds
+from ._secrets import check_api_key, redact
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "DEFAULT_MAX_RESPONSE_SIZE",
     "DEFAULT_TIMEOUT",
     "key_fingerprint",
+    "redact",
     "resolve_api_key",
     "resolve_base_url",
+    "resolve_max_response_size",
     "resolve_timeout",
 ]
 
@@ -24,9 +28,18 @@ DEFAULT_BASE_URL = "https://imgeditor.co/api/v1"
 DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=60.0, write=30.0, pool=30.0)
 """connect 10 s, read 60 s (a generate call may take a while to answer), write 30 s, pool 30 s."""
 
+DEFAULT_MAX_RESPONSE_SIZE = 16 * 1024 * 1024
+"""Bytes: the most an API answer may hold once decoded (its JSON is a few hundred bytes).
+A bigger one (a gzip bomb, a proxy's runaway page) is refused while it streams."""
+
 
 def resolve_api_key(api_key: str | None) -> str:
-    """The key from the argument or ``NANOBANANA_API_KEY``; AuthenticationError when neither."""
+    """The key from the argument or ``NANOBANANA_API_KEY``, checked to be header-safe.
+
+    AuthenticationError when there is none, or when it is malformed (empty, whitespace or
+    control characters inside, non-ASCII): refused here, without quoting it, rather than
+    by the HTTP layer at the first request with the header in its message.
+    """
     if api_key is None:
         api_key = os.environ.get("NANOBANANA_API_KEY") or None
     if api_key is None:
@@ -35,13 +48,13 @@ def resolve_api_key(api_key: str | None) -> str:
             status_code=401,
             code="UNAUTHORIZED",
         )
-    if not isinstance(api_key, str) or not api_key.strip():
-        raise AuthenticationError("The API key is empty.", status_code=401, code="UNAUTHORIZED")
-    if any(c in api_key for c in "\r\n"):
+    if not isinstance(api_key, str):
         raise AuthenticationError(
-            "The API key contains a line break.", status_code=401, code="UNAUTHORIZED"
+            f"The API key must be a str, not {type(api_key).__name__}.",
+            status_code=401,
+            code="UNAUTHORIZED",
         )
-    return api_key.strip()
+    return check_api_key(api_key)
 
 
 def resolve_base_url(base_url: str | httpx.URL | None) -> httpx.URL:
@@ -84,11 +97,16 @@ def resolve_max_retries(max_retries: int) -> int:
     return max_retries
 
 
+def resolve_max_response_size(max_response_size: int) -> int:
+    if (
+        isinstance(max_response_size, bool)
+        or not isinstance(max_response_size, int)
+        or max_response_size < 1
+    ):
+        raise InvalidParameterError("max_response_size", max_response_size, "an int >= 1 (bytes)")
+    return max_response_size
+
+
 def key_fingerprint(api_key: str) -> str:
     """A short, non-reversible name for a key: what logs, limiters and ledgers may show."""
     return hashlib.sha256(api_key.encode()).hexdigest()[:16]
-
-
-def redact(api_key: str) -> str:
-    """How a key appears in a repr: its prefix only."""
-    return (api_key[:6] + "...") if api_key.startswith("nb_sk_") else "..."

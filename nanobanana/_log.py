@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 import os
 
+from ._secrets import mask_secret
+
 __all__ = ["logger", "scrub_error"]
 
 logger = logging.getLogger("nanobanana")
@@ -27,19 +29,36 @@ def _configure_from_env() -> None:
 
 
 def scrub_error(error: BaseException, secret: str) -> None:
-    """Take ``secret`` (the API key) out of an exception's message, in place.
+    """Mask ``secret`` (the API key) in an exception and everything chained to it, in place.
 
     Our own messages never contain it, but a server or a proxy in front of it may echo
-    request headers in an error body, and a body snippet ends up in the message.
+    request headers in an error body, and httpx's errors may quote a header. Every string
+    argument, ``message`` and note of the error, its ``__cause__``/``__context__`` chain
+    and exceptions held in its arguments lose the key, any run of 8 or more of its
+    characters, and any ``Bearer``/``nb_sk_`` token (see ``_secrets.mask_secret``).
     """
-    if not secret:
-        return
-    mask = secret[:6] + "..." if secret.startswith("nb_sk_") else "..."
-    if any(isinstance(a, str) and secret in a for a in error.args):
-        error.args = tuple(a.replace(secret, mask) if isinstance(a, str) else a for a in error.args)
-    message = getattr(error, "message", None)
-    if isinstance(message, str) and secret in message:
-        error.message = message.replace(secret, mask)  # type: ignore[attr-defined]
+    seen: set[int] = set()
+    pending: list[BaseException] = [error]
+    while pending:
+        exc = pending.pop()
+        if id(exc) in seen:
+            continue
+        seen.add(id(exc))
+        exc.args = tuple(mask_secret(a, secret) if isinstance(a, str) else a for a in exc.args)
+        message = getattr(exc, "message", None)
+        if isinstance(message, str):
+            try:
+                exc.message = mask_secret(message, secret)  # type: ignore[attr-defined]
+            except AttributeError:  # read-only (an ExceptionGroup's): its args hold it
+                pass
+        notes = getattr(exc, "__notes__", None)
+        if isinstance(notes, list):
+            notes[:] = [mask_secret(n, secret) if isinstance(n, str) else n for n in notes]
+        nested = getattr(exc, "exceptions", ())  # an exception group's members
+        if not isinstance(nested, (tuple, list)):
+            nested = ()
+        pending += [e for e in (*exc.args, *nested) if isinstance(e, BaseException)]
+        pending += [e for e in (exc.__cause__, exc.__context__) if e is not None]
 
 
 _configure_from_env()

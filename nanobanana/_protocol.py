@@ -26,6 +26,7 @@ from ._exceptions import (
     ContentFilteredError,
     InsufficientCreditsError,
     InternalServerError,
+    NanoBananaError,
     PermissionDeniedError,
     RateLimitError,
     TaskNotFoundError,
@@ -41,6 +42,7 @@ from ._models import (
 )
 from ._options import RequestOptions
 from ._requests import CostRequest, ImageRequest, VideoRequest, resolved_mode, wire_name
+from ._secrets import clip, mask_tokens
 from ._version import __version__
 
 __all__ = [
@@ -49,6 +51,8 @@ __all__ = [
     "encode",
     "error_from_response",
     "parse_retry_after",
+    "response_too_large",
+    "undecodable_body",
 ]
 
 T = TypeVar("T")
@@ -126,12 +130,14 @@ def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time
 
 
 def _snippet(response: httpx.Response) -> str:
+    """The start of a body for an error message, with any echoed key masked first (a
+    proxy may echo the request's ``Authorization`` header; cutting before masking would
+    leave a prefix of the key)."""
     try:
         text = response.text
     except Exception:  # undecodable bytes: say so rather than fail while failing
         return "<undecodable body>"
-    text = " ".join(text.split())
-    return text[:200] + ("..." if len(text) > 200 else "")
+    return clip(" ".join(text.split()), 200)
 
 
 def _error_class(code: str | None, status_code: int) -> type[APIStatusError]:
@@ -214,9 +220,9 @@ def error_from_response(
             raw_code = err.get("code")
             code = raw_code if isinstance(raw_code, str) else None
             raw_message = err.get("message")
-            message = raw_message if isinstance(raw_message, str) else None
+            message = mask_tokens(raw_message) if isinstance(raw_message, str) else None
         elif isinstance(err, str):
-            message = err
+            message = mask_tokens(err)
     if message is None:
         reason = response.reason_phrase or "error"
         snippet = _snippet(response)
@@ -228,6 +234,46 @@ def error_from_response(
     return _make_error(
         _error_class(code, status_code), message, status_code, code, response, unknown_fate
     )
+
+
+def response_too_large(
+    response: httpx.Response, limit: int, *, safety: Safety = "read"
+) -> NanoBananaError:
+    """The error for an answer whose decoded body passed ``limit`` bytes (reading stopped)."""
+    return _unreadable(
+        response,
+        f"HTTP {response.status_code}: the response body is larger than max_response_size="
+        f"{limit} bytes once decoded, so reading stopped. An API answer is a few hundred "
+        "bytes: a proxy, or a compressed body that inflates without end, is the likely "
+        "cause. To accept more, pass max_response_size=... to the client.",
+        safety,
+    )
+
+
+def undecodable_body(
+    response: httpx.Response, exc: Exception, *, safety: Safety = "read"
+) -> NanoBananaError:
+    """The error for an answer whose ``Content-Encoding`` could not be undone."""
+    encoding = response.headers.get("content-encoding", "none")
+    return _unreadable(
+        response,
+        f"HTTP {response.status_code}: the body could not be decoded "
+        f"(Content-Encoding: {clip(encoding, 40)}): {clip(str(exc), 200)}",
+        safety,
+    )
+
+
+def _unreadable(response: httpx.Response, message: str, safety: Safety) -> NanoBananaError:
+    # An error status keeps its class (a huge 5xx page is still a 5xx: its retry rule
+    # holds, and a generate's fate is unknown); a 2xx is an UnexpectedResponseError, which
+    # ``_policy.mark_unknown_fate`` marks for a generate request.
+    status_code = response.status_code
+    if status_code >= 400:
+        unknown_fate = safety == "generate" and status_code >= 500
+        return _make_error(
+            _error_class(None, status_code), message, status_code, None, response, unknown_fate
+        )
+    return UnexpectedResponseError(message, response=response, status_code=status_code)
 
 
 def _unwrap(response: httpx.Response, safety: Safety) -> Any:
@@ -264,7 +310,7 @@ def _unwrap(response: httpx.Response, safety: Safety) -> Any:
     data = body.get("data")
     if not isinstance(data, dict):
         raise UnexpectedResponseError(
-            f"HTTP {response.status_code}: the envelope has no data object (data={brief(data)})",
+            f"HTTP {response.status_code}: the envelope has no data object (data={clip(brief(data), 80)})",
             response=response,
             status_code=response.status_code,
         )

@@ -13,10 +13,12 @@ import httpx
 from .. import _policy, _protocol
 from .._clock import SYSTEM_CLOCK, Clock
 from .._config import (
+    DEFAULT_MAX_RESPONSE_SIZE,
     key_fingerprint,
     redact,
     resolve_api_key,
     resolve_base_url,
+    resolve_max_response_size,
     resolve_max_retries,
     resolve_timeout,
 )
@@ -65,6 +67,7 @@ class AsyncClient:
         http_client: httpx.AsyncClient | None = None,
         poll_policy: PollPolicy | None = None,
         *,
+        max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
         _clock: Clock | None = None,
         _limiter: AsyncLimiter | None = None,
         _transport: httpx.AsyncBaseTransport | None = None,
@@ -76,6 +79,7 @@ class AsyncClient:
         else:
             self._timeout = resolve_timeout(timeout)
         self._max_retries = resolve_max_retries(max_retries)
+        self._max_response_size = resolve_max_response_size(max_response_size)
         if poll_policy is not None and not isinstance(poll_policy, PollPolicy):
             from .._exceptions import InvalidParameterError
 
@@ -144,9 +148,9 @@ class AsyncClient:
             try:
                 # auth=None: a user's http_client configured with auth= must not replace
                 # the Bearer header (nor see the request).
-                response = await self._http.send(request, auth=None)
+                response = await self._http.send(request, auth=None, stream=True)
                 try:
-                    await response.aread()
+                    unreadable = await _read_body(response, self._max_response_size, op.safety)
                 finally:
                     await response.aclose()
             except httpx.TransportError as exc:
@@ -161,6 +165,8 @@ class AsyncClient:
                 permit.release(sent=True)
                 outcome = str(response.status_code)
                 try:
+                    if unreadable is not None:
+                        raise unreadable
                     result = op.parse(response)
                 except NanoBananaError as exc:
                     error, cause = _policy.mark_unknown_fate(exc, op.safety), None
@@ -205,7 +211,11 @@ class AsyncClient:
     # -- lifecycle ---------------------------------------------------------------------
 
     def with_options(
-        self, *, timeout: float | httpx.Timeout | None = None, max_retries: int | None = None
+        self,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+        max_response_size: int | None = None,
     ) -> AsyncClient:
         """A client with other settings that shares this one's connection pool and limiter."""
         clone = AsyncClient(
@@ -216,6 +226,9 @@ class AsyncClient:
             rate_limit=self._rate_limit,
             http_client=self._http,
             poll_policy=self._poll_policy,
+            max_response_size=(
+                self._max_response_size if max_response_size is None else max_response_size
+            ),
             _clock=self._clock,
             _limiter=self._limiter,
         )
@@ -240,6 +253,31 @@ class AsyncClient:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} base_url={str(self._base_url)!r} api_key={redact(self._api_key)!r}>"
+
+
+async def _read_body(
+    response: httpx.Response, limit: int, safety: _protocol.Safety
+) -> NanoBananaError | None:
+    """Read a streamed answer's decoded body, stopping past ``limit`` bytes; the error
+    when it is too big or cannot be decoded, None when ``response.content`` is ready.
+
+    Counting decoded bytes as they stream is what stops a small gzip body that inflates
+    to gigabytes: memory holds at most ``limit`` plus what one network read inflates to
+    (httpx decodes a read at a time).
+    """
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > limit:
+                return _protocol.response_too_large(response, limit, safety=safety)
+            chunks.append(chunk)
+    except httpx.DecodingError as exc:
+        return _protocol.undecodable_body(response, exc, safety=safety)
+    # What httpx's own aread() stores: .content, .text and .json() read it.
+    response._content = b"".join(chunks)
+    return None
 
 
 def _log_request(

@@ -6,20 +6,21 @@ cookie or auth the user's own ``http_client`` would add. Each hop (redirects inc
 a bare ``httpx.Request`` sent with ``auth=None`` and ``follow_redirects=False``; we follow
 redirects ourselves. The bytes go to a temporary file in the destination's directory,
 renamed over the destination only once complete, so no partial file is ever visible.
+A name the SDK picks (from the URL, or the task id) goes through ``_filenames``: one
+plain name, checked to land inside the directory.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
 
 import httpx
 
 from .. import _policy
 from .._exceptions import APIStatusError, InvalidParameterError, NanoBananaError
+from .._filenames import inside, name_from_url, safe_filename, suffix_for_type
 from .._log import logger
 from .._models import status_outcome
 from .._protocol import USER_AGENT
@@ -28,27 +29,9 @@ __all__ = ["download", "save_results"]
 
 MAX_REDIRECTS = 10
 _CHUNK = 1 << 16
-
-
-def _name_from_url(url: httpx.URL) -> str:
-    """The file name a URL's path ends with (sanitised), or "download"."""
-    name = unquote(url.path.rsplit("/", 1)[-1]).replace("\\", "_").strip()
-    if name in ("", ".", ".."):
-        return "download"
-    return name
-
-
-def _suffix_from_url(url: str, default: str) -> str:
-    suffix = Path(_name_from_url(httpx.URL(url))).suffix
-    return suffix if 1 < len(suffix) <= 6 else default
-
-
-def _target(url: httpx.URL, dest: str | os.PathLike[str]) -> Path:
-    path = Path(dest)
-    if path.is_dir() or str(dest).endswith(("/", os.sep)):
-        path.mkdir(parents=True, exist_ok=True)
-        return path / _name_from_url(url)
-    return path
+_NEW_FILE = (
+    os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+)
 
 
 def _folder(directory: str | os.PathLike[str]) -> Path:
@@ -73,14 +56,29 @@ def download(client: Any, url: str, dest: str | os.PathLike[str]) -> Path:
 
     No credential is sent; redirects are followed; a 4xx/5xx answer raises
     ``APIStatusError``; the file appears atomically. Returns the path written.
+    A file path is used as given; in a directory, the file is named after the URL's
+    last path segment, decoded once and made safe (``download`` plus an extension from
+    the ``Content-Type`` when the URL names nothing usable).
     """
+    return _fetch(client, url, *_place(dest))
+
+
+def _place(dest: str | os.PathLike[str]) -> tuple[Path, str | None]:
+    """The directory and file name ``dest`` stands for (no name: a directory, created)."""
+    path = Path(dest)
+    if path.is_dir() or str(dest).endswith(("/", os.sep)):
+        return _folder(path), None
+    return path.parent, path.name
+
+
+def _fetch(client: Any, url: str, folder: Path, name: str | None) -> Path:
+    """Download ``url`` into ``folder`` as ``name`` (None: a safe name from the URL)."""
     try:
-        current = httpx.URL(url)
+        first = current = httpx.URL(url)
     except (httpx.InvalidURL, TypeError) as exc:
         raise InvalidParameterError("url", url, "an absolute http(s) URL") from exc
     if current.scheme not in ("http", "https") or not current.host:
         raise InvalidParameterError("url", url, "an absolute http(s) URL")
-    target = _target(current, dest)
     http = client._http
     for _ in range(MAX_REDIRECTS + 1):
         request = _bare_request(current, client)
@@ -103,6 +101,16 @@ def download(client: Any, url: str, dest: str | os.PathLike[str]) -> Path:
                     status_code=response.status_code,
                     response=response,
                 )
+            if name is None:
+                target = inside(
+                    folder,
+                    safe_filename(
+                        name_from_url(first),
+                        default_suffix=suffix_for_type(response.headers.get("Content-Type")),
+                    ),
+                )
+            else:
+                target = folder / name
             _write_atomically(response, target)
             logger.debug("downloaded %s -> %s", _describe(current), target)
             return target
@@ -110,22 +118,33 @@ def download(client: Any, url: str, dest: str | os.PathLike[str]) -> Path:
             raise _policy.classify_transport_error(exc, request, "read") from exc
         finally:
             response.close()
-    raise NanoBananaError(
-        f"download of {_describe(httpx.URL(url))}: more than {MAX_REDIRECTS} redirects"
-    )
+    raise NanoBananaError(f"download of {_describe(first)}: more than {MAX_REDIRECTS} redirects")
+
+
+def _create_temporary(target: Path) -> tuple[int, Path]:
+    """A new, empty file beside ``target``, created as ``open()`` creates files (0o666
+    less the umask, or the directory's default ACL): so the result gets the mode any
+    other file the program writes gets (``tempfile`` would make it 0o600)."""
+    stem = safe_filename(target.name, max_bytes=64)
+    while True:
+        tmp = target.parent / f".{stem}.{os.urandom(8).hex()}.part"
+        try:
+            return os.open(tmp, _NEW_FILE, 0o666), tmp
+        except FileExistsError:
+            continue
 
 
 def _write_atomically(response: httpx.Response, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    fd, tmp = _create_temporary(target)
     try:
         with os.fdopen(fd, "wb") as out:
             for chunk in response.iter_bytes(_CHUNK):
                 out.write(chunk)
-        os.replace(tmp_name, target)
+        os.replace(tmp, target)
     except BaseException:
         try:
-            os.unlink(tmp_name)
+            os.unlink(tmp)
         except OSError:
             pass
         raise
@@ -138,7 +157,7 @@ def save_results(
 
     A task handle (or a status still running) is waited for first; a failed task raises
     TaskFailedError. Files are named ``<task_id><ext>`` (``<task_id>-<n><ext>`` when a task
-    has several results).
+    has several results), the task id made a safe file name.
     """
     from ._tasks import final_result, wait_for_task
 
@@ -154,8 +173,18 @@ def save_results(
     paths: list[Path] = []
     for i, url in enumerate(urls):
         stem = status.task_id if len(urls) == 1 else f"{status.task_id}-{i}"
-        stem = stem.replace("/", "_").replace("\\", "_")
-        paths.append(
-            download(resource._client, url, folder / (stem + _suffix_from_url(url, default)))
-        )
+        suffix = _url_suffix(url) or default
+        name = safe_filename(stem + suffix, default_suffix=suffix)
+        inside(folder, name)  # the task id is the server's word: check where it lands
+        paths.append(_fetch(resource._client, url, folder, name))
     return paths
+
+
+def _url_suffix(url: str) -> str:
+    """The extension the URL's file name ends with ("" when none, or the URL is bad)."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError):
+        return ""  # _fetch raises the typed error
+    name = safe_filename(name_from_url(parsed), default_stem="_")
+    return Path(name).suffix

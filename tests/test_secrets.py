@@ -1,0 +1,248 @@
+"""The API key stays out of every exception and log line, whole or in part, even when a
+proxy echoes it in a long body or httpx quotes the header; a malformed key is refused at
+construction without being echoed."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import logging
+import traceback
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+import nanobanana as nb
+from nanobanana._secrets import FRAGMENT, clip, mask_secret, mask_tokens
+
+KEY = "nb_sk_S3cr3tK3yAbCdEfGhIjKlMnOpQr"
+
+
+async def resolve(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value
+
+
+def fragments(secret: str) -> Iterator[str]:
+    """Every run of FRAGMENT or more characters of the key: none may appear anywhere."""
+    for n in range(FRAGMENT, len(secret) + 1):
+        for i in range(len(secret) - n + 1):
+            yield secret[i : i + n]
+
+
+def leaks(texts: list[str], secret: str) -> list[str]:
+    return [f for f in set(fragments(secret)) for t in texts if f in t]
+
+
+def everything_about(error: BaseException) -> list[str]:
+    """What a user or a log handler may see of an error: str, repr, args, the whole
+    traceback with its ``__cause__``/``__context__`` chain."""
+    texts = [str(error), repr(error), *map(str, error.args)]
+    texts.append("".join(traceback.format_exception(type(error), error, error.__traceback__)))
+    seen = error.__cause__ or error.__context__
+    while seen is not None:
+        texts += [str(seen), repr(seen), *map(str, seen.args)]
+        seen = seen.__cause__ or seen.__context__
+    return texts
+
+
+def make_client(kind: str, handler: Callable[[httpx.Request], httpx.Response], **kw: Any) -> Any:
+    cls = nb.AsyncClient if kind == "async" else nb.Client
+    return cls(api_key=KEY, rate_limit=None, _transport=httpx.MockTransport(handler), **kw)
+
+
+def headers_echo(request: httpx.Request) -> dict[str, str]:
+    return {k.title(): v for k, v in request.headers.items()}
+
+
+# What proxies and servers send back: each echoes the Authorization header somewhere
+# past the first 200 characters, or cut mid-key.
+def json_echo(status: int) -> Callable[[httpx.Request], httpx.Response]:
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = {"padding": "p" * 180, "headers": headers_echo(request)}
+        return httpx.Response(status, json=body)
+
+    return handler
+
+
+def html_echo(status: int) -> Callable[[httpx.Request], httpx.Response]:
+    def handler(request: httpx.Request) -> httpx.Response:
+        lines = "".join(
+            f"<tr><td>{k}</td><td>{v}</td></tr>" for k, v in headers_echo(request).items()
+        )
+        page = f"<html><body><h1>{status} Bad Gateway</h1>{'<p>' * 40}<table>{lines}</table></body></html>"
+        return httpx.Response(status, html=page)
+
+    return handler
+
+
+def cut_echo(cut: int) -> Callable[[httpx.Request], httpx.Response]:
+    def handler(request: httpx.Request) -> httpx.Response:
+        text = f"upstream said: Authorization: {request.headers['authorization']}"
+        return httpx.Response(502, text=text[: len("upstream said: Authorization: Bearer ") + cut])
+
+    return handler
+
+
+def envelope_echo(request: httpx.Request) -> httpx.Response:
+    # The error envelope's message itself quotes the header, and a JSON-escaped copy.
+    message = f"invalid token {request.headers['authorization']} ({json.dumps(KEY)[1:-1]})"
+    return httpx.Response(
+        401, json={"success": False, "error": {"code": "UNAUTHORIZED", "message": message}}
+    )
+
+
+def data_echo(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(200, json={"success": True, "data": "x" * 60 + KEY})
+
+
+HANDLERS = {
+    "json-400": json_echo(400),
+    "json-200": json_echo(200),
+    "html-502": html_echo(502),
+    "html-200": html_echo(200),
+    "cut-mid-key": cut_echo(14),
+    "cut-after-prefix": cut_echo(9),
+    "envelope": envelope_echo,
+    "data": data_echo,
+}
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("kind", ["async", "sync"])
+@pytest.mark.parametrize("case", sorted(HANDLERS))
+async def test_echoed_keys_are_masked_before_any_truncation(
+    kind: str, case: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = make_client(kind, HANDLERS[case], max_retries=0)
+    with caplog.at_level(logging.DEBUG):  # every logger, httpx's included
+        with pytest.raises(nb.NanoBananaError) as info:
+            await resolve(client.account.credits())
+    texts = everything_about(info.value)
+    texts += [r.getMessage() for r in caplog.records]
+    assert not leaks(texts, KEY)
+    assert "nb_sk_S3" not in str(info.value)  # not even a short prefix of the key
+    assert str(info.value)  # something useful is still said
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("kind", ["async", "sync"])
+async def test_httpx_errors_quoting_the_header_are_masked(kind: str) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        value = request.headers["authorization"].encode()
+        try:
+            raise ValueError(f"Illegal header value {value!r}")  # what h11 says
+        except ValueError as exc:
+            raise httpx.LocalProtocolError(f"Illegal header value {value!r}") from exc
+
+    client = make_client(kind, handler, max_retries=0)
+    with pytest.raises(nb.APIConnectionError) as info:
+        await resolve(client.account.credits())
+    texts = everything_about(info.value)
+    assert not leaks(texts, KEY)
+    assert "LocalProtocolError" in str(info.value)
+    assert isinstance(info.value.__cause__, httpx.LocalProtocolError)
+    assert isinstance(info.value.__cause__.__cause__, ValueError)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("kind", ["async", "sync"])
+async def test_a_key_with_quotes_and_backslashes_is_masked_in_every_spelling(kind: str) -> None:
+    key = 'nb_sk_q"uo\\te' + "Z" * 12
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        auth = request.headers["authorization"]
+        body = {"echo": auth, "bytes": repr(auth.encode()), "padding": "p" * 150}
+        return httpx.Response(500, json=body)
+
+    cls = nb.AsyncClient if kind == "async" else nb.Client
+    client = cls(
+        api_key=key, rate_limit=None, max_retries=0, _transport=httpx.MockTransport(handler)
+    )
+    with pytest.raises(nb.InternalServerError) as info:
+        await resolve(client.images.generate("a fox"))
+    assert not leaks(everything_about(info.value), key)
+    assert info.value.may_have_been_processed
+
+
+MALFORMED = [
+    ("nb_sk_abc\x00defghijklmnop", "control character"),
+    ("nb_sk_abc\x0bdefghijklmnop", "whitespace"),
+    ("nb_sk_abc\x7fdefghijklmnop", "control character"),
+    ("nb_sk_abcédefghijklmnop", "non-ASCII"),
+    ("nb_sk_abc\u200bdefghijklmnop", "non-ASCII"),
+    ("nb_sk_abc defghijklmnop", "whitespace"),
+    ("nb_sk_abc\ndefghijklmnop", "whitespace"),
+    ("", "empty"),
+    (" \t\n", "empty"),
+]
+
+
+@pytest.mark.parametrize("cls", [nb.AsyncClient, nb.Client])
+@pytest.mark.parametrize(("key", "what"), MALFORMED)
+def test_a_malformed_key_is_refused_at_construction_without_echoing_it(
+    cls: Any, key: str, what: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent: list[httpx.Request] = []
+    transport = httpx.MockTransport(lambda r: sent.append(r) or httpx.Response(200))
+    with pytest.raises(nb.AuthenticationError) as info:
+        cls(api_key=key, rate_limit=None, _transport=transport)
+    assert what in str(info.value)
+    assert not leaks(everything_about(info.value), key)
+    assert not key.strip() or key.strip() not in str(info.value)
+    if "\x00" not in key:  # the same from the environment (which cannot hold a NUL)
+        monkeypatch.setenv("NANOBANANA_API_KEY", key)
+        with pytest.raises(nb.AuthenticationError):
+            cls(rate_limit=None, _transport=transport)
+    assert sent == []
+
+
+def test_a_non_string_key_is_refused() -> None:
+    with pytest.raises(nb.AuthenticationError, match="must be a str"):
+        nb.Client(api_key=b"nb_sk_bytes")  # type: ignore[arg-type]
+
+
+def test_surrounding_whitespace_is_dropped() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"success": True, "data": {"credits": 1}})
+
+    with nb.Client(
+        api_key=f"  {KEY}\n", rate_limit=None, _transport=httpx.MockTransport(handler)
+    ) as client:
+        client.account.credits()
+    assert seen[0].headers["authorization"] == f"Bearer {KEY}"
+
+
+# -- the pure masking functions -------------------------------------------------------
+
+
+def test_clip_masks_before_cutting() -> None:
+    text = "x" * 180 + f"Authorization: Bearer {KEY} and more"
+    clipped = clip(text, 200)
+    assert len(clipped) <= 203 and clipped.endswith("...")
+    assert "S3cr" not in clipped and "nb_sk_" not in clipped[:180]
+    assert clip(f"token={KEY}", 200) == "token=nb_sk_..."
+
+
+def test_mask_tokens() -> None:
+    assert mask_tokens("Authorization: Bearer abc.def-ghi") == "Authorization: Bearer ..."
+    assert (
+        mask_tokens('{"authorization":"bearer nb_sk_X1"}') == '{"authorization":"bearer nb_sk_..."}'
+    )
+    assert mask_tokens("key nb_sk_S3cr3t, then") == "key nb_sk_..., then"
+    assert mask_tokens("nothing here") == "nothing here"
+
+
+def test_mask_secret_masks_any_long_enough_part_of_the_key() -> None:
+    assert mask_secret(f"a {KEY} b", KEY) == "a nb_sk_... b"
+    assert mask_secret(f"cut: {KEY[:12]}", KEY) == "cut: nb_sk_..."
+    assert mask_secret(f"tail: {KEY[-FRAGMENT:]}!", KEY) == "tail: nb_sk_...!"
+    assert mask_secret(f"middle: {KEY[10:20]} {KEY[21:30]}", KEY) == "middle: nb_sk_... nb_sk_..."
+    short = KEY[3 : 3 + FRAGMENT - 1]
+    assert mask_secret(f"short: {short}", KEY) == f"short: {short}"  # too short to matter
+    assert mask_secret("unrelated", KEY) == "unrelated"
+    assert mask_secret("x", "") == "x"
