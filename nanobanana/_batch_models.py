@@ -154,8 +154,11 @@ def to_request(kind: str, raw: object) -> Request:
 
 
 def request_json(request: Request) -> str:
-    """The request's fields as canonical JSON."""
-    return json.dumps(attrs.asdict(request), sort_keys=True, separators=(",", ":"))
+    """The request's fields as canonical JSON, unset (None) ones left out: a field added to
+    the schema later does not change the fingerprint of a request that does not use it, so
+    a journal written before still resumes."""
+    fields = {k: v for k, v in attrs.asdict(request).items() if v is not None}
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"))
 
 
 def fingerprint(kind: str, index: int, request: Request) -> str:

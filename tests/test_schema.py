@@ -229,3 +229,14 @@ def test_validate_dispatches_on_the_request_and_refuses_anything_else() -> None:
         _catalog.validate(CostRequest("image", duration=4))
     with pytest.raises(nb.InvalidParameterError, match="applies to type='image' only"):
         _catalog.validate(CostRequest("video", quality="hd"))
+
+
+def test_a_journal_fingerprint_ignores_unset_fields() -> None:
+    """A field added to the schema later leaves the fingerprints of requests that do not
+    use it unchanged, so a journal written before the upgrade still resumes."""
+    from nanobanana._batch_models import fingerprint, request_json
+
+    assert request_json(nb.ImageRequest("x", quality="hd")) == '{"prompt":"x","quality":"hd"}'
+    assert fingerprint("image", 0, nb.ImageRequest("x")) != fingerprint(
+        "image", 0, nb.ImageRequest("x", num_images=1)
+    )

@@ -20,7 +20,14 @@ import attrs
 from nanobanana._exceptions import InvalidParameterError
 from nanobanana._requests import doc
 
-__all__ = ["SHORT", "add_request_flags", "flag", "request_fields"]
+__all__ = [
+    "SHORT",
+    "add_request_flags",
+    "flag",
+    "refuse_foreign_flags",
+    "request_fields",
+    "request_kwargs",
+]
 
 SHORT: Mapping[str, str] = {"num_images": "-n"}
 """Short aliases kept for the most used fields."""
