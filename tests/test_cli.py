@@ -458,3 +458,17 @@ def test_fake_reruns_never_overwrite_earlier_files(
         reported += [path for item in items for path in item["paths"]]
     assert len(reported) == len(set(reported)) == 12
     assert sorted(str(p) for p in out.glob("*.png")) == sorted(reported)
+
+
+def test_progress_on_a_terminal_is_a_bar(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import nanobanana.testing
+
+    real = FakeNanoBanana
+    monkeypatch.setattr(nanobanana.testing, "FakeNanoBanana", lambda **kw: real(time_scale=5000))
+    monkeypatch.setenv("FORCE_COLOR", "1")  # rich: treat stderr as a terminal
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")
+    assert main(["--fake", "image", "A sunset", "-o", str(tmp_path)]) == 0
+    err = capsys.readouterr().err
+    assert "━" in err and "% submitted" not in err
