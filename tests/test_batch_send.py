@@ -170,3 +170,15 @@ async def test_the_journal_says_sending_before_the_request_leaves(tmp_path: Path
         items = [i async for i in batch]
     assert seen == ["sending"]
     assert [i.ok for i in items] == [True]
+
+
+async def test_the_submit_path_refuses_a_request_of_the_other_kind() -> None:
+    """The batch hands ``_submit`` requests it built from any input: the resource checks
+    the kind, so a video request never becomes an image task (nothing is sent)."""
+    fake = FakeNanoBanana(time_scale=2000)
+    async with fake.async_client() as client:
+        with pytest.raises(nb.InvalidParameterError, match=r"takes nb\.ImageRequest"):
+            await client.images._submit(nb.VideoRequest("a cat"), NO_OPTIONS)
+        with pytest.raises(nb.InvalidParameterError, match=r"takes nb\.VideoRequest"):
+            await client.videos._submit(nb.ImageRequest("a cat"), NO_OPTIONS)
+    assert fake.api_requests == []
