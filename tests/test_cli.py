@@ -102,7 +102,18 @@ def test_fake_account_commands(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["cost", "image", "--fake", "--json", "--model", "nano-banana-pro", "-n", "2"]) == 0
     assert json.loads(capsys.readouterr().out)["credits_needed"] == 12
     assert (
-        main(["--fake", "cost", "video", "--model", "veo-3.1-fast", "--duration", "8", "--audio"])
+        main(
+            [
+                "--fake",
+                "cost",
+                "video",
+                "--model",
+                "veo-3.1-fast",
+                "--duration",
+                "8",
+                "--generate-audio",
+            ]
+        )
         == 0
     )
     assert "credits" in capsys.readouterr().out

@@ -16,7 +16,6 @@ from typing import Any, NoReturn
 
 import httpx
 
-from nanobanana import _catalog
 from nanobanana._batch_models import BatchItem, JournalError, NotSubmittedError
 from nanobanana._exceptions import (
     APIConnectionError,
@@ -34,8 +33,10 @@ from nanobanana._exceptions import (
     TaskTimeoutError,
     UnexpectedResponseError,
 )
+from nanobanana._requests import CostRequest, ImageRequest, VideoRequest
 from nanobanana._version import __version__
 
+from ._flags import add_request_flags, refuse_foreign_flags, request_kwargs
 from ._stop import TaskLedger, close_within, hold_interrupts
 from ._ui import UI, RichMissing, write_error
 
@@ -184,63 +185,11 @@ def _common(defaults: bool) -> _Parser:
     return common
 
 
-def _image_options(parser: argparse.ArgumentParser, *, batch: bool = False) -> None:
-    what = "default for every request of the file" if batch else "image option"
-    group = parser.add_argument_group(
-        "image options" + (" (defaults for the file)" if batch else "")
-    )
-    group.add_argument(
-        "--model", help=f"image model id, e.g. nano-banana, nano-banana-pro ({what})"
-    )
-    group.add_argument(
-        "--mode",
-        choices=_catalog.MODES,
-        help="text or image (default: image when --image-url is given)",
-    )
-    group.add_argument("--image-url", help="reference image URL (image-to-image)")
-    group.add_argument("--aspect-ratio", help="e.g. 1:1, 16:9, 9:16")
-    group.add_argument("--resolution", help="1K, 2K or 4K (models that take one)")
-    group.add_argument("-n", "--num-images", type=int, help="images per request, 1 to 4")
-    group.add_argument(
-        "--quality", choices=_catalog.QUALITIES, help="standard or hd (+2 credits an image)"
-    )
-    group.add_argument("--output-format", choices=_catalog.OUTPUT_FORMATS, help="png or jpeg")
-
-
-def _video_options(parser: argparse.ArgumentParser, *, batch: bool = False) -> None:
-    group = parser.add_argument_group(
-        "video options" + (" (defaults for the file)" if batch else "")
-    )
-    group.add_argument(
-        "--video-model",
-        dest="video_model",
-        metavar="MODEL",
-        help="video model id, e.g. veo-3.1-fast",
-    )
-    group.add_argument("--duration", type=int, help="seconds, e.g. 4, 6, 8 (per model)")
-    group.add_argument(
-        "--video-resolution",
-        dest="video_resolution",
-        metavar="RES",
-        help="720p, 1080p, 480p (per model)",
-    )
-    group.add_argument(
-        "--video-aspect-ratio",
-        dest="video_aspect_ratio",
-        metavar="RATIO",
-        help="16:9, 9:16, 1:1 (per model)",
-    )
-    group.add_argument(
-        "--video-image-url", dest="video_image_url", metavar="URL", help="reference image URL"
-    )
-    audio = group.add_mutually_exclusive_group()
-    audio.add_argument(
-        "--audio", dest="generate_audio", action="store_true", default=None, help="generate audio"
-    )
-    audio.add_argument(
-        "--no-audio", dest="generate_audio", action="store_false", default=None, help="no audio"
-    )
-    group.add_argument("--negative-prompt", help="what the video should not show")
+def _request_options(
+    parser: argparse.ArgumentParser, title: str, *schemas: type[ImageRequest | VideoRequest]
+) -> None:
+    """The request's fields as flags (from the schema: same name in every command)."""
+    add_request_flags(parser.add_argument_group(title), schemas)
 
 
 def _result_options(parser: argparse.ArgumentParser, *, default_out: str = ".") -> None:
@@ -284,7 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Submit one image request, wait for it (progress bar) and save the result(s) under -o.",
     )
     p.add_argument("prompt", metavar="PROMPT", help="what to draw; '-' reads it from stdin")
-    _image_options(p)
+    _request_options(p, "image options", ImageRequest)
     _result_options(p)
     _wait_options(p, submit=True)
     p.set_defaults(handler=_cmd_image)
@@ -295,19 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Submit one video request, wait for it (progress bar) and save the result under -o.",
     )
     p.add_argument("prompt", metavar="PROMPT", help="what to film; '-' reads it from stdin")
-    p.add_argument("--model", help="video model id, e.g. veo-3.1-fast, sora-2")
-    p.add_argument("--aspect-ratio", help="16:9, 9:16, 1:1 (per model)")
-    p.add_argument("--duration", type=int, help="seconds, e.g. 4, 6, 8 (per model)")
-    p.add_argument("--resolution", help="720p, 1080p, 480p (per model)")
-    p.add_argument("--image-url", help="reference image URL")
-    audio = p.add_mutually_exclusive_group()
-    audio.add_argument(
-        "--audio", dest="generate_audio", action="store_true", default=None, help="generate audio"
-    )
-    audio.add_argument(
-        "--no-audio", dest="generate_audio", action="store_false", default=None, help="no audio"
-    )
-    p.add_argument("--negative-prompt", help="what the video should not show")
+    _request_options(p, "video options", VideoRequest)
     _result_options(p)
     _wait_options(p, submit=True)
     p.set_defaults(handler=_cmd_video)
@@ -347,8 +284,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--no-preflight", action="store_true", help="skip the cost check before submitting"
     )
-    _image_options(p, batch=True)
-    _video_options(p, batch=True)
+    _request_options(
+        p,
+        "request options (defaults for every request of the file; --kind decides which apply)",
+        ImageRequest,
+        VideoRequest,
+    )
     _result_options(p)
     p.set_defaults(handler=_cmd_batch)
 
@@ -391,31 +332,10 @@ def build_parser() -> argparse.ArgumentParser:
         "what a generation would cost (nothing is charged)",
         "Ask the server what a generation would cost. Nothing is charged.\n\n"
         "  nanobanana cost image --model nano-banana-pro -n 2 --resolution 2K\n"
-        "  nanobanana cost video --model veo-3.1-fast --duration 8 --audio",
+        "  nanobanana cost video --model veo-3.1-fast --duration 8 --generate-audio",
     )
     p.add_argument("kind", choices=("image", "video"), help="image or video")
-    p.add_argument("--model", help="model id")
-    p.add_argument("--mode", choices=_catalog.MODES, help="image: text or image")
-    p.add_argument("-n", "--num-images", type=int, help="image: images per request, 1 to 4")
-    p.add_argument("--resolution", help="image: 1K/2K/4K; video: 480p/720p/1080p")
-    p.add_argument("--quality", choices=_catalog.QUALITIES, help="image: standard or hd")
-    p.add_argument("--aspect-ratio", help="aspect ratio")
-    p.add_argument("--duration", type=int, help="video: seconds")
-    audio = p.add_mutually_exclusive_group()
-    audio.add_argument(
-        "--audio",
-        dest="generate_audio",
-        action="store_true",
-        default=None,
-        help="video: with audio",
-    )
-    audio.add_argument(
-        "--no-audio",
-        dest="generate_audio",
-        action="store_false",
-        default=None,
-        help="video: without audio",
-    )
+    add_request_flags(p.add_argument_group("cost options"), [CostRequest])
     p.set_defaults(handler=_cmd_cost)
 
     p = command(
@@ -704,10 +624,6 @@ def _run(handler: Callable[[_Context], int], ctx: _Context) -> int:
 # -- commands ---------------------------------------------------------------------------
 
 
-def _drop_none(**values: Any) -> dict[str, Any]:
-    return {k: v for k, v in values.items() if v is not None}
-
-
 def _status_json(status: Any, paths: Sequence[Path] = ()) -> dict[str, Any]:
     data: dict[str, Any] = {
         "task_id": status.task_id,
@@ -805,17 +721,7 @@ def _cmd_image(ctx: _Context) -> int:
         task = _submit(
             ctx,
             "image",
-            lambda: client.images.generate(
-                prompt,
-                mode=a.mode,
-                model=a.model,
-                image_url=a.image_url,
-                aspect_ratio=a.aspect_ratio,
-                resolution=a.resolution,
-                num_images=a.num_images,
-                quality=a.quality,
-                output_format=a.output_format,
-            ),
+            lambda: client.images.generate(prompt, **request_kwargs(a, ImageRequest)),
         )
         if a.no_wait:
             return _submitted(ctx, task, "image")
@@ -829,16 +735,7 @@ def _cmd_video(ctx: _Context) -> int:
         task = _submit(
             ctx,
             "video",
-            lambda: client.videos.generate(
-                prompt,
-                model=a.model,
-                aspect_ratio=a.aspect_ratio,
-                duration=a.duration,
-                resolution=a.resolution,
-                image_url=a.image_url,
-                generate_audio=a.generate_audio,
-                negative_prompt=a.negative_prompt,
-            ),
+            lambda: client.videos.generate(prompt, **request_kwargs(a, VideoRequest)),
         )
         if a.no_wait:
             return _submitted(ctx, task, "video")
@@ -905,16 +802,7 @@ def _cmd_models(ctx: _Context) -> int:
 
 def _cmd_cost(ctx: _Context) -> int:
     a = ctx.args
-    params = _drop_none(
-        mode=a.mode,
-        model=a.model,
-        num_images=a.num_images,
-        resolution=a.resolution,
-        quality=a.quality,
-        aspect_ratio=a.aspect_ratio,
-        duration=a.duration,
-        generate_audio=a.generate_audio,
-    )
+    params = request_kwargs(a, CostRequest)
     with ctx.client() as client:
         estimate = client.account.calculate_cost(a.kind, **params)
     if a.json:
@@ -1021,26 +909,11 @@ class _BatchFile:
 
 
 def _batch_defaults(a: argparse.Namespace) -> dict[str, Any]:
-    if a.kind == "image":
-        return _drop_none(
-            model=a.model,
-            mode=a.mode,
-            image_url=a.image_url,
-            aspect_ratio=a.aspect_ratio,
-            resolution=a.resolution,
-            num_images=a.num_images,
-            quality=a.quality,
-            output_format=a.output_format,
-        )
-    return _drop_none(
-        model=a.video_model or a.model,
-        aspect_ratio=a.video_aspect_ratio or a.aspect_ratio,
-        duration=a.duration,
-        resolution=a.video_resolution or a.resolution,
-        image_url=a.video_image_url or a.image_url,
-        generate_audio=a.generate_audio,
-        negative_prompt=a.negative_prompt,
+    schema, other = (
+        (ImageRequest, VideoRequest) if a.kind == "image" else (VideoRequest, ImageRequest)
     )
+    refuse_foreign_flags(a, schema, [other], f"--kind {a.kind}")
+    return request_kwargs(a, schema)
 
 
 def _item_json(item: BatchItem) -> dict[str, Any]:
