@@ -30,8 +30,6 @@ DST = ROOT / "nanobanana" / "_sync"
 
 RENAMES = {
     "_async": "_sync",
-    "ImageTask": "SyncImageTask",
-    "VideoTask": "SyncVideoTask",
     "asleep": "sleep",
     "aclose": "close",
     "aread": "read",
