@@ -14,6 +14,9 @@ nox.options.error_on_missing_interpreters = True
 nox.options.sessions = ["tests", "lint", "typecheck"]
 
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
+# The ruff that formats the generated code (scripts/unasync.py refuses any other: its
+# RUFF_VERSION); lint and the staleness test must format exactly as it does.
+RUFF = "ruff==0.17.6"
 # coverage>=7.10 measures subprocesses (patch = ["subprocess"]); ruff: the staleness test
 # regenerates _sync; pillow: tests decode the simulator's images; fastapi: the FastAPI
 # example is tested for real.
@@ -23,11 +26,11 @@ TEST_DEPS = [
     "coverage[toml]>=7.10",
     "respx>=0.21",
     "trio>=0.25",
-    "ruff>=0.6",
+    RUFF,
     "pillow>=10",
     "fastapi>=0.110",
 ]
-LINT_DEPS = ["ruff>=0.6"]
+LINT_DEPS = [RUFF]
 TYPE_DEPS = ["mypy>=1.10", "pyright>=1.1.380", "redis>=5", "rich>=13", "uvicorn>=0.29", "pytest>=8"]
 
 
@@ -63,7 +66,7 @@ def typecheck(session: nox.Session) -> None:
 @nox.session(python="3.11")
 def generate(session: nox.Session) -> None:
     """Rewrite nanobanana/_sync from nanobanana/_async."""
-    session.install("ruff>=0.6")
+    session.install(RUFF)
     session.run("python", "scripts/unasync.py")
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterable, Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 
 from .. import _protocol
+from .._concurrency import AsyncAnyIterable
 from .._models import CostEstimate, Credits, ImageStatus, ModelCatalog, VideoStatus
 from .._policy import PollPolicy
 from ._download import save_results
@@ -73,7 +74,7 @@ class _TaskResource(_Resource, Generic[StatusT, TaskT, RequestT]):
 
     def generate_many(
         self,
-        requests: Iterable[str | RequestT] | AsyncIterable[str | RequestT],
+        requests: AsyncAnyIterable[str | RequestT],
         *,
         concurrency: int | None = None,
         max_credits: int | None = None,

@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 
 from .. import _protocol
+from .._concurrency import AnyIterable
 from .._models import CostEstimate, Credits, ImageStatus, ModelCatalog, VideoStatus
 from .._policy import PollPolicy
 from ._download import save_results
@@ -74,7 +75,7 @@ class _TaskResource(_Resource, Generic[StatusT, TaskT, RequestT]):
 
     def generate_many(
         self,
-        requests: Iterable[str | RequestT] | Iterable[str | RequestT],
+        requests: AnyIterable[str | RequestT],
         *,
         concurrency: int | None = None,
         max_credits: int | None = None,
