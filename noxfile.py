@@ -1,7 +1,7 @@
 """Sessions: tests (every CPython >= 3.10 here), lint, typecheck, generate, bench.
 
 nox -s tests lint typecheck     # what CI runs (.ci/run)
-nox -s generate                 # rewrite nanobanana/_sync from nanobanana/_async
+nox -s generate                 # the schema's methods, then nanobanana/_sync from nanobanana/_async
 nox -s bench                    # benchmarks/, prints a table, writes benchmarks/results.json
 nox -s docs build               # the site (strict, its code, headless Chromium); sdist + wheel
 """
@@ -57,16 +57,21 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python="3.11")
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict and pyright on the package."""
+    """mypy --strict and pyright on the package, and on tests/typing: code that must
+    type-check, and lines (marked ``# type: ignore[...]``) the checkers must refuse."""
     session.install("-e", ".[testing,cli,redis]", *TYPE_DEPS)
     session.run("mypy", "--strict", "nanobanana")
     session.run("pyright", "nanobanana")
+    session.run("mypy", "--strict", "--warn-unused-ignores", "tests/typing")
+    session.run("pyright", "tests/typing")
 
 
 @nox.session(python="3.11")
 def generate(session: nox.Session) -> None:
-    """Rewrite nanobanana/_sync from nanobanana/_async."""
-    session.install(RUFF)
+    """Write nanobanana/_async/_schema_methods.py from the request schema, then rewrite
+    nanobanana/_sync from nanobanana/_async (in that order: the first feeds the second)."""
+    session.install("-e", ".", RUFF)
+    session.run("python", "scripts/generate.py")
     session.run("python", "scripts/unasync.py")
 
 

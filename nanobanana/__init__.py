@@ -47,6 +47,19 @@ from ._models import (
     VideoStatus,
 )
 from ._policy import PollPolicy, RateLimit
+from ._requests import ImageRequest, VideoRequest
+from ._types import (
+    AspectRatio,
+    CostType,
+    ImageMode,
+    ImageModel,
+    ImageResolution,
+    OutputFormat,
+    Quality,
+    VideoAspectRatio,
+    VideoModel,
+    VideoResolution,
+)
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -54,10 +67,8 @@ if TYPE_CHECKING:
     from ._batch_models import (
         BatchItem,
         BudgetExceededError,
-        ImageRequest,
         JournalError,
         NotSubmittedError,
-        VideoRequest,
     )
     from ._fanin import as_completed, gather
     from ._sync._batch import Batch
@@ -71,10 +82,8 @@ _LAZY = {
     "AsyncBatch": "._async._batch",
     "BatchItem": "._batch_models",
     "BudgetExceededError": "._batch_models",
-    "ImageRequest": "._batch_models",
     "JournalError": "._batch_models",
     "NotSubmittedError": "._batch_models",
-    "VideoRequest": "._batch_models",
     "as_completed": "._fanin",
     "gather": "._fanin",
     "Batch": "._sync._batch",
@@ -104,6 +113,7 @@ __all__ = [
     "APIConnectionError",
     "APIStatusError",
     "APITimeoutError",
+    "AspectRatio",
     "AsyncBatch",
     "AsyncClient",
     "AsyncLimiter",
@@ -116,8 +126,12 @@ __all__ = [
     "Client",
     "ContentFilteredError",
     "CostEstimate",
+    "CostType",
     "Credits",
+    "ImageMode",
+    "ImageModel",
     "ImageRequest",
+    "ImageResolution",
     "ImageStatus",
     "ImageTask",
     "InsufficientCreditsError",
@@ -131,9 +145,11 @@ __all__ = [
     "ModelInfo",
     "NanoBananaError",
     "NotSubmittedError",
+    "OutputFormat",
     "PermissionDeniedError",
     "Permit",
     "PollPolicy",
+    "Quality",
     "RateLimit",
     "RateLimitError",
     "RateLimiterUnavailableError",
@@ -145,7 +161,10 @@ __all__ = [
     "TaskStatus",
     "TaskTimeoutError",
     "UnexpectedResponseError",
+    "VideoAspectRatio",
+    "VideoModel",
     "VideoRequest",
+    "VideoResolution",
     "VideoStatus",
     "VideoTask",
     "__version__",

@@ -1,8 +1,8 @@
-"""Batch inputs and outputs: ImageRequest, VideoRequest, BatchItem, and the batch errors.
+"""Batch outputs: BatchItem and the batch errors (the inputs are ``_requests``' classes).
 
 Also the pure helpers of a batch: turning an input into a request, a request's
-fingerprint (parameters + position, what the journal checks on a rerun), its cost key
-(the parameters calculate-cost takes), and which errors stop a whole batch.
+fingerprint (parameters + position, what the journal checks on a rerun), and which errors
+stop a whole batch.
 """
 
 from __future__ import annotations
@@ -24,52 +24,14 @@ from ._exceptions import (
     PermissionDeniedError,
 )
 from ._models import ImageStatus, VideoStatus
+from ._requests import ImageRequest, VideoRequest
 
 __all__ = [
     "BatchItem",
     "BudgetExceededError",
-    "ImageRequest",
     "JournalError",
     "NotSubmittedError",
-    "VideoRequest",
 ]
-
-
-@attrs.frozen
-class ImageRequest:
-    """One image request of a batch: the same fields as ``images.generate``."""
-
-    prompt: str
-    mode: str | None = None
-    model: str | None = None
-    image_url: str | None = None
-    aspect_ratio: str | None = None
-    resolution: str | None = None
-    num_images: int | None = None
-    quality: str | None = None
-    output_format: str | None = None
-
-    def params(self) -> dict[str, Any]:
-        """The keyword arguments of ``images.generate`` (prompt excluded, None left out)."""
-        return {k: v for k, v in attrs.asdict(self).items() if k != "prompt" and v is not None}
-
-
-@attrs.frozen
-class VideoRequest:
-    """One video request of a batch: the same fields as ``videos.generate``."""
-
-    prompt: str
-    model: str | None = None
-    aspect_ratio: str | None = None
-    duration: int | None = None
-    resolution: str | None = None
-    image_url: str | None = None
-    generate_audio: bool | None = None
-    negative_prompt: str | None = None
-
-    def params(self) -> dict[str, Any]:
-        """The keyword arguments of ``videos.generate`` (prompt excluded, None left out)."""
-        return {k: v for k, v in attrs.asdict(self).items() if k != "prompt" and v is not None}
 
 
 Request = ImageRequest | VideoRequest
@@ -191,45 +153,18 @@ def to_request(kind: str, raw: object) -> Request:
     )
 
 
-def validate(kind: str, request: Request) -> None:
-    """Validate locally like ``generate`` would (InvalidParameterError; nothing sent)."""
-    if kind == "image":
-        _catalog.image_body(request.prompt, **request.params())
-    else:
-        _catalog.video_body(request.prompt, **request.params())
-
-
 def request_json(request: Request) -> str:
-    """The request's fields as canonical JSON."""
-    return json.dumps(attrs.asdict(request), sort_keys=True, separators=(",", ":"))
+    """The request's fields as canonical JSON, unset (None) ones left out: a field added to
+    the schema later does not change the fingerprint of a request that does not use it, so
+    a journal written before still resumes."""
+    fields = {k: v for k, v in attrs.asdict(request).items() if v is not None}
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"))
 
 
 def fingerprint(kind: str, index: int, request: Request) -> str:
     """A digest of the request's kind, position and parameters."""
     text = f"{kind}\n{index}\n{request_json(request)}"
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def cost_key(kind: str, request: Request) -> tuple[tuple[str, Any], ...]:
-    """The calculate-cost parameters of a request (a hashable, sorted tuple)."""
-    if isinstance(request, ImageRequest):
-        mode = request.mode or ("image" if request.image_url is not None else "text")
-        params: dict[str, Any] = {
-            "mode": mode,
-            "model": request.model,
-            "num_images": request.num_images,
-            "resolution": request.resolution,
-            "quality": request.quality,
-        }
-    else:
-        params = {
-            "model": request.model,
-            "resolution": request.resolution,
-            "duration": request.duration,
-            "generate_audio": request.generate_audio,
-            "aspect_ratio": request.aspect_ratio,
-        }
-    return tuple(sorted((k, v) for k, v in params.items() if v is not None))
 
 
 def is_fatal(error: BaseException, request: Request | None = None) -> bool:

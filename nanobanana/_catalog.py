@@ -21,11 +21,24 @@ encoded as UTF-8 JSON. Prices are not here: the SDK never treats a price as trut
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, get_args
 
 import attrs
 
 from ._exceptions import InvalidParameterError
+from ._requests import CostRequest, ImageRequest, VideoRequest, kinds, resolved_mode
+from ._types import (
+    AspectRatio,
+    CostType,
+    ImageMode,
+    ImageResolution,
+    KnownImageModel,
+    KnownVideoModel,
+    OutputFormat,
+    Quality,
+    VideoAspectRatio,
+    VideoResolution,
+)
 
 __all__ = [
     "DEFAULT_IMAGE_MODEL",
@@ -34,29 +47,42 @@ __all__ = [
     "VIDEO_MODELS",
     "ImageModelSpec",
     "VideoModelSpec",
+    "validate",
     "image_body",
     "video_body",
     "cost_body",
 ]
 
-MODES = ("text", "image")
-QUALITIES = ("standard", "hd")
-OUTPUT_FORMATS = ("png", "jpeg")
+# The closed sets, from their Literal types (written once, in _types).
+MODES: tuple[ImageMode, ...] = get_args(ImageMode)
+QUALITIES: tuple[Quality, ...] = get_args(Quality)
+OUTPUT_FORMATS: tuple[OutputFormat, ...] = get_args(OutputFormat)
+COST_TYPES: tuple[CostType, ...] = get_args(CostType)
 NUM_IMAGES = (1, 2, 3, 4)
-COST_TYPES = ("image", "video")
 
-_RATIOS_5 = ("1:1", "3:4", "4:3", "9:16", "16:9")
-_RATIOS_10 = ("1:1", "3:2", "2:3", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")
+_RATIOS_5: tuple[AspectRatio, ...] = ("1:1", "3:4", "4:3", "9:16", "16:9")
+_RATIOS_10: tuple[AspectRatio, ...] = (
+    "1:1",
+    "3:2",
+    "2:3",
+    "3:4",
+    "4:3",
+    "4:5",
+    "5:4",
+    "9:16",
+    "16:9",
+    "21:9",
+)
 
 
 @attrs.frozen
 class ImageModelSpec:
     """One row of the reference's image table. Empty ``resolutions`` is the table's ``-``."""
 
-    id: str
+    id: KnownImageModel
     name: str
-    resolutions: tuple[str, ...]
-    aspect_ratios: tuple[str, ...]
+    resolutions: tuple[ImageResolution, ...]
+    aspect_ratios: tuple[AspectRatio, ...]
     subscription_required: bool
 
 
@@ -64,10 +90,10 @@ class ImageModelSpec:
 class VideoModelSpec:
     """One row of the reference's video table."""
 
-    id: str
+    id: KnownVideoModel
     name: str
-    resolutions: tuple[str, ...]
-    aspect_ratios: tuple[str, ...]
+    resolutions: tuple[VideoResolution, ...]
+    aspect_ratios: tuple[VideoAspectRatio, ...]
     durations: tuple[int, ...]
     audio: Literal["yes", "no", "always"]
     image_input: bool = True
@@ -217,10 +243,6 @@ def _check_model(name: str, value: Any) -> None:
         raise InvalidParameterError(name, value, reason=f"{name} is empty")
 
 
-def _drop_none(**fields: Any) -> dict[str, Any]:
-    return {k: v for k, v in fields.items() if v is not None}
-
-
 def _row(
     model: str | None, table: Mapping[str, SpecT], default: str, kind: str
 ) -> tuple[SpecT, str] | None:
@@ -259,44 +281,20 @@ def _check_num_images(num_images: Any) -> None:
         raise InvalidParameterError("num_images", num_images, "an int from 1 to 4")
 
 
-def image_body(
-    prompt: Any,
-    *,
-    mode: Any = None,
-    model: Any = None,
-    image_url: Any = None,
-    aspect_ratio: Any = None,
-    resolution: Any = None,
-    num_images: Any = None,
-    quality: Any = None,
-    output_format: Any = None,
-) -> dict[str, Any]:
-    """Validate an image request and return its JSON body (unset parameters left out)."""
-    _check_prompt(prompt)
-    _check_model("model", model)
-    _check_url("image_url", image_url)
-    if mode is None:
-        mode = "image" if image_url is not None else "text"
+def _validate_image(request: ImageRequest) -> None:
+    _check_prompt(request.prompt)
+    _check_model("model", request.model)
+    _check_url("image_url", request.image_url)
+    mode = resolved_mode(request)
     _one_of("mode", mode, MODES)
-    if mode == "image" and image_url is None:
+    if mode == "image" and request.image_url is None:
         raise InvalidParameterError("image_url", None, reason='mode="image" requires image_url')
-    _check_str("aspect_ratio", aspect_ratio)
-    _check_str("resolution", resolution)
-    _check_num_images(num_images)
-    _one_of("quality", quality, QUALITIES)
-    _one_of("output_format", output_format, OUTPUT_FORMATS)
-    _check_image_row(model, aspect_ratio, resolution)
-    return _drop_none(
-        prompt=prompt,
-        mode=mode,
-        model=model,
-        image_url=image_url,
-        aspect_ratio=aspect_ratio,
-        resolution=resolution,
-        num_images=num_images,
-        quality=quality,
-        output_format=output_format,
-    )
+    _check_str("aspect_ratio", request.aspect_ratio)
+    _check_str("resolution", request.resolution)
+    _check_num_images(request.num_images)
+    _one_of("quality", request.quality, QUALITIES)
+    _one_of("output_format", request.output_format, OUTPUT_FORMATS)
+    _check_image_row(request.model, request.aspect_ratio, request.resolution)
 
 
 def _check_video_row(
@@ -347,88 +345,114 @@ def _check_bool(name: str, value: Any) -> None:
         raise InvalidParameterError(name, value, "True or False")
 
 
-def video_body(
-    prompt: Any,
-    *,
-    model: Any = None,
-    aspect_ratio: Any = None,
-    duration: Any = None,
-    resolution: Any = None,
-    image_url: Any = None,
-    generate_audio: Any = None,
-    negative_prompt: Any = None,
-) -> dict[str, Any]:
-    """Validate a video request and return its JSON body (the model is sent as ``model_id``)."""
-    _check_prompt(prompt)
-    _check_model("model", model)
-    _check_str("aspect_ratio", aspect_ratio)
-    _check_str("resolution", resolution)
-    _check_duration(duration)
-    _check_url("image_url", image_url)
-    _check_bool("generate_audio", generate_audio)
-    _check_str("negative_prompt", negative_prompt)
-    _check_video_row(model, aspect_ratio, resolution, duration, generate_audio, image_url)
-    return _drop_none(
-        prompt=prompt,
-        model_id=model,
-        aspect_ratio=aspect_ratio,
-        duration=duration,
-        resolution=resolution,
-        image_url=image_url,
-        generate_audio=generate_audio,
-        negative_prompt=negative_prompt,
+def _validate_video(request: VideoRequest) -> None:
+    _check_prompt(request.prompt)
+    _check_model("model", request.model)
+    _check_str("aspect_ratio", request.aspect_ratio)
+    _check_str("resolution", request.resolution)
+    _check_duration(request.duration)
+    _check_url("image_url", request.image_url)
+    _check_bool("generate_audio", request.generate_audio)
+    _check_str("negative_prompt", request.negative_prompt)
+    _check_video_row(
+        request.model,
+        request.aspect_ratio,
+        request.resolution,
+        request.duration,
+        request.generate_audio,
+        request.image_url,
     )
 
 
-def cost_body(
-    type: Any,
-    *,
-    mode: Any = None,
-    model: Any = None,
-    num_images: Any = None,
-    resolution: Any = None,
-    quality: Any = None,
-    aspect_ratio: Any = None,
-    duration: Any = None,
-    generate_audio: Any = None,
-) -> dict[str, Any]:
-    """Validate a cost preview and return its body. ``model`` is sent as ``model`` for both types."""
-    if type not in COST_TYPES:  # required: the server cannot price a preview of no kind
-        raise InvalidParameterError("type", type, _allowed(COST_TYPES))
-    _check_model("model", model)
-    _check_str("resolution", resolution)
-    _check_str("aspect_ratio", aspect_ratio)
-    if type == "image":
-        _one_of("mode", mode, MODES)
-        _check_num_images(num_images)
-        _one_of("quality", quality, QUALITIES)
-        for name, value in (("duration", duration), ("generate_audio", generate_audio)):
-            if value is not None:
-                raise InvalidParameterError(
-                    name, value, reason=f"{name} applies to type='video' only"
-                )
-        _check_image_row(model, aspect_ratio, resolution)
+def _only_for(request: CostRequest, kind: CostType) -> None:
+    """Refuse a field set on a cost preview of the other type (the schema says which)."""
+    for field in attrs.fields(CostRequest):
+        value = getattr(request, field.name)
+        if value is not None and kind not in kinds(field):
+            (other,) = kinds(field)
+            raise InvalidParameterError(
+                field.name, value, reason=f"{field.name} applies to type={other!r} only"
+            )
+
+
+def _validate_cost(request: CostRequest) -> None:
+    # The type is required: the server cannot price a preview of no kind.
+    if request.type not in COST_TYPES:
+        raise InvalidParameterError("type", request.type, _allowed(COST_TYPES))
+    _check_model("model", request.model)
+    _check_str("resolution", request.resolution)
+    _check_str("aspect_ratio", request.aspect_ratio)
+    if request.type == "image":
+        _one_of("mode", request.mode, MODES)
+        _check_num_images(request.num_images)
+        _one_of("quality", request.quality, QUALITIES)
+        _only_for(request, "image")
+        _check_image_row(request.model, request.aspect_ratio, request.resolution)
     else:
-        for name, value in (
-            ("mode", mode),
-            ("num_images", num_images),
-            ("quality", quality),
-        ):
-            if value is not None:
-                raise InvalidParameterError(
-                    name, value, reason=f"{name} applies to type='image' only"
-                )
-        _check_duration(duration)
-        _check_bool("generate_audio", generate_audio)
-        _check_video_row(model, aspect_ratio, resolution, duration, generate_audio, None)
-    return _drop_none(
-        type=type,
-        mode=mode,
-        model=model,
-        num_images=num_images,
-        resolution=resolution,
-        quality=quality,
-        aspect_ratio=aspect_ratio,
-        duration=duration,
-        generate_audio=generate_audio,
-    )
+        _only_for(request, "video")
+        _check_duration(request.duration)
+        _check_bool("generate_audio", request.generate_audio)
+        _check_video_row(
+            request.model,
+            request.aspect_ratio,
+            request.resolution,
+            request.duration,
+            request.generate_audio,
+            None,
+        )
+
+
+def _check_every_text(request: ImageRequest | VideoRequest | CostRequest) -> None:
+    """Every string of the request is valid Unicode, fields without a check of their own
+    included: a lone surrogate would make the body unencodable."""
+    for field in attrs.fields(type(request)):
+        value = getattr(request, field.name)
+        if isinstance(value, str) and not value.isascii():
+            check_text(field.name, value)
+
+
+def validate(request: ImageRequest | VideoRequest | CostRequest) -> None:
+    """Check a request locally; InvalidParameterError (nothing is sent) when it is refused.
+
+    The checks and their order are the reference's reading (module docstring); a field
+    the tables do not cover is left to the server, but must still be encodable.
+    """
+    if isinstance(request, ImageRequest):
+        _validate_image(request)
+    elif isinstance(request, VideoRequest):
+        _validate_video(request)
+    elif isinstance(request, CostRequest):
+        _validate_cost(request)
+    else:
+        raise InvalidParameterError(
+            "request",
+            request,
+            reason="expected an nb.ImageRequest, nb.VideoRequest or a cost request, "
+            f"got {type(request).__name__}",
+        )
+    _check_every_text(request)
+
+
+# -- the simulator's entry points (until it keeps tables of its own) -------------------------
+
+
+def image_body(prompt: Any, **params: Any) -> dict[str, Any]:
+    """Validate an image request given as fields; its JSON body (unset fields left out)."""
+    return _checked_body(ImageRequest(prompt, **params))
+
+
+def video_body(prompt: Any, **params: Any) -> dict[str, Any]:
+    """Validate a video request given as fields; its JSON body (the model as ``model_id``)."""
+    return _checked_body(VideoRequest(prompt, **params))
+
+
+def cost_body(type: Any, **params: Any) -> dict[str, Any]:
+    """Validate a cost preview given as fields; its JSON body."""
+    return _checked_body(CostRequest(type, **params))
+
+
+def _checked_body(request: ImageRequest | VideoRequest | CostRequest) -> dict[str, Any]:
+    from ._protocol import encode
+
+    validate(request)
+    return encode(request)

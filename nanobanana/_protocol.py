@@ -1,7 +1,8 @@
 """The sans-IO protocol: operations to ``httpx.Request``, ``httpx.Response`` to models or errors.
 
 Nothing here does I/O. Both clients call ``Operation.build`` and ``Operation.parse``,
-so a request, a decode and an error mapping exist exactly once.
+so a request, a decode and an error mapping exist exactly once. A request object
+(``_requests``) becomes its JSON body here, by its fields' wire names.
 """
 
 from __future__ import annotations
@@ -39,12 +40,15 @@ from ._models import (
     TaskCreated,
     VideoStatus,
 )
+from ._options import RequestOptions
+from ._requests import CostRequest, ImageRequest, VideoRequest, resolved_mode, wire_name
 from ._secrets import clip, mask_tokens
 from ._version import __version__
 
 __all__ = [
     "USER_AGENT",
     "Operation",
+    "encode",
     "error_from_response",
     "parse_retry_after",
     "response_too_large",
@@ -331,20 +335,36 @@ class Operation(Generic[T]):
     params: Mapping[str, str] | None = None
     body: Mapping[str, Any] | None = None
 
-    def build(self, base_url: httpx.URL, headers: Mapping[str, str]) -> httpx.Request:
-        """The ``httpx.Request`` for this operation; ``headers`` carry auth and user agent."""
+    def build(
+        self, base_url: httpx.URL, headers: Mapping[str, str], options: RequestOptions
+    ) -> httpx.Request:
+        """The ``httpx.Request`` for this operation; ``headers`` carry auth and user agent.
+
+        The call's options are merged last, so their keys replace ours: ``extra_query``
+        into the URL's parameters, ``extra_body`` into the JSON body (sent even on a GET,
+        as openai does), ``extra_headers`` into the headers (``RequestOptions`` refuses an
+        Authorization header, so the client's key always authenticates).
+        """
         url = _join(base_url, self.path)
-        if self.params:
-            url = url.copy_merge_params(self.params)
-        if self.body is not None:
-            content = json.dumps(self.body, separators=(",", ":"), ensure_ascii=False).encode()
-            return httpx.Request(
-                self.method,
-                url,
-                headers={**headers, "Content-Type": "application/json"},
-                content=content,
-            )
-        return httpx.Request(self.method, url, headers=headers)
+        params = self.params
+        if options.extra_query:
+            extra = {k: _query_value(v) for k, v in options.extra_query.items()}
+            params = {**(params or {}), **extra}
+        if params:
+            url = url.copy_merge_params(params)
+        body = self.body
+        if options.extra_body is not None:
+            body = {**(body or {}), **options.extra_body}
+        content: bytes | None = None
+        if body is not None:
+            content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+            headers = {**headers, "Content-Type": "application/json"}
+        if options.extra_headers:
+            merged = httpx.Headers(headers)
+            merged.update(options.extra_headers)
+            merged["Authorization"] = headers["Authorization"]
+            headers = merged
+        return httpx.Request(self.method, url, headers=headers, content=content)
 
     def parse(self, response: httpx.Response) -> T:
         """The decoded model, or the typed error the response stands for."""
@@ -389,18 +409,47 @@ def _task_id(task_id: Any) -> str:
     return task_id
 
 
+def _query_value(value: str | int | float | bool) -> str:
+    """A query value as text: JSON's spelling for booleans (``true``), as openai sends them."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+_WIRE_NAMES: dict[type[Any], tuple[tuple[str, str], ...]] = {}
+
+
+def _wire_names(cls: type[Any]) -> tuple[tuple[str, str], ...]:
+    """``(field name, wire name)`` of every field of a request class, in order (cached)."""
+    names = _WIRE_NAMES.get(cls)
+    if names is None:
+        names = _WIRE_NAMES[cls] = tuple((f.name, wire_name(f)) for f in attrs.fields(cls))
+    return names
+
+
+def encode(request: ImageRequest | VideoRequest | CostRequest) -> dict[str, Any]:
+    """The JSON body of a request: its fields by wire name, None left out, and an image
+    request's mode as it is resolved (``_requests.resolved_mode``). Does not validate."""
+    resolved = {"mode": resolved_mode(request)} if isinstance(request, ImageRequest) else {}
+    body: dict[str, Any] = {}
+    for name, wire in _wire_names(type(request)):
+        value = resolved[name] if name in resolved else getattr(request, name)
+        if value is not None:
+            body[wire] = value
+    return body
+
+
 # -- the operations of the API --------------------------------------------------------
 
 
-def image_generate(prompt: Any, **params: Any) -> Operation[TaskCreated]:
-    return Operation(
-        "images.generate",
-        "POST",
-        "images/generate",
-        TaskCreated,
-        "generate",
-        body=_tables().image_body(prompt, **params),
-    )
+def generate(request: ImageRequest | VideoRequest) -> Operation[TaskCreated]:
+    """The generate request of ``request``, validated (InvalidParameterError: nothing sent)."""
+    _tables().validate(request)
+    if isinstance(request, ImageRequest):
+        name, path = "images.generate", "images/generate"
+    else:
+        name, path = "videos.generate", "videos/generate"
+    return Operation(name, "POST", path, TaskCreated, "generate", body=encode(request))
 
 
 def image_status(task_id: Any) -> Operation[ImageStatus]:
@@ -411,17 +460,6 @@ def image_status(task_id: Any) -> Operation[ImageStatus]:
         ImageStatus,
         "read",
         params={"task_id": _task_id(task_id)},
-    )
-
-
-def video_generate(prompt: Any, **params: Any) -> Operation[TaskCreated]:
-    return Operation(
-        "videos.generate",
-        "POST",
-        "videos/generate",
-        TaskCreated,
-        "generate",
-        body=_tables().video_body(prompt, **params),
     )
 
 
@@ -440,15 +478,17 @@ def credits() -> Operation[Credits]:
     return Operation("account.credits", "GET", "account/credits", Credits, "read")
 
 
-def calculate_cost(type: Any, **params: Any) -> Operation[CostEstimate]:
-    # calculate-cost charges nothing, so it is safe to retry like a read.
+def calculate_cost(request: CostRequest) -> Operation[CostEstimate]:
+    """The cost preview of ``request``, validated. It charges nothing, so it is retried
+    like a read."""
+    _tables().validate(request)
     return Operation(
         "account.calculate_cost",
         "POST",
         "account/calculate-cost",
         CostEstimate,
         "read",
-        body=_tables().cost_body(type, **params),
+        body=encode(request),
     )
 
 

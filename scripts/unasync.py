@@ -79,6 +79,7 @@ RULES = Rules(
         # keywords in prose, as in code: "``async with x``" -> "``with x``"
         (r"\basync (?=(?:def|with|for)\b)", ""),
         (r"``await task``", "``task.wait()``"),
+        (r"``await`` it \(or ``wait\(\)``\)", "call its ``wait()``"),
         (r"\ban async context manager\b", "a context manager"),
         (r"\basync (?=iterator\b)", ""),
         (r"\bThe async client\b", "The blocking client"),

@@ -59,9 +59,9 @@ def test_every_command_has_complete_help(capsys: pytest.CaptureFixture[str], com
 
 
 def test_the_key_is_never_a_command_line_value(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as done:
-        main(["credits", "--api-key", "nb_sk_x"])
-    assert done.value.code == 2
+    assert main(["credits", "--api-key", "nb_sk_x"]) == 2
+    err = capsys.readouterr().err
+    assert "usage: nanobanana" in err and "unrecognized arguments: --api-key" in err
 
 
 def test_no_key_says_so_and_mentions_fake(capsys: pytest.CaptureFixture[str]) -> None:
@@ -102,7 +102,18 @@ def test_fake_account_commands(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["cost", "image", "--fake", "--json", "--model", "nano-banana-pro", "-n", "2"]) == 0
     assert json.loads(capsys.readouterr().out)["credits_needed"] == 12
     assert (
-        main(["--fake", "cost", "video", "--model", "veo-3.1-fast", "--duration", "8", "--audio"])
+        main(
+            [
+                "--fake",
+                "cost",
+                "video",
+                "--model",
+                "veo-3.1-fast",
+                "--duration",
+                "8",
+                "--generate-audio",
+            ]
+        )
         == 0
     )
     assert "credits" in capsys.readouterr().out
@@ -190,20 +201,27 @@ def test_batch_resumes_from_its_journal(
 ) -> None:
     import nanobanana.testing
 
-    fake = FakeNanoBanana(time_scale=2000)
-    monkeypatch.setattr(
-        nanobanana.testing, "FakeNanoBanana", lambda **kw: fake
-    )  # one for both runs
+    # Each run has a simulator of its own, as two processes would; the second knows the
+    # first one's tasks from the state file kept beside the journal.
+    fakes: list[FakeNanoBanana] = []
+    real = FakeNanoBanana
+
+    def fake_for_this_run(*, state: Path | None = None, **kw: object) -> FakeNanoBanana:
+        fakes.append(real(time_scale=2000, state=state))
+        return fakes[-1]
+
+    monkeypatch.setattr(nanobanana.testing, "FakeNanoBanana", fake_for_this_run)
     out, journal = tmp_path / "out", tmp_path / "j.sqlite"
     prompts = tmp_path / "p.txt"
     prompts.write_text("one\ntwo\nthree\n")
     argv = ["--fake", "batch", str(prompts), "-o", str(out), "--journal", str(journal)]
     assert main([*argv, "--no-preflight", "-c", "3"]) == 0
-    charged = len(fake.charges)
-    (out / f"{fake.charges[0].task_id}.png").unlink()
+    first = fakes[0].charges
+    (out / f"{first[0].task_id}.png").unlink()
     assert main(argv) == 0
-    assert charged == len(fake.charges) == 3
-    assert len(list(out.glob("*.png"))) == 3
+    assert len(first) == 3 and fakes[1].charges == []  # nothing paid twice
+    assert set(fakes[1].tasks) == {c.task_id for c in first}
+    assert sorted(p.stem for p in out.glob("*.png")) == sorted(c.task_id for c in first)
     assert "rerun the same command to resume" in capsys.readouterr().err
 
 
@@ -283,5 +301,185 @@ def test_readme_main_command(tmp_path: Path) -> None:
         timeout=60,
     )
     assert proc.returncode == 0, proc.stderr
-    assert "━" in proc.stderr and "20/20" in proc.stderr  # the progress bar
+    # stderr is a pipe here: plain progress lines, one per finished item, not a bar.
+    lines = proc.stderr.splitlines()
+    assert [line for line in lines if line.startswith("images: ")][-1].startswith("images: 20/20")
+    assert len([line for line in lines if line.startswith("images: ")]) == 21  # 0/20 .. 20/20
+    assert "━" not in proc.stderr
+    assert "20 ok of 20; 20 files in out/" in proc.stderr
     assert len(list((tmp_path / "out").glob("*.png"))) == 20
+
+
+# -- input that is not text, empty input, machine-readable errors ----------------------
+
+RUN_CLI = "import sys; from nanobanana._cli import main; sys.exit(main())"
+
+
+def _cli_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NANOBANANA_")}
+    env["LC_ALL"] = "C.UTF-8"
+    return env
+
+
+@pytest.mark.slow
+def test_a_prompt_that_is_not_utf8_is_a_usage_error() -> None:
+    for extra in ([], ["--json"]):
+        proc = subprocess.run(
+            [sys.executable, "-c", RUN_CLI, "--fake", *extra, "image", b"a \xff\xfe sunset"],
+            env=_cli_env(),
+            capture_output=True,
+            timeout=60,
+        )
+        err = proc.stderr.decode("utf-8", "replace")
+        assert proc.returncode == 2, err
+        assert "Traceback" not in err
+        if extra:
+            error = json.loads(err)["error"]
+            assert error["type"] == "UsageError" and error["exit_code"] == 2
+            assert "PROMPT is not valid UTF-8" in error["message"]
+        else:
+            assert "PROMPT is not valid UTF-8" in err
+
+
+def test_a_batch_file_that_is_not_utf8_names_the_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    file = tmp_path / "prompts.txt"
+    file.write_bytes(b"a lighthouse\n\xff\xfe a harbour\n")
+    assert main(["--fake", "batch", str(file), "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert f"{file}:2: not valid UTF-8 text" in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+    key = tmp_path / "key"
+    key.write_bytes(b"nb_sk_\xff")
+    assert main(["credits", "--api-key-file", str(key)]) == 3
+    assert "is not UTF-8 text" in capsys.readouterr().err
+
+
+def test_an_empty_batch_file_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import io
+
+    file = tmp_path / "prompts.txt"
+    file.write_text("# nothing but a comment\n\n   \n")
+    out = tmp_path / "out"
+    assert main(["--fake", "batch", str(file), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "holds no requests" in err and str(out) not in err
+    assert not out.exists()
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    assert main(["--fake", "--json", "batch", "-", "-o", str(out)]) == 2
+    error = json.loads(capsys.readouterr().err)["error"]
+    assert error == {
+        "type": "UsageError",
+        "message": "<stdin> holds no requests (blank lines and lines starting with # "
+        "are skipped): nothing to do",
+        "exit_code": 2,
+    }
+
+
+def test_json_errors_are_one_json_object_on_stderr(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cases = [
+        (["--fake", "image", "x", "--model", "nano-banana", "--resolution", "4K"], 2),
+        (["credits"], 3),  # no key
+        (["--fake", "status", "clx-nope"], 5),
+        (["credits", "--api-key", "nb_sk_x"], 2),  # a bad command line
+        (["--fake", "batch", str(tmp_path / "missing.txt")], 2),
+    ]
+    for argv, code in cases:
+        assert main(["--json", *argv]) == code
+        captured = capsys.readouterr()
+        assert captured.out == ""
+        lines = captured.err.splitlines()
+        assert len(lines) == 1, captured.err
+        error = json.loads(lines[0])["error"]
+        assert error["exit_code"] == code and error["message"] and error["type"]
+    assert main(["--json", "--fake", "status", "clx-nope"]) == 5
+    error = json.loads(capsys.readouterr().err)["error"]
+    assert (
+        error["type"] == "TaskNotFoundError" and "--fake runs a new simulator" in error["message"]
+    )
+
+
+def test_wait_offers_no_no_wait(capsys: pytest.CaptureFixture[str]) -> None:
+    assert "--no-wait" not in _help(capsys, "wait")
+    assert "--no-wait" in _help(capsys, "image") and "--no-wait" in _help(capsys, "video")
+    assert main(["--fake", "wait", "clx-x", "--no-wait"]) == 2
+    assert "unrecognized arguments: --no-wait" in capsys.readouterr().err
+
+
+def test_progress_to_a_pipe_is_plain_lines(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--fake", "image", "A sunset", "-o", str(tmp_path)]) == 0
+    lines = capsys.readouterr().err.splitlines()
+    task_id = next(tmp_path.glob("*.png")).stem
+    progress = [line for line in lines if line.startswith(f"image {task_id}: ")]
+    assert progress[0] == f"image {task_id}: 0% submitted"
+    assert progress[-1] == f"image {task_id}: 100% completed"
+    assert len(progress) == len(set(progress))  # a line per change, never a redraw
+    assert not any("━" in line for line in lines)
+
+
+def test_image_dash_reads_the_prompt_from_stdin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import io
+
+    import nanobanana.testing
+
+    fake = FakeNanoBanana(time_scale=2000)
+    monkeypatch.setattr(nanobanana.testing, "FakeNanoBanana", lambda **kw: fake)
+    stdin = io.TextIOWrapper(io.BytesIO("A lighthouse at dawn, ünïcode\n".encode()))
+    monkeypatch.setattr(sys, "stdin", stdin)
+    assert main(["--fake", "--json", "image", "-", "--no-wait"]) == 0
+    assert json.loads(fake.charges[0].request)["prompt"] == "A lighthouse at dawn, ünïcode"
+    capsys.readouterr()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"a \xff sunset")))
+    assert main(["--fake", "video", "-"]) == 2
+    assert "standard input is not valid UTF-8" in capsys.readouterr().err
+    monkeypatch.setattr(sys, "stdin", io.StringIO("  \n"))
+    assert main(["--fake", "image", "-"]) == 2
+    assert "standard input holds no prompt" in capsys.readouterr().err
+    assert len(fake.charges) == 1
+
+
+def test_fake_reruns_never_overwrite_earlier_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every run of --fake hands out new task ids: two runs into one directory keep both
+    runs' files, and every item reported ok has its file."""
+    import nanobanana.testing
+
+    real = FakeNanoBanana
+    monkeypatch.setattr(  # a new simulator for each run, as --fake makes; only faster
+        nanobanana.testing, "FakeNanoBanana", lambda **kw: real(time_scale=5000)
+    )
+    prompts = tmp_path / "p.txt"
+    prompts.write_text("".join(f"prompt {i}\n" for i in range(6)))
+    out = tmp_path / "out"
+    reported: list[str] = []
+    for _ in range(2):
+        assert main(["--fake", "--json", "batch", str(prompts), "-o", str(out)]) == 0
+        items = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        assert all(item["ok"] for item in items)
+        reported += [path for item in items for path in item["paths"]]
+    assert len(reported) == len(set(reported)) == 12
+    assert sorted(str(p) for p in out.glob("*.png")) == sorted(reported)
+
+
+def test_progress_on_a_terminal_is_a_bar(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import nanobanana.testing
+
+    real = FakeNanoBanana
+    monkeypatch.setattr(nanobanana.testing, "FakeNanoBanana", lambda **kw: real(time_scale=5000))
+    monkeypatch.setenv("FORCE_COLOR", "1")  # rich: treat stderr as a terminal
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")
+    assert main(["--fake", "image", "A sunset", "-o", str(tmp_path)]) == 0
+    err = capsys.readouterr().err
+    assert "━" in err and "% submitted" not in err

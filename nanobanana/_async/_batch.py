@@ -17,32 +17,27 @@ the journal, or logged.
 
 from __future__ import annotations
 
-import contextvars
 import os
 from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterable
 from contextlib import aclosing
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from .. import _protocol
+from .. import _catalog
 from .._batch_models import (
     BatchItem,
     BudgetExceededError,
-    ImageRequest,
     JournalError,
     NotSubmittedError,
     Request,
     Status,
-    VideoRequest,
-    cost_key,
     fingerprint,
     is_fatal,
     request_json,
     status_from_json,
     status_to_json,
     to_request,
-    validate,
 )
 from .._concurrency import (
     AsyncAnyIterable,
@@ -61,9 +56,14 @@ from .._exceptions import (
     TaskFailedError,
 )
 from .._journal import RESUBMITTABLE, Journal, JournalRow
-from .._limits import Permit
 from .._log import logger
+from .._options import NO_OPTIONS, OnSend, RequestOptions
+from .._requests import CostRequest, ImageRequest, VideoRequest, cost_request
+from ._download import save_results
 from ._tasks import ImageTask, VideoTask
+
+if TYPE_CHECKING:
+    from ._client import AsyncClient
 
 __all__ = ["DEFAULT_CONCURRENCY", "AsyncBatch"]
 
@@ -76,10 +76,24 @@ BATCH_RETRIES = 3
 """How many more times a batch submits a request the server provably never processed
 (429, failed connect) after the client's own retries gave up."""
 
-_ON_SEND: contextvars.ContextVar[Callable[[], None] | None] = contextvars.ContextVar(
-    "nanobanana_batch_on_send", default=None
-)
-"""Set by a worker around its generate call: run when the request gets its turn."""
+
+class BatchTarget(Protocol):
+    """What the engine calls on ``client.images`` / ``client.videos``: their one submit
+    path (``generate`` calls it too) and ``wait``. Typed, so the checkers see a change."""
+
+    _client: AsyncClient
+
+    async def _submit(
+        self,
+        request: ImageRequest | VideoRequest,
+        options: RequestOptions,
+        *,
+        on_send: OnSend | None = None,
+    ) -> ImageTask | VideoTask: ...
+
+    async def wait(
+        self, task_id: str, *, on_progress: Callable[[Status], object] | None = None
+    ) -> Status: ...
 
 
 class _Abandoned(Exception):
@@ -93,30 +107,6 @@ class _End:
 
     def __init__(self, error: BaseException | None = None) -> None:
         self.error = error
-
-
-class AsyncSendMarker:
-    """Wraps the client's limiter for generate requests: once a request has its turn,
-    the batch's hook records that it is about to be sent (or refuses it, when closing)."""
-
-    __slots__ = ("_inner",)
-
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
-
-    async def acquire(self) -> Permit:
-        permit: Permit = await self._inner.acquire()
-        hook = _ON_SEND.get()
-        if hook is not None:
-            try:
-                hook()
-            except BaseException:
-                permit.release(sent=False)
-                raise
-        return permit
-
-    def pause(self, seconds: float) -> None:
-        self._inner.pause(seconds)
 
 
 async def _each(requests: AsyncAnyIterable[Any]) -> AsyncGenerator[Any, None]:
@@ -167,7 +157,7 @@ class AsyncBatch:
 
     def __init__(
         self,
-        resource: Any,
+        resource: BatchTarget,
         kind: str,
         requests: AsyncAnyIterable[Any],
         *,
@@ -278,7 +268,7 @@ class _Engine:
 
     def __init__(
         self,
-        resource: Any,
+        resource: BatchTarget,
         kind: str,
         requests: AsyncAnyIterable[Any],
         *,
@@ -306,11 +296,10 @@ class _Engine:
         self._source: AsyncGenerator[Any, None] | None = None
         self._source_error: BaseException | None = None
         self._next_index = 0
-        self._costs: dict[tuple[tuple[str, Any], ...], int] = {}
+        self._costs: dict[CostRequest, int] = {}
         self._committed = 0
         self._stop: BaseException | None = None
         self._waiting: dict[int, str] = {}
-        self._sender: Any = None
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -325,9 +314,6 @@ class _Engine:
                     requests = [raw async for raw in _each(requests)]
                 await self._check_budget(requests)
             self._source = _each(requests)
-            sender = self._client.with_options()
-            sender._limiter = AsyncSendMarker(self._client._limiter)
-            self._sender = sender
         except BaseException:
             if self._journal is not None:
                 self._journal.close()
@@ -390,15 +376,15 @@ class _Engine:
             if self._journal is not None:
                 self._journal.close()
 
-    async def _cost(self, key: tuple[tuple[str, Any], ...]) -> int:
+    async def _cost(self, key: CostRequest) -> int:
         if key not in self._costs:
-            estimate = await self._client.account.calculate_cost(self._kind, **dict(key))
+            estimate = await self._client.account._submit(key, NO_OPTIONS)
             self._costs[key] = estimate.credits_needed
         return self._costs[key]
 
     async def _check_budget(self, requests: AsyncAnyIterable[Any]) -> None:
         """The preflight: price every distinct parameter set once; refuse an over-budget batch."""
-        counts: dict[tuple[tuple[str, Any], ...], int] = {}
+        counts: dict[CostRequest, int] = {}
         index = 0
         async with aclosing(_each(requests)) as source:
             async for raw in source:
@@ -406,7 +392,7 @@ class _Engine:
                 index += 1
                 try:
                     request = to_request(self._kind, raw)
-                    validate(self._kind, request)
+                    _catalog.validate(request)
                 except InvalidParameterError:
                     continue  # it becomes an item; nothing is spent on it
                 if self._journal is not None:
@@ -416,7 +402,7 @@ class _Engine:
                             raise JournalError(_mismatch(self._journal, position))
                         if row.state not in RESUBMITTABLE:
                             continue  # already submitted by an earlier run: nothing to pay
-                key = cost_key(self._kind, request)
+                key = cost_request(request)
                 counts[key] = counts.get(key, 0) + 1
         total = 0
         for key, n in counts.items():
@@ -555,7 +541,7 @@ class _Engine:
             if self._stop is not None:
                 return self._not_submitted(index, request)
             try:
-                cost = await self._cost(cost_key(self._kind, request))
+                cost = await self._cost(cost_request(request))
             except NanoBananaError as exc:
                 if is_fatal(exc, request):
                     self._stop = exc
@@ -578,7 +564,7 @@ class _Engine:
     async def _submit(self, index: int, request: Request) -> BatchItem:
         journal = self._journal
         try:
-            validate(self._kind, request)
+            _catalog.validate(request)
         except InvalidParameterError as exc:
             if journal is not None:
                 journal.not_submitted(index, _describe(exc))
@@ -642,29 +628,17 @@ class _Engine:
             if journal is not None:
                 journal.sending(index)
 
-        token = _ON_SEND.set(on_send)
-        try:
-            with AsyncShield():
-                task: ImageTask | VideoTask
-                if isinstance(request, ImageRequest):
-                    op = _protocol.image_generate(request.prompt, **request.params())
-                    created = await self._sender._request(op)
-                    task = ImageTask._from_created(created, self._resource, model=request.model)
-                else:
-                    op = _protocol.video_generate(request.prompt, **request.params())
-                    created = await self._sender._request(op)
-                    task = VideoTask._from_created(created, self._resource, model=request.model)
-                self._waiting[index] = task.task_id
-                if journal is not None:
-                    journal.submitted(index, task.task_id, task.credits_used)
-        finally:
-            _ON_SEND.reset(token)
+        with AsyncShield():
+            task = await self._resource._submit(request, NO_OPTIONS, on_send=on_send)
+            self._waiting[index] = task.task_id
+            if journal is not None:
+                journal.submitted(index, task.task_id, task.credits_used)
         return task
 
     async def _wait(
         self, index: int, request: Request, task_id: str, task: ImageTask | VideoTask | None
     ) -> BatchItem:
-        def on_progress(status: Any) -> None:
+        def on_progress(status: Status) -> None:
             if self._closing:
                 raise _Abandoned
 
@@ -706,7 +680,7 @@ class _Engine:
         error: BaseException | None = None
         paths: tuple[Path, ...] = ()
         try:
-            paths = tuple(await self._resource.save(status, self._save_to))
+            paths = tuple(await save_results(self._resource, status, self._save_to))
         except (NanoBananaError, OSError) as exc:
             error = exc
         if self._journal is not None:

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 
 from .. import _protocol
 from .._concurrency import AsyncAnyIterable
-from .._models import CostEstimate, Credits, ImageStatus, ModelCatalog, VideoStatus
+from .._exceptions import InvalidParameterError
+from .._models import CostEstimate, Credits, ImageStatus, ModelCatalog, TaskCreated, VideoStatus
+from .._options import OnSend, RequestOptions
 from .._policy import PollPolicy
+from .._requests import CostRequest, ImageRequest, VideoRequest
 from ._download import save_results
+from ._schema_methods import _AccountMethods, _ImageMethods, _ModelMethods, _VideoMethods
 from ._tasks import ImageTask, VideoTask, wait_for_task
 
 if TYPE_CHECKING:
-    from .._batch_models import BatchItem, ImageRequest, VideoRequest  # noqa: F401 (the base classes name them)
+    from .._batch_models import BatchItem
     from ._batch import AsyncBatch
     from ._client import AsyncClient
 
@@ -31,21 +35,52 @@ class _Resource:
 
 StatusT = TypeVar("StatusT", ImageStatus, VideoStatus)
 TaskT = TypeVar("TaskT", ImageTask, VideoTask)
-RequestT = TypeVar("RequestT")
+RequestT = TypeVar("RequestT", ImageRequest, VideoRequest)
 
 
 class _TaskResource(_Resource, Generic[StatusT, TaskT, RequestT]):
-    """What images and videos share: status, wait, save and generate_many."""
+    """What images and videos share: the submit path, status, wait, save, generate_many.
+
+    The public ``generate`` and ``status`` are generated from the schema
+    (``_schema_methods``); they call ``_submit`` and ``_status`` here.
+    """
 
     __slots__ = ()
     _kind: ClassVar[Literal["image", "video"]]
+    _request_type: ClassVar[type[ImageRequest] | type[VideoRequest]]
 
     def _status_op(self, task_id: str) -> _protocol.Operation[StatusT]:
         raise NotImplementedError
 
-    async def status(self, task_id: str) -> StatusT:
-        """The current state of a task."""
-        return await self._client._request(self._status_op(task_id))
+    def _new_task(self, created: TaskCreated, model: str | None) -> TaskT:
+        raise NotImplementedError
+
+    async def _submit(
+        self,
+        request: ImageRequest | VideoRequest,
+        options: RequestOptions,
+        *,
+        on_send: OnSend | None = None,
+    ) -> TaskT:
+        """The one way a generate request is sent: ``generate`` and the batch both come here.
+
+        Validates (InvalidParameterError: nothing sent), sends through the budget (calling
+        ``on_send`` just before the request leaves) and returns the task handle. The batch
+        hands over requests it built from any input, so the kind is checked here.
+        """
+        if not isinstance(request, self._request_type):
+            raise InvalidParameterError(
+                "request",
+                request,
+                reason=f"client.{self._kind}s takes nb.{self._request_type.__name__}, "
+                f"got {type(request).__name__}",
+            )
+        op = _protocol.generate(request)
+        created = await self._client._request(op, options, on_send=on_send)
+        return self._new_task(created, request.model)
+
+    async def _status(self, task_id: str, options: RequestOptions) -> StatusT:
+        return await self._client._request(self._status_op(task_id), options)
 
     async def wait(
         self,
@@ -74,7 +109,7 @@ class _TaskResource(_Resource, Generic[StatusT, TaskT, RequestT]):
 
     def generate_many(
         self,
-        requests: AsyncAnyIterable[str | RequestT],
+        requests: AsyncAnyIterable[str | RequestT | Mapping[str, Any]],
         *,
         concurrency: int | None = None,
         max_credits: int | None = None,
@@ -101,121 +136,51 @@ class _TaskResource(_Resource, Generic[StatusT, TaskT, RequestT]):
         )
 
 
-class AsyncImages(_TaskResource[ImageStatus, ImageTask, "ImageRequest"]):
+class AsyncImages(_ImageMethods, _TaskResource[ImageStatus, ImageTask, ImageRequest]):
     """Image generation: ``generate``, ``status``, ``wait``, ``save``, ``generate_many``."""
 
     __slots__ = ()
     _kind = "image"
+    _request_type = ImageRequest
 
     def _status_op(self, task_id: str) -> _protocol.Operation[ImageStatus]:
         return _protocol.image_status(task_id)
 
-    async def generate(
-        self,
-        prompt: str,
-        *,
-        mode: str | None = None,
-        model: str | None = None,
-        image_url: str | None = None,
-        aspect_ratio: str | None = None,
-        resolution: str | None = None,
-        num_images: int | None = None,
-        quality: str | None = None,
-        output_format: str | None = None,
-    ) -> ImageTask:
-        """Submit an image task (charged on acceptance). A parameter left None is not sent."""
-        op = _protocol.image_generate(
-            prompt,
-            mode=mode,
-            model=model,
-            image_url=image_url,
-            aspect_ratio=aspect_ratio,
-            resolution=resolution,
-            num_images=num_images,
-            quality=quality,
-            output_format=output_format,
-        )
-        created = await self._client._request(op)
+    def _new_task(self, created: TaskCreated, model: str | None) -> ImageTask:
         return ImageTask._from_created(created, self, model=model)
 
 
-class AsyncVideos(_TaskResource[VideoStatus, VideoTask, "VideoRequest"]):
+class AsyncVideos(_VideoMethods, _TaskResource[VideoStatus, VideoTask, VideoRequest]):
     """Video generation: ``generate``, ``status``, ``wait``, ``save``, ``generate_many``."""
 
     __slots__ = ()
     _kind = "video"
+    _request_type = VideoRequest
 
     def _status_op(self, task_id: str) -> _protocol.Operation[VideoStatus]:
         return _protocol.video_status(task_id)
 
-    async def generate(
-        self,
-        prompt: str,
-        *,
-        model: str | None = None,
-        aspect_ratio: str | None = None,
-        duration: int | None = None,
-        resolution: str | None = None,
-        image_url: str | None = None,
-        generate_audio: bool | None = None,
-        negative_prompt: str | None = None,
-    ) -> VideoTask:
-        """Submit a video task (charged on acceptance). ``model`` is sent as ``model_id``."""
-        op = _protocol.video_generate(
-            prompt,
-            model=model,
-            aspect_ratio=aspect_ratio,
-            duration=duration,
-            resolution=resolution,
-            image_url=image_url,
-            generate_audio=generate_audio,
-            negative_prompt=negative_prompt,
-        )
-        created = await self._client._request(op)
+    def _new_task(self, created: TaskCreated, model: str | None) -> VideoTask:
         return VideoTask._from_created(created, self, model=model)
 
 
-class AsyncAccount(_Resource):
+class AsyncAccount(_AccountMethods, _Resource):
     """The account: ``credits``, ``calculate_cost``."""
 
     __slots__ = ()
 
-    async def credits(self) -> Credits:
-        """The balance and subscription."""
-        return await self._client._request(_protocol.credits())
+    async def _credits(self, options: RequestOptions) -> Credits:
+        return await self._client._request(_protocol.credits(), options)
 
-    async def calculate_cost(
-        self,
-        type: str,
-        *,
-        mode: str | None = None,
-        model: str | None = None,
-        num_images: int | None = None,
-        resolution: str | None = None,
-        quality: str | None = None,
-        aspect_ratio: str | None = None,
-        duration: int | None = None,
-        generate_audio: bool | None = None,
-    ) -> CostEstimate:
-        """What a generation would cost, as the server prices it (nothing is charged)."""
-        params: dict[str, Any] = {
-            "mode": mode,
-            "model": model,
-            "num_images": num_images,
-            "resolution": resolution,
-            "quality": quality,
-            "aspect_ratio": aspect_ratio,
-            "duration": duration,
-            "generate_audio": generate_audio,
-        }
-        return await self._client._request(_protocol.calculate_cost(type, **params))
+    async def _submit(self, request: CostRequest, options: RequestOptions) -> CostEstimate:
+        """The one way a cost preview is sent (``calculate_cost`` and the batch's preflight)."""
+        return await self._client._request(_protocol.calculate_cost(request), options)
 
 
-class AsyncModels(_Resource):
-    """The model catalog."""
+class AsyncModels(_ModelMethods, _Resource):
+    """The model catalog: ``list``."""
 
     __slots__ = ()
 
-    async def list(self) -> ModelCatalog:
-        """Every image and video model the server offers."""
-        return await self._client._request(_protocol.models())
+    async def _list(self, options: RequestOptions) -> ModelCatalog:
+        return await self._client._request(_protocol.models(), options)

@@ -23,6 +23,7 @@ from .._exceptions import (
     TaskTimeoutError,
 )
 from .._models import ImageStatus, TaskCreated, VideoStatus, status_outcome
+from .._options import NO_OPTIONS
 from .._policy import PollPolicy
 from .._polling import PollState, StatusOp, wait_timeout
 from ._scheduler import AsyncPollScheduler, scheduler_for
@@ -87,7 +88,7 @@ async def poll_once(resource: Any, scheduler: AsyncPollScheduler, state: PollSta
     try:
         op = _status_op(state.kind, state.task_id)
         try:
-            status = await client._request(op)
+            status = await client._request(op, NO_OPTIONS)
         except _TRANSIENT as exc:
             retry_after = exc.retry_after if isinstance(exc, RateLimitError) else None
             state.after_error(client._clock.now(), retry_after)

@@ -5,15 +5,17 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import logging
 import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
-from nanobanana import _catalog
+import httpx
+
 from nanobanana._batch_models import BatchItem, JournalError, NotSubmittedError
 from nanobanana._exceptions import (
     APIConnectionError,
@@ -31,9 +33,12 @@ from nanobanana._exceptions import (
     TaskTimeoutError,
     UnexpectedResponseError,
 )
+from nanobanana._requests import CostRequest, ImageRequest, VideoRequest
 from nanobanana._version import __version__
 
-from ._ui import UI, RichMissing
+from ._flags import add_request_flags, refuse_foreign_flags, request_kwargs
+from ._stop import TaskLedger, close_within, hold_interrupts
+from ._ui import UI, RichMissing, write_error
 
 __all__ = ["EXIT_CODES", "build_parser", "main"]
 
@@ -51,14 +56,15 @@ EXIT_INTERRUPTED = 130
 EXIT_CODES: dict[int, str] = {
     EXIT_OK: "success (a batch: every request succeeded)",
     EXIT_FAILED: "a task failed or was content-filtered; a batch: some requests did not succeed",
-    EXIT_USAGE: "bad command line, invalid parameter (nothing sent), unreadable file or journal",
+    EXIT_USAGE: "bad command line, invalid parameter (nothing sent), input that is not UTF-8, "
+    "an empty batch file, unreadable file or journal",
     EXIT_AUTH: "no API key, key refused (401) or not allowed (403)",
     EXIT_CREDITS: "not enough credits (402), or over the budget (--max-credits, preflight)",
     EXIT_NOT_FOUND: "no such task (404)",
     EXIT_RATE_LIMITED: "rate limited (429) after every retry",
     EXIT_API: "network error, timeout, server error (5xx) or unexpected response",
     EXIT_TIMEOUT: "waiting for a task took longer than --timeout (the task may still finish)",
-    EXIT_INTERRUPTED: "interrupted (Ctrl-C)",
+    EXIT_INTERRUPTED: "interrupted (Ctrl-C); the tasks still running are named",
 }
 
 FAKE_TIME_SCALE = 60.0
@@ -67,9 +73,27 @@ FAKE_TIME_SCALE = 60.0
 DEFAULT_JOURNAL = "nanobanana-journal.sqlite"
 
 
+class UsageError(Exception):
+    """A bad command line or input (not UTF-8, empty, unreadable): exit 2, nothing sent."""
+
+
+class _ParseError(UsageError):
+    def __init__(self, parser: argparse.ArgumentParser, message: str) -> None:
+        super().__init__(message)
+        self.parser = parser
+
+
+class _Parser(argparse.ArgumentParser):
+    """Hands a usage error to ``main`` (which reports it as text or JSON) instead of
+    printing it and exiting; ``--help`` and ``--version`` still exit 0."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _ParseError(self, message)
+
+
 def exit_code(error: BaseException) -> int:
     """The exit code of an error class (see EXIT_CODES)."""
-    if isinstance(error, (InvalidParameterError, BadRequestError, JournalError)):
+    if isinstance(error, (InvalidParameterError, BadRequestError, JournalError, UsageError)):
         return EXIT_USAGE
     if isinstance(error, (AuthenticationError, PermissionDeniedError)):
         return EXIT_AUTH
@@ -103,6 +127,11 @@ simulator: no key, no network.
   nanobanana --fake batch examples/prompts.txt -o out/
   nanobanana image "A sunset over mountains" -o out/
   nanobanana batch prompts.txt -o out/ --max-credits 200   # rerun the same command to resume
+
+With --json, results are JSON on stdout and an error is one JSON object on stderr:
+{"error": {"type": "...", "message": "...", "exit_code": N}}. Progress is a bar on a
+terminal and plain lines when stderr is a pipe or a file. Ctrl-C stops at once and names
+the tasks that were charged and are still running (exit 130).
 """
 
 
@@ -117,10 +146,10 @@ class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaults
         return super()._get_help_string(action)
 
 
-def _common(defaults: bool) -> argparse.ArgumentParser:
+def _common(defaults: bool) -> _Parser:
     """Options every command takes, before or after its name."""
     d: Any = None if defaults else argparse.SUPPRESS
-    common = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    common = _Parser(add_help=False, allow_abbrev=False)
     group = common.add_argument_group("common options")
     group.add_argument(
         "--fake",
@@ -156,63 +185,11 @@ def _common(defaults: bool) -> argparse.ArgumentParser:
     return common
 
 
-def _image_options(parser: argparse.ArgumentParser, *, batch: bool = False) -> None:
-    what = "default for every request of the file" if batch else "image option"
-    group = parser.add_argument_group(
-        "image options" + (" (defaults for the file)" if batch else "")
-    )
-    group.add_argument(
-        "--model", help=f"image model id, e.g. nano-banana, nano-banana-pro ({what})"
-    )
-    group.add_argument(
-        "--mode",
-        choices=_catalog.MODES,
-        help="text or image (default: image when --image-url is given)",
-    )
-    group.add_argument("--image-url", help="reference image URL (image-to-image)")
-    group.add_argument("--aspect-ratio", help="e.g. 1:1, 16:9, 9:16")
-    group.add_argument("--resolution", help="1K, 2K or 4K (models that take one)")
-    group.add_argument("-n", "--num-images", type=int, help="images per request, 1 to 4")
-    group.add_argument(
-        "--quality", choices=_catalog.QUALITIES, help="standard or hd (+2 credits an image)"
-    )
-    group.add_argument("--output-format", choices=_catalog.OUTPUT_FORMATS, help="png or jpeg")
-
-
-def _video_options(parser: argparse.ArgumentParser, *, batch: bool = False) -> None:
-    group = parser.add_argument_group(
-        "video options" + (" (defaults for the file)" if batch else "")
-    )
-    group.add_argument(
-        "--video-model",
-        dest="video_model",
-        metavar="MODEL",
-        help="video model id, e.g. veo-3.1-fast",
-    )
-    group.add_argument("--duration", type=int, help="seconds, e.g. 4, 6, 8 (per model)")
-    group.add_argument(
-        "--video-resolution",
-        dest="video_resolution",
-        metavar="RES",
-        help="720p, 1080p, 480p (per model)",
-    )
-    group.add_argument(
-        "--video-aspect-ratio",
-        dest="video_aspect_ratio",
-        metavar="RATIO",
-        help="16:9, 9:16, 1:1 (per model)",
-    )
-    group.add_argument(
-        "--video-image-url", dest="video_image_url", metavar="URL", help="reference image URL"
-    )
-    audio = group.add_mutually_exclusive_group()
-    audio.add_argument(
-        "--audio", dest="generate_audio", action="store_true", default=None, help="generate audio"
-    )
-    audio.add_argument(
-        "--no-audio", dest="generate_audio", action="store_false", default=None, help="no audio"
-    )
-    group.add_argument("--negative-prompt", help="what the video should not show")
+def _request_options(
+    parser: argparse.ArgumentParser, title: str, *schemas: type[ImageRequest | VideoRequest]
+) -> None:
+    """The request's fields as flags (from the schema: same name in every command)."""
+    add_request_flags(parser.add_argument_group(title), schemas)
 
 
 def _result_options(parser: argparse.ArgumentParser, *, default_out: str = ".") -> None:
@@ -227,7 +204,7 @@ def _result_options(parser: argparse.ArgumentParser, *, default_out: str = ".") 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argparse parser of ``nanobanana`` (every command's --help comes from here)."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="nanobanana",
         allow_abbrev=False,
         description=_DESCRIPTION,
@@ -255,10 +232,10 @@ def build_parser() -> argparse.ArgumentParser:
         "generate an image, wait for it and save it",
         "Submit one image request, wait for it (progress bar) and save the result(s) under -o.",
     )
-    p.add_argument("prompt", metavar="PROMPT", help="what to draw")
-    _image_options(p)
+    p.add_argument("prompt", metavar="PROMPT", help="what to draw; '-' reads it from stdin")
+    _request_options(p, "image options", ImageRequest)
     _result_options(p)
-    _wait_options(p)
+    _wait_options(p, submit=True)
     p.set_defaults(handler=_cmd_image)
 
     p = command(
@@ -266,22 +243,10 @@ def build_parser() -> argparse.ArgumentParser:
         "generate a video, wait for it and save it",
         "Submit one video request, wait for it (progress bar) and save the result under -o.",
     )
-    p.add_argument("prompt", metavar="PROMPT", help="what to film")
-    p.add_argument("--model", help="video model id, e.g. veo-3.1-fast, sora-2")
-    p.add_argument("--aspect-ratio", help="16:9, 9:16, 1:1 (per model)")
-    p.add_argument("--duration", type=int, help="seconds, e.g. 4, 6, 8 (per model)")
-    p.add_argument("--resolution", help="720p, 1080p, 480p (per model)")
-    p.add_argument("--image-url", help="reference image URL")
-    audio = p.add_mutually_exclusive_group()
-    audio.add_argument(
-        "--audio", dest="generate_audio", action="store_true", default=None, help="generate audio"
-    )
-    audio.add_argument(
-        "--no-audio", dest="generate_audio", action="store_false", default=None, help="no audio"
-    )
-    p.add_argument("--negative-prompt", help="what the video should not show")
+    p.add_argument("prompt", metavar="PROMPT", help="what to film; '-' reads it from stdin")
+    _request_options(p, "video options", VideoRequest)
     _result_options(p)
-    _wait_options(p)
+    _wait_options(p, submit=True)
     p.set_defaults(handler=_cmd_video)
 
     p = command(
@@ -312,14 +277,19 @@ def build_parser() -> argparse.ArgumentParser:
     journal.add_argument(
         "--journal",
         metavar="PATH",
-        help=f"SQLite journal to resume from (default: OUT/{DEFAULT_JOURNAL}; none with --fake or --no-download)",
+        help=f"SQLite journal to resume from (default: OUT/{DEFAULT_JOURNAL}; none with --fake "
+        "or --no-download; with --fake the simulator's tasks are kept beside it)",
     )
     journal.add_argument("--no-journal", action="store_true", help="keep no journal")
     p.add_argument(
         "--no-preflight", action="store_true", help="skip the cost check before submitting"
     )
-    _image_options(p, batch=True)
-    _video_options(p, batch=True)
+    _request_options(
+        p,
+        "request options (defaults for every request of the file; --kind decides which apply)",
+        ImageRequest,
+        VideoRequest,
+    )
     _result_options(p)
     p.set_defaults(handler=_cmd_batch)
 
@@ -362,31 +332,10 @@ def build_parser() -> argparse.ArgumentParser:
         "what a generation would cost (nothing is charged)",
         "Ask the server what a generation would cost. Nothing is charged.\n\n"
         "  nanobanana cost image --model nano-banana-pro -n 2 --resolution 2K\n"
-        "  nanobanana cost video --model veo-3.1-fast --duration 8 --audio",
+        "  nanobanana cost video --model veo-3.1-fast --duration 8 --generate-audio",
     )
     p.add_argument("kind", choices=("image", "video"), help="image or video")
-    p.add_argument("--model", help="model id")
-    p.add_argument("--mode", choices=_catalog.MODES, help="image: text or image")
-    p.add_argument("-n", "--num-images", type=int, help="image: images per request, 1 to 4")
-    p.add_argument("--resolution", help="image: 1K/2K/4K; video: 480p/720p/1080p")
-    p.add_argument("--quality", choices=_catalog.QUALITIES, help="image: standard or hd")
-    p.add_argument("--aspect-ratio", help="aspect ratio")
-    p.add_argument("--duration", type=int, help="video: seconds")
-    audio = p.add_mutually_exclusive_group()
-    audio.add_argument(
-        "--audio",
-        dest="generate_audio",
-        action="store_true",
-        default=None,
-        help="video: with audio",
-    )
-    audio.add_argument(
-        "--no-audio",
-        dest="generate_audio",
-        action="store_false",
-        default=None,
-        help="video: without audio",
-    )
+    add_request_flags(p.add_argument_group("cost options"), [CostRequest])
     p.set_defaults(handler=_cmd_cost)
 
     p = command(
@@ -405,40 +354,129 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _wait_options(parser: argparse.ArgumentParser) -> None:
+def _wait_options(parser: argparse.ArgumentParser, *, submit: bool = False) -> None:
     group = parser.add_argument_group("waiting")
     group.add_argument("--timeout", type=float, help="give up waiting after this many seconds")
-    group.add_argument(
-        "--no-wait", action="store_true", help="submit only: print the task id and exit"
-    )
+    if submit:
+        group.add_argument(
+            "--no-wait", action="store_true", help="submit only: print the task id and exit"
+        )
 
 
 # -- running a command -------------------------------------------------------------------
 
 
 class _Context:
-    """What a command needs: the parsed arguments, the output, a client factory."""
+    """What a command needs: the parsed arguments, the output, a client factory, and what
+    Ctrl-C must report (the ledger of tasks charged and not finished)."""
 
     def __init__(self, args: argparse.Namespace, ui: UI) -> None:
         self.args = args
         self.ui = ui
         self.fake: Any = None
+        self.fake_state: Path | None = None
+        """With --fake and a journal: where the simulator keeps its tasks for a rerun."""
+        self.journal: str | None = None
+        self.ledger = TaskLedger(httpx.URL("http://unused.invalid/"))
 
     @contextlib.contextmanager
     def client(self) -> Generator[Any, None, None]:
+        """The sync client; its HTTP traffic feeds ``ledger``. After Ctrl-C it is left open:
+        a stopping batch may still be finishing a request on it, and the process is ending."""
+        from nanobanana._config import resolve_base_url, resolve_timeout
         from nanobanana._sync._client import Client
 
         args = self.args
+        transport: httpx.BaseTransport | None = None
+        key = ""
         if args.fake:
             from nanobanana.testing import FakeNanoBanana
 
-            self.fake = FakeNanoBanana(time_scale=FAKE_TIME_SCALE, seed=7)
-            with self.fake.client() as client:
-                yield client
-            return
-        key = _read_key(args.api_key_file)
-        with Client(api_key=key, base_url=args.base_url) as client:
+            self.fake = FakeNanoBanana(time_scale=FAKE_TIME_SCALE, state=self.fake_state)
+            base_url = resolve_base_url(self.fake.base_url)
+            transport = self.fake.transport
+        else:
+            key = _read_key(args.api_key_file)
+            base_url = resolve_base_url(args.base_url)
+        self.ledger = TaskLedger(base_url)
+        http = httpx.Client(
+            timeout=resolve_timeout(None),
+            transport=transport,
+            event_hooks=self.ledger.event_hooks(),
+        )
+        if args.fake:
+            client = self.fake.client(http_client=http)
+        else:
+            client = Client(api_key=key, base_url=base_url, http_client=http)
+        interrupted = False
+        try:
             yield client
+        except KeyboardInterrupt:
+            interrupted = True
+            raise
+        finally:
+            if not interrupted:
+                client.close()
+                http.close()
+
+    def stopping(self, text: str) -> None:
+        """Say at once what Ctrl-C is doing."""
+        self.ui.notice(f"stopping: {text}")
+
+    def interrupted(self) -> int:
+        """Ctrl-C: name the tasks charged and not finished, and how to get their results."""
+        running = self.ledger.unfinished()
+        sending = self.ledger.sending
+        ids = [task_id for task_id, _ in running]
+        lines: list[str] = []
+        if running:
+            n = len(running)
+            lines.append(
+                f"{n} task{'s were' if n != 1 else ' was'} charged and "
+                f"{'are' if n != 1 else 'is'} still running: {', '.join(ids)}"
+            )
+        else:
+            lines.append("no task was left running")
+        if sending:
+            lines.append(
+                f"{sending} generate request(s) had been sent with no answer yet: they may "
+                "have been charged, with no task id to show"
+                + (
+                    " (the journal marks them for attention)"
+                    if self.journal
+                    else " (check `nanobanana credits` before resubmitting)"
+                )
+            )
+        resume = self._resume_hint(running)
+        if resume:
+            lines.append(resume)
+        self.ui.error(
+            "interrupted: " + "; ".join(lines),
+            kind="Interrupted",
+            exit_code=EXIT_INTERRUPTED,
+            task_ids=ids,
+            resume=resume,
+        )
+        return EXIT_INTERRUPTED
+
+    def _resume_hint(self, running: list[tuple[str, str]]) -> str | None:
+        if self.journal is not None:
+            return f"rerun the same command to resume (the journal {self.journal} keeps the ids)"
+        if not running:
+            return None
+        out = getattr(self.args, "out", None)
+        command = "nanobanana wait " + (running[0][0] if len(running) == 1 else "ID")
+        if {kind for _, kind in running} == {"video"}:
+            command += " --kind video"
+        if out not in (None, "."):
+            command += f" -o {out}"
+        hint = f"get the results with: {command}"
+        if self.args.fake:
+            hint += (
+                " (not with --fake: its simulator ended with this command; nothing was "
+                "charged for real)"
+            )
+        return hint
 
 
 class _NoKey(Exception):
@@ -451,6 +489,8 @@ def _read_key(path: str | None) -> str:
             key = Path(path).read_text(encoding="utf-8").strip()
         except OSError as exc:
             raise _NoKey(f"cannot read the API key file {path!r}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise _NoKey(f"the API key file {path!r} is not UTF-8 text") from None
         if not key:
             raise _NoKey(f"the API key file {path} is empty")
         return key
@@ -463,45 +503,125 @@ def _read_key(path: str | None) -> str:
     return key
 
 
+_PATH_ARGS = frozenset({"out", "file", "journal", "api_key_file"})
+"""Arguments that name files: any bytes the file system takes are fine there."""
+
+_ARG_NAMES = {"prompt": "PROMPT", "task_id": "ID", "kind": "KIND"}
+
+
+def _check_text_args(args: argparse.Namespace) -> None:
+    """Every text argument must be UTF-8: the API takes JSON. (Python hands undecodable
+    command-line bytes over as lone surrogates, which cannot be encoded.)"""
+    for dest, value in vars(args).items():
+        if isinstance(value, str) and dest not in _PATH_ARGS and not _is_utf8(value):
+            name = _ARG_NAMES.get(dest, "--" + dest.replace("_", "-"))
+            raise UsageError(f"{name} is not valid UTF-8 text (check the terminal's encoding)")
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _json_mode(argv: Sequence[str]) -> bool:
+    """Whether --json was asked for, before the command line is known to parse."""
+    options = argv[: list(argv).index("--")] if "--" in argv else argv
+    return "--json" in options
+
+
+class _WarningsToUI(logging.Handler):
+    """The SDK's warnings, through the UI: a yellow line, or a JSON object with --json."""
+
+    def __init__(self, ui: UI) -> None:
+        super().__init__(logging.WARNING)
+        self.ui = ui
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.ui.warn(record.getMessage())
+        except Exception:
+            self.handleError(record)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; the exit code (see EXIT_CODES)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    json_mode = _json_mode(argv)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+        _check_text_args(args)
+    except _ParseError as exc:
+        if not json_mode:
+            exc.parser.print_usage(sys.stderr)
+            sys.stderr.write(f"{exc.parser.prog}: error: {exc}\n")
+        else:
+            write_error(str(exc), kind="UsageError", exit_code=EXIT_USAGE, json_mode=True)
+        return EXIT_USAGE
+    except UsageError as exc:
+        write_error(str(exc), kind="UsageError", exit_code=EXIT_USAGE, json_mode=json_mode)
+        return EXIT_USAGE
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
     try:
         ui = UI(json_mode=args.json)
     except RichMissing as exc:
-        sys.stderr.write(f"nanobanana: {exc}\n")
+        write_error(str(exc), kind="RichMissing", exit_code=EXIT_USAGE, json_mode=False)
         return EXIT_USAGE
+    sdk_logger = logging.getLogger("nanobanana")
+    warnings: _WarningsToUI | None = None
     if args.verbose:
-        import logging
-
         logging.basicConfig(level=logging.DEBUG, format="%(asctime)s %(name)s %(message)s")
-        logging.getLogger("nanobanana").setLevel(logging.DEBUG)
+        sdk_logger.setLevel(logging.DEBUG)
+    elif not sdk_logger.handlers:
+        warnings = _WarningsToUI(ui)
+        sdk_logger.addHandler(warnings)
+    ctx = _Context(args, ui)
     handler: Callable[[_Context], int] = args.handler
     try:
-        return handler(_Context(args, ui))
-    except _NoKey as exc:
-        ui.error(str(exc))
-        return EXIT_AUTH
-    except NanoBananaError as exc:
-        ui.error(str(exc))
-        return exit_code(exc)
-    except OSError as exc:
-        ui.error(str(exc))
-        return EXIT_USAGE
+        return _run(handler, ctx)
     except KeyboardInterrupt:
-        ui.error("interrupted")
-        return EXIT_INTERRUPTED
+        if warnings is not None:
+            # A stopping batch may still log as it winds down: the report below says it all.
+            warnings.setLevel(logging.CRITICAL + 1)
+            warnings = None
+        return ctx.interrupted()
+    finally:
+        if warnings is not None:
+            sdk_logger.removeHandler(warnings)
+
+
+def _run(handler: Callable[[_Context], int], ctx: _Context) -> int:
+    """Run a command; an error becomes its message and exit code (KeyboardInterrupt passes)."""
+    ui = ctx.ui
+    try:
+        return handler(ctx)
+    except _NoKey as exc:
+        ui.error(str(exc), kind="AuthenticationError", exit_code=EXIT_AUTH)
+        return EXIT_AUTH
+    except UsageError as exc:
+        ui.error(str(exc), kind="UsageError", exit_code=EXIT_USAGE)
+        return EXIT_USAGE
+    except NanoBananaError as exc:
+        code = exit_code(exc)
+        message = str(exc)
+        if isinstance(exc, TaskNotFoundError) and ctx.args.fake and ctx.fake_state is None:
+            message += (
+                " (--fake runs a new simulator for each command: it knows only the tasks "
+                "of this one, or those kept beside a batch's --journal)"
+            )
+        ui.error(message, kind=type(exc).__name__, exit_code=code)
+        return code
+    except OSError as exc:
+        ui.error(str(exc), kind=type(exc).__name__, exit_code=EXIT_USAGE)
+        return EXIT_USAGE
 
 
 # -- commands ---------------------------------------------------------------------------
-
-
-def _drop_none(**values: Any) -> dict[str, Any]:
-    return {k: v for k, v in values.items() if v is not None}
 
 
 def _status_json(status: Any, paths: Sequence[Path] = ()) -> dict[str, Any]:
@@ -520,8 +640,9 @@ def _status_json(status: Any, paths: Sequence[Path] = ()) -> dict[str, Any]:
 
 def _wait_and_save(ctx: _Context, resource: Any, task_id: str, what: str) -> int:
     args, ui = ctx.args, ctx.ui
+    ctx.ledger.running(task_id, what)
     with ui.progress(transient=True) as progress:
-        bar = progress.add_task(f"{what} {task_id}", total=100, detail="submitted")
+        bar = progress.add_task(f"{what} {task_id}", total=100, detail="submitted", unit="%")
 
         def on_progress(status: Any) -> None:
             done = status.progress if isinstance(status.progress, int) else None
@@ -530,14 +651,16 @@ def _wait_and_save(ctx: _Context, resource: Any, task_id: str, what: str) -> int
         try:
             status = resource.wait(task_id, timeout=args.timeout, on_progress=on_progress)
         except TaskFailedError as exc:
+            ctx.ledger.finished(task_id)
             if args.json:
                 ui.data({**_status_json(exc.status), "ok": False})
-            ui.error(str(exc))
+            ui.error(str(exc), kind=type(exc).__name__, exit_code=EXIT_FAILED)
             return EXIT_FAILED
         progress.update(bar, completed=100, detail=status.status)
     paths: list[Path] = []
     if not args.no_download:
         paths = resource.save(status, args.out)
+    ctx.ledger.finished(task_id)
     if args.json:
         ui.data({**_status_json(status, paths), "ok": True})
     else:
@@ -550,53 +673,72 @@ def _wait_and_save(ctx: _Context, resource: Any, task_id: str, what: str) -> int
     return EXIT_OK
 
 
-def _submitted(ctx: _Context, task: Any) -> int:
+def _submitted(ctx: _Context, task: Any, kind: str) -> int:
     if ctx.args.json:
         ctx.ui.data(
             {"task_id": task.task_id, "status": task.status, "credits_used": task.credits_used}
         )
     else:
         ctx.ui.print(task.task_id)
-        ctx.ui.note(
-            f"submitted ({task.credits_used} credits); wait with: nanobanana wait {task.task_id}"
-        )
+        wait = f"nanobanana wait {task.task_id}" + (" --kind video" if kind == "video" else "")
+        ctx.ui.note(f"submitted ({task.credits_used} credits); wait with: {wait}")
     return EXIT_OK
+
+
+def _stdin_bytes() -> bytes:
+    buffer = getattr(sys.stdin, "buffer", None)
+    if buffer is not None:
+        data: bytes = buffer.read()
+        return data
+    return sys.stdin.read().encode("utf-8", "surrogateescape")
+
+
+def _prompt(value: str) -> str:
+    """PROMPT, or with ``-`` the text on standard input (UTF-8)."""
+    if value != "-":
+        return value
+    try:
+        text = _stdin_bytes().decode("utf-8").removeprefix("\ufeff").strip()
+    except UnicodeDecodeError:
+        raise UsageError("the prompt on standard input is not valid UTF-8 text") from None
+    if not text:
+        raise UsageError("PROMPT is '-' but standard input holds no prompt")
+    return text
+
+
+def _submit(ctx: _Context, kind: str, generate: Callable[[], Any]) -> Any:
+    """Send a generate request; Ctrl-C waits for its answer once it is on the wire."""
+    with hold_interrupts(ctx.ledger, ctx.stopping):
+        task = generate()
+        ctx.ledger.running(task.task_id, kind)
+    return task
 
 
 def _cmd_image(ctx: _Context) -> int:
     a = ctx.args
+    prompt = _prompt(a.prompt)
     with ctx.client() as client:
-        task = client.images.generate(
-            a.prompt,
-            mode=a.mode,
-            model=a.model,
-            image_url=a.image_url,
-            aspect_ratio=a.aspect_ratio,
-            resolution=a.resolution,
-            num_images=a.num_images,
-            quality=a.quality,
-            output_format=a.output_format,
+        task = _submit(
+            ctx,
+            "image",
+            lambda: client.images.generate(prompt, **request_kwargs(a, ImageRequest)),
         )
         if a.no_wait:
-            return _submitted(ctx, task)
+            return _submitted(ctx, task, "image")
         return _wait_and_save(ctx, client.images, task.task_id, "image")
 
 
 def _cmd_video(ctx: _Context) -> int:
     a = ctx.args
+    prompt = _prompt(a.prompt)
     with ctx.client() as client:
-        task = client.videos.generate(
-            a.prompt,
-            model=a.model,
-            aspect_ratio=a.aspect_ratio,
-            duration=a.duration,
-            resolution=a.resolution,
-            image_url=a.image_url,
-            generate_audio=a.generate_audio,
-            negative_prompt=a.negative_prompt,
+        task = _submit(
+            ctx,
+            "video",
+            lambda: client.videos.generate(prompt, **request_kwargs(a, VideoRequest)),
         )
         if a.no_wait:
-            return _submitted(ctx, task)
+            return _submitted(ctx, task, "video")
         return _wait_and_save(ctx, client.videos, task.task_id, "video")
 
 
@@ -660,16 +802,7 @@ def _cmd_models(ctx: _Context) -> int:
 
 def _cmd_cost(ctx: _Context) -> int:
     a = ctx.args
-    params = _drop_none(
-        mode=a.mode,
-        model=a.model,
-        num_images=a.num_images,
-        resolution=a.resolution,
-        quality=a.quality,
-        aspect_ratio=a.aspect_ratio,
-        duration=a.duration,
-        generate_audio=a.generate_audio,
-    )
+    params = request_kwargs(a, CostRequest)
     with ctx.client() as client:
         estimate = client.account.calculate_cost(a.kind, **params)
     if a.json:
@@ -714,23 +847,38 @@ def _cmd_fake_server(ctx: _Context) -> int:
 # -- batch ------------------------------------------------------------------------------
 
 
-class _FileRequests:
-    """The requests of a batch file, read afresh on every iteration (constant memory)."""
+class _BatchFile:
+    """The requests of a batch file (or of stdin, read once), parsed afresh on every
+    iteration (constant memory for a file). ``check()`` parses every line and counts."""
 
-    def __init__(self, path: str, kind: str, defaults: dict[str, Any]) -> None:
-        self.path = path
-        self.kind = kind
+    def __init__(
+        self,
+        name: str,
+        open_lines: Callable[[], contextlib.AbstractContextManager[Iterable[bytes]]],
+        defaults: dict[str, Any],
+    ) -> None:
+        self.name = name
+        self._open_lines = open_lines
         self.defaults = defaults
         self.count = 0
-        for _ in self._lines():
-            self.count += 1
+
+    @classmethod
+    def from_path(cls, path: str, defaults: dict[str, Any]) -> _BatchFile:
+        return cls(path, lambda: open(path, "rb"), defaults)
+
+    @classmethod
+    def from_stdin(cls, defaults: dict[str, Any]) -> _BatchFile:
+        lines = _stdin_bytes().splitlines()
+        return cls("<stdin>", lambda: contextlib.nullcontext(lines), defaults)
 
     def _lines(self) -> Iterator[tuple[int, str]]:
-        if self.path == "-":
-            raise AssertionError("stdin is read into a list first")
-        with open(self.path, encoding="utf-8") as handle:
-            for number, line in enumerate(handle, 1):
-                text = line.strip()
+        with self._open_lines() as raw_lines:
+            for number, raw in enumerate(raw_lines, 1):
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise UsageError(f"{self.name}:{number}: not valid UTF-8 text") from None
+                text = line.removeprefix("\ufeff").strip() if number == 1 else line.strip()
                 if text and not text.startswith("#"):
                     yield number, text
 
@@ -739,21 +887,21 @@ class _FileRequests:
             try:
                 obj = json.loads(text)
             except ValueError as exc:
-                raise InvalidParameterError(
-                    "FILE", text, reason=f"{self.path}:{number}: not a JSON object: {exc}"
-                ) from None
+                raise UsageError(f"{self.name}:{number}: not a JSON object: {exc}") from None
             if not isinstance(obj, dict):
-                raise InvalidParameterError(
-                    "FILE", text, reason=f"{self.path}:{number}: not a JSON object"
-                )
+                raise UsageError(f"{self.name}:{number}: not a JSON object")
+            if not all(_is_utf8(v) for v in obj.values() if isinstance(v, str)):
+                raise UsageError(f"{self.name}:{number}: a value is not valid UTF-8 text")
             return {**self.defaults, **obj}
         if self.defaults:
             return {**self.defaults, "prompt": text}
         return text
 
     def check(self) -> None:
+        self.count = 0
         for number, text in self._lines():
             self._parse(number, text)
+            self.count += 1
 
     def __iter__(self) -> Iterator[Any]:
         for number, text in self._lines():
@@ -761,26 +909,11 @@ class _FileRequests:
 
 
 def _batch_defaults(a: argparse.Namespace) -> dict[str, Any]:
-    if a.kind == "image":
-        return _drop_none(
-            model=a.model,
-            mode=a.mode,
-            image_url=a.image_url,
-            aspect_ratio=a.aspect_ratio,
-            resolution=a.resolution,
-            num_images=a.num_images,
-            quality=a.quality,
-            output_format=a.output_format,
-        )
-    return _drop_none(
-        model=a.video_model or a.model,
-        aspect_ratio=a.video_aspect_ratio or a.aspect_ratio,
-        duration=a.duration,
-        resolution=a.video_resolution or a.resolution,
-        image_url=a.video_image_url or a.image_url,
-        generate_audio=a.generate_audio,
-        negative_prompt=a.negative_prompt,
+    schema, other = (
+        (ImageRequest, VideoRequest) if a.kind == "image" else (VideoRequest, ImageRequest)
     )
+    refuse_foreign_flags(a, schema, [other], f"--kind {a.kind}")
+    return request_kwargs(a, schema)
 
 
 def _item_json(item: BatchItem) -> dict[str, Any]:
@@ -798,27 +931,42 @@ def _item_json(item: BatchItem) -> dict[str, Any]:
     }
 
 
+def _fake_state(journal: str) -> Path:
+    """Where ``--fake`` keeps its simulator's tasks for a rerun of a journaled batch. A
+    new journal starts a new simulated world: a state file left without one is dropped."""
+    state = Path(journal + ".fake-state")
+    if not Path(journal).exists():
+        state.unlink(missing_ok=True)
+    return state
+
+
 def _cmd_batch(ctx: _Context) -> int:
     a, ui = ctx.args, ctx.ui
     defaults = _batch_defaults(a)
     if a.file == "-":
-        lines = [line.strip() for line in sys.stdin if line.strip() and not line.startswith("#")]
-        tmp = _StdinRequests(lines, a.kind, defaults)
-        requests: Any = tmp
-        total = len(lines)
+        requests = _BatchFile.from_stdin(defaults)
     else:
         if not Path(a.file).is_file():
             raise OSError(f"no such file: {a.file}")
-        requests = _FileRequests(a.file, a.kind, defaults)
-        requests.check()
-        total = requests.count
+        requests = _BatchFile.from_path(a.file, defaults)
+    requests.check()
+    total = requests.count
+    if total == 0:
+        raise UsageError(
+            f"{requests.name} holds no requests (blank lines and lines starting with # "
+            "are skipped): nothing to do"
+        )
     journal: str | None = None
     if a.journal:
         journal = a.journal
     elif not a.no_journal and not a.fake and not a.no_download:
         journal = str(Path(a.out) / DEFAULT_JOURNAL)
+    ctx.journal = journal
+    if a.fake and journal is not None:
+        ctx.fake_state = _fake_state(journal)
     save_to = None if a.no_download else a.out
     counts = {"ok": 0, "failed": 0, "not submitted": 0, "attention": 0}
+    saved = 0
     stopped: BaseException | None = None
     with ctx.client() as client:
         resource = client.images if a.kind == "image" else client.videos
@@ -834,8 +982,11 @@ def _cmd_batch(ctx: _Context) -> int:
                 save_to=save_to,
                 preflight=not a.no_preflight,
             )
-            with batch:
+            interrupted = False
+            try:
                 for item in batch:
+                    ctx.ledger.finished(item.task_id)
+                    saved += len(item.paths)
                     if item.ok:
                         counts["ok"] += 1
                     elif item.needs_attention:
@@ -859,9 +1010,17 @@ def _cmd_batch(ctx: _Context) -> int:
                         advance=1,
                         detail=f"[green]{counts['ok']} ok[/] [red]{counts['failed']} failed[/]",
                     )
+            except KeyboardInterrupt:
+                interrupted = True
+                _stop_batch(ctx, batch)
+                raise
+            finally:
+                if not interrupted:
+                    batch.close()
     if not a.json:
         summary = ", ".join(f"{n} {name}" for name, n in counts.items() if n or name == "ok")
-        ui.note(f"{summary} of {total}" + (f"; results in {a.out}" if save_to else ""))
+        where = f"; {saved} file{'s' if saved != 1 else ''} in {a.out}" if saved else ""
+        ui.note(f"{summary} of {total}{where}")
         if counts["attention"]:
             ui.note(
                 "[yellow]some requests may have been charged without a task id: check "
@@ -874,16 +1033,21 @@ def _cmd_batch(ctx: _Context) -> int:
     return EXIT_FAILED
 
 
-class _StdinRequests(_FileRequests):
-    def __init__(self, lines: list[str], kind: str, defaults: dict[str, Any]) -> None:
-        self.lines = lines
-        self.path = "<stdin>"
-        self.kind = kind
-        self.defaults = defaults
-        self.count = len(lines)
+def _stop_batch(ctx: _Context, batch: Any) -> None:
+    """Ctrl-C in a batch: say so at once, submit nothing more, wait only for generate
+    requests already on the wire (their task ids must not be lost), then leave.
 
-    def _lines(self) -> Iterator[tuple[int, str]]:
-        yield from enumerate(self.lines, 1)
+    The tasks left running are the ledger's; an engine that names them itself can feed
+    ``ctx.ledger.running(...)`` here."""
+    sending = ctx.ledger.sending
+    text = "submitting nothing more"
+    if sending:
+        text += (
+            f"; waiting for the answer to {sending} generate request(s) already sent, so "
+            "their task ids are not lost (Ctrl-C again to quit now)"
+        )
+    ctx.stopping(text)
+    close_within(batch.close, ctx.ledger)
 
 
 def _print_failure(progress: Any, item: BatchItem, label: str) -> None:

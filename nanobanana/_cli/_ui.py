@@ -2,6 +2,11 @@
 
 rich is imported only here, and only when human output is asked for: ``--json`` and
 ``--help`` work without it; anything else without it stops with a clear message.
+
+Results go to stdout, everything else to stderr. With ``--json`` an error is one JSON
+object on stderr, ``{"error": {"type": ..., "message": ..., "exit_code": ...}}``. Progress
+is a rich bar on a terminal, and plain lines (one per change) when stderr is a pipe or a
+file, where a bar would only appear at the end.
 """
 
 from __future__ import annotations
@@ -11,11 +16,21 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["RichMissing", "UI"]
+__all__ = ["RichMissing", "UI", "write_error"]
 
 
 class RichMissing(Exception):
     """rich is not installed (the ``cli`` extra)."""
+
+
+def write_error(message: str, *, kind: str, exit_code: int, json_mode: bool, **fields: Any) -> None:
+    """An error on stderr without a UI (before one exists): JSON, or argparse's style."""
+    if json_mode:
+        error = {"type": kind, "message": message, "exit_code": exit_code, **fields}
+        sys.stderr.write(json.dumps({"error": error}) + "\n")
+    else:
+        sys.stderr.write(f"nanobanana: error: {message}\n")
+    sys.stderr.flush()
 
 
 class UI:
@@ -50,16 +65,30 @@ class UI:
             self._out.print(text, style=style)
 
     def note(self, text: str, *, style: str | None = None) -> None:
-        """A message on stderr (progress, warnings); silent in json mode unless an error."""
+        """A message on stderr (progress, warnings); silent in json mode."""
         if self._err is not None and not self.quiet:
             self._err.print(text, style=style)
 
-    def error(self, text: str) -> None:
-        """An error on stderr, in both modes."""
+    def notice(self, text: str, *, kind: str = "notice") -> None:
+        """Something the user must hear now (Ctrl-C is stopping...), in both modes: a
+        yellow line, or ``{kind: {"message": text}}`` on stderr in json mode."""
+        if self._err is not None:
+            label = "" if kind == "notice" else f"{kind}: "
+            self._err.print(f"[yellow]{_escape(label + text)}[/]")
+        else:
+            sys.stderr.write(json.dumps({kind: {"message": text}}) + "\n")
+            sys.stderr.flush()
+
+    def warn(self, text: str) -> None:
+        """A warning on stderr (``{"warning": {"message": ...}}`` in json mode)."""
+        self.notice(text, kind="warning")
+
+    def error(self, text: str, *, kind: str = "Error", exit_code: int = 1, **fields: Any) -> None:
+        """An error on stderr: ``{"error": {...}}`` in json mode (``fields`` added to it)."""
         if self._err is not None:
             self._err.print(f"[bold red]error:[/] {_escape(text)}")
         else:
-            sys.stderr.write(f"nanobanana: error: {text}\n")
+            write_error(text, kind=kind, exit_code=exit_code, json_mode=True, **fields)
 
     def table(self, title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         from rich.table import Table
@@ -77,9 +106,12 @@ class UI:
     # -- progress -------------------------------------------------------------------------
 
     def progress(self, *, transient: bool = False) -> Any:
-        """A rich Progress on stderr (a do-nothing stand-in in json mode)."""
+        """Progress on stderr: a rich bar on a terminal, plain lines on a pipe or a file,
+        nothing in json mode. Tasks take ``unit="%"`` when ``total`` is a percentage."""
         if self._err is None:
             return _NoProgress()
+        if not self._err.is_terminal:
+            return _LineProgress(self._err)
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -114,12 +146,57 @@ class _NoProgress:
     def update(self, *args: Any, **kwargs: Any) -> None:
         return None
 
-    def advance(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
     @property
     def console(self) -> Any:
         return None
+
+
+class _LineProgress:
+    """The rich Progress calls the CLI makes, as one plain line per change.
+
+    For a stderr that is not a terminal (CI logs, ``2> log``, a pipe): a live bar would
+    print nothing until the end there."""
+
+    def __init__(self, console: Any) -> None:
+        self.console = console
+        self._tasks: list[dict[str, Any]] = []
+
+    def __enter__(self) -> _LineProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def add_task(self, description: str, total: float | None = None, **fields: Any) -> int:
+        self._tasks.append(
+            {"description": description, "total": total, "completed": 0, "line": None, **fields}
+        )
+        self.update(len(self._tasks) - 1)
+        return len(self._tasks) - 1
+
+    def update(
+        self,
+        task_id: int,
+        *,
+        completed: float | None = None,
+        advance: float | None = None,
+        **fields: Any,
+    ) -> None:
+        task = self._tasks[task_id]
+        if completed is not None:
+            task["completed"] = completed
+        if advance is not None:
+            task["completed"] += advance
+        task.update(fields)
+        done, total = int(task["completed"]), task["total"]
+        if task.get("unit") == "%":
+            count = f"{done}%"
+        else:
+            count = f"{done}/{int(total)}" if total is not None else str(done)
+        line = f"{task['description']}: {count} {task.get('detail', '')}".rstrip()
+        if line != task["line"]:
+            task["line"] = line
+            self.console.print(line)
 
 
 def _escape(text: str) -> str:

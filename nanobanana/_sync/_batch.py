@@ -18,32 +18,27 @@ the journal, or logged.
 
 from __future__ import annotations
 
-import contextvars
 import os
 from collections.abc import Callable, Generator, Iterable
 from contextlib import closing
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from .. import _protocol
+from .. import _catalog
 from .._batch_models import (
     BatchItem,
     BudgetExceededError,
-    ImageRequest,
     JournalError,
     NotSubmittedError,
     Request,
     Status,
-    VideoRequest,
-    cost_key,
     fingerprint,
     is_fatal,
     request_json,
     status_from_json,
     status_to_json,
     to_request,
-    validate,
 )
 from .._concurrency import (
     AnyIterable,
@@ -62,9 +57,14 @@ from .._exceptions import (
     TaskFailedError,
 )
 from .._journal import RESUBMITTABLE, Journal, JournalRow
-from .._limits import Permit
 from .._log import logger
+from .._options import NO_OPTIONS, OnSend, RequestOptions
+from .._requests import CostRequest, ImageRequest, VideoRequest, cost_request
+from ._download import save_results
 from ._tasks import SyncImageTask, SyncVideoTask
+
+if TYPE_CHECKING:
+    from ._client import Client
 
 __all__ = ["DEFAULT_CONCURRENCY", "Batch"]
 
@@ -77,10 +77,24 @@ BATCH_RETRIES = 3
 """How many more times a batch submits a request the server provably never processed
 (429, failed connect) after the client's own retries gave up."""
 
-_ON_SEND: contextvars.ContextVar[Callable[[], None] | None] = contextvars.ContextVar(
-    "nanobanana_batch_on_send", default=None
-)
-"""Set by a worker around its generate call: run when the request gets its turn."""
+
+class BatchTarget(Protocol):
+    """What the engine calls on ``client.images`` / ``client.videos``: their one submit
+    path (``generate`` calls it too) and ``wait``. Typed, so the checkers see a change."""
+
+    _client: Client
+
+    def _submit(
+        self,
+        request: ImageRequest | VideoRequest,
+        options: RequestOptions,
+        *,
+        on_send: OnSend | None = None,
+    ) -> SyncImageTask | SyncVideoTask: ...
+
+    def wait(
+        self, task_id: str, *, on_progress: Callable[[Status], object] | None = None
+    ) -> Status: ...
 
 
 class _Abandoned(Exception):
@@ -94,30 +108,6 @@ class _End:
 
     def __init__(self, error: BaseException | None = None) -> None:
         self.error = error
-
-
-class SendMarker:
-    """Wraps the client's limiter for generate requests: once a request has its turn,
-    the batch's hook records that it is about to be sent (or refuses it, when closing)."""
-
-    __slots__ = ("_inner",)
-
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
-
-    def acquire(self) -> Permit:
-        permit: Permit = self._inner.acquire()
-        hook = _ON_SEND.get()
-        if hook is not None:
-            try:
-                hook()
-            except BaseException:
-                permit.release(sent=False)
-                raise
-        return permit
-
-    def pause(self, seconds: float) -> None:
-        self._inner.pause(seconds)
 
 
 def _each(requests: AnyIterable[Any]) -> Generator[Any, None]:
@@ -152,7 +142,7 @@ class Batch:
 
     def __init__(
         self,
-        resource: Any,
+        resource: BatchTarget,
         kind: str,
         requests: AnyIterable[Any],
         *,
@@ -263,7 +253,7 @@ class _Engine:
 
     def __init__(
         self,
-        resource: Any,
+        resource: BatchTarget,
         kind: str,
         requests: AnyIterable[Any],
         *,
@@ -291,11 +281,10 @@ class _Engine:
         self._source: Generator[Any, None] | None = None
         self._source_error: BaseException | None = None
         self._next_index = 0
-        self._costs: dict[tuple[tuple[str, Any], ...], int] = {}
+        self._costs: dict[CostRequest, int] = {}
         self._committed = 0
         self._stop: BaseException | None = None
         self._waiting: dict[int, str] = {}
-        self._sender: Any = None
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -310,9 +299,6 @@ class _Engine:
                     requests = [raw for raw in _each(requests)]
                 self._check_budget(requests)
             self._source = _each(requests)
-            sender = self._client.with_options()
-            sender._limiter = SendMarker(self._client._limiter)
-            self._sender = sender
         except BaseException:
             if self._journal is not None:
                 self._journal.close()
@@ -375,15 +361,15 @@ class _Engine:
             if self._journal is not None:
                 self._journal.close()
 
-    def _cost(self, key: tuple[tuple[str, Any], ...]) -> int:
+    def _cost(self, key: CostRequest) -> int:
         if key not in self._costs:
-            estimate = self._client.account.calculate_cost(self._kind, **dict(key))
+            estimate = self._client.account._submit(key, NO_OPTIONS)
             self._costs[key] = estimate.credits_needed
         return self._costs[key]
 
     def _check_budget(self, requests: AnyIterable[Any]) -> None:
         """The preflight: price every distinct parameter set once; refuse an over-budget batch."""
-        counts: dict[tuple[tuple[str, Any], ...], int] = {}
+        counts: dict[CostRequest, int] = {}
         index = 0
         with closing(_each(requests)) as source:
             for raw in source:
@@ -391,7 +377,7 @@ class _Engine:
                 index += 1
                 try:
                     request = to_request(self._kind, raw)
-                    validate(self._kind, request)
+                    _catalog.validate(request)
                 except InvalidParameterError:
                     continue  # it becomes an item; nothing is spent on it
                 if self._journal is not None:
@@ -401,7 +387,7 @@ class _Engine:
                             raise JournalError(_mismatch(self._journal, position))
                         if row.state not in RESUBMITTABLE:
                             continue  # already submitted by an earlier run: nothing to pay
-                key = cost_key(self._kind, request)
+                key = cost_request(request)
                 counts[key] = counts.get(key, 0) + 1
         total = 0
         for key, n in counts.items():
@@ -540,7 +526,7 @@ class _Engine:
             if self._stop is not None:
                 return self._not_submitted(index, request)
             try:
-                cost = self._cost(cost_key(self._kind, request))
+                cost = self._cost(cost_request(request))
             except NanoBananaError as exc:
                 if is_fatal(exc, request):
                     self._stop = exc
@@ -563,7 +549,7 @@ class _Engine:
     def _submit(self, index: int, request: Request) -> BatchItem:
         journal = self._journal
         try:
-            validate(self._kind, request)
+            _catalog.validate(request)
         except InvalidParameterError as exc:
             if journal is not None:
                 journal.not_submitted(index, _describe(exc))
@@ -627,29 +613,17 @@ class _Engine:
             if journal is not None:
                 journal.sending(index)
 
-        token = _ON_SEND.set(on_send)
-        try:
-            with Shield():
-                task: SyncImageTask | SyncVideoTask
-                if isinstance(request, ImageRequest):
-                    op = _protocol.image_generate(request.prompt, **request.params())
-                    created = self._sender._request(op)
-                    task = SyncImageTask._from_created(created, self._resource, model=request.model)
-                else:
-                    op = _protocol.video_generate(request.prompt, **request.params())
-                    created = self._sender._request(op)
-                    task = SyncVideoTask._from_created(created, self._resource, model=request.model)
-                self._waiting[index] = task.task_id
-                if journal is not None:
-                    journal.submitted(index, task.task_id, task.credits_used)
-        finally:
-            _ON_SEND.reset(token)
+        with Shield():
+            task = self._resource._submit(request, NO_OPTIONS, on_send=on_send)
+            self._waiting[index] = task.task_id
+            if journal is not None:
+                journal.submitted(index, task.task_id, task.credits_used)
         return task
 
     def _wait(
         self, index: int, request: Request, task_id: str, task: SyncImageTask | SyncVideoTask | None
     ) -> BatchItem:
-        def on_progress(status: Any) -> None:
+        def on_progress(status: Status) -> None:
             if self._closing:
                 raise _Abandoned
 
@@ -691,7 +665,7 @@ class _Engine:
         error: BaseException | None = None
         paths: tuple[Path, ...] = ()
         try:
-            paths = tuple(self._resource.save(status, self._save_to))
+            paths = tuple(save_results(self._resource, status, self._save_to))
         except (NanoBananaError, OSError) as exc:
             error = exc
         if self._journal is not None:

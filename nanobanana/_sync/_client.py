@@ -26,6 +26,7 @@ from .._config import (
 from .._exceptions import NanoBananaError, RateLimitError
 from .._limits import Limiter, LimiterFactory
 from .._log import logger, scrub_error
+from .._options import OnSend, RequestOptions
 from .._policy import PollPolicy, RateLimit
 from ._download import download
 from ._limiter import limiter_for
@@ -111,16 +112,27 @@ class Client:
 
     # -- the one place a request is sent ------------------------------------------------
 
-    def _request(self, op: _protocol.Operation[T]) -> T:
-        """Send ``op`` through the limiter with retries, and decode its answer.
+    def _request(
+        self,
+        op: _protocol.Operation[T],
+        options: RequestOptions,
+        *,
+        on_send: OnSend | None = None,
+    ) -> T:
+        """Send ``op`` with the call's ``options`` through the limiter with retries, and
+        decode its answer.
 
         Every attempt waits for the key's budget; the slot is released when the answer
         (or the failure) arrives, and freed at once when the request provably never left.
         Whether to retry is ``_policy.retry_delay``'s decision: a generate request is
         retried only when it never reached processing (a failed connect, a 429).
+
+        ``on_send`` (the batch's hook) runs on every attempt once the permit is taken,
+        just before the request leaves; if it raises, the permit is released unsent and
+        the error propagates: nothing was sent.
         """
-        request = op.build(self._base_url, self._headers)
-        request.extensions["timeout"] = self._timeout.as_dict()
+        request = op.build(self._base_url, self._headers, options)
+        request.extensions["timeout"] = options.resolved_timeout(self._timeout).as_dict()
         method, path = request.method, request.url.path
         attempt = 0
         while True:
@@ -128,6 +140,12 @@ class Client:
             permit = self._limiter.acquire()
             started = self._clock.now()
             waited = started - waited_from
+            if on_send is not None:
+                try:
+                    on_send()
+                except BaseException:
+                    permit.release(sent=False)
+                    raise
             try:
                 # auth=None: a user's http_client configured with auth= must not replace
                 # the Bearer header (nor see the request).

@@ -23,6 +23,7 @@ from .._exceptions import (
     TaskTimeoutError,
 )
 from .._models import ImageStatus, TaskCreated, VideoStatus, status_outcome
+from .._options import NO_OPTIONS
 from .._policy import PollPolicy
 from .._polling import PollState, StatusOp, wait_timeout
 from ._scheduler import PollScheduler, scheduler_for
@@ -87,7 +88,7 @@ def poll_once(resource: Any, scheduler: PollScheduler, state: PollState) -> Any:
     try:
         op = _status_op(state.kind, state.task_id)
         try:
-            status = client._request(op)
+            status = client._request(op, NO_OPTIONS)
         except _TRANSIENT as exc:
             retry_after = exc.retry_after if isinstance(exc, RateLimitError) else None
             state.after_error(client._clock.now(), retry_after)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Generator, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -16,6 +17,7 @@ from ._faults import FaultHandle
 from ._manual import ManualClock
 from ._records import Account, Charge, KeyState, RequestRecord, SubscriptionPlan, TaskInfo
 from ._service import ClockLike, Distribution, Service
+from ._state import StateFile
 from ._transport import FakeTransport
 
 if TYPE_CHECKING:
@@ -36,7 +38,8 @@ class FakeNanoBanana:
     ``to_real()``, ``asleep()`` and ``sleep()``). ``rate_limit=(N, W)`` admits at most N
     API requests per key in any W seconds of API time (None: no limit). ``seed`` makes
     durations, failures, ids and probabilistic faults reproducible. ``request_log=N`` keeps
-    only the last N records in ``requests``.
+    only the last N records in ``requests``. ``state=PATH`` keeps every task in a file, so
+    a later simulator given the same file (another process) knows them (see ``_state``).
     """
 
     def __init__(
@@ -57,10 +60,16 @@ class FakeNanoBanana:
         base_url: str = DEFAULT_BASE_URL,
         asset_base: str = DEFAULT_ASSET_BASE,
         request_log: int | None = None,
+        state: str | os.PathLike[str] | None = None,
     ) -> None:
         if time_scale <= 0:
             raise ValueError("time_scale must be > 0")
         self.clock: ClockLike = clock if clock is not None else Clock(scale=time_scale)
+        state_file = StateFile(state) if state is not None else None
+        if state_file is not None:
+            latest = state_file.latest()
+            if latest is not None:
+                start = max(start or datetime.now(timezone.utc), latest)
         self._service = Service(
             clock=self.clock,
             rate_limit=rate_limit,
@@ -82,6 +91,21 @@ class FakeNanoBanana:
         )
         self._default_credits = credits
         self.api_key = self.add_key(credits=credits, subscription=subscription, is_vip=is_vip)
+        if state_file is not None:
+            self._attach(state_file)
+
+    def _attach(self, state: StateFile) -> None:
+        """Load the tasks of ``state`` (as the main key's) and record every new one there."""
+        service = self._service
+        epoch, t0 = service.epoch, service.t0
+        account = self.account()
+        for task in state.tasks(
+            key_fingerprint(self.api_key), lambda wall: t0 + (wall - epoch).total_seconds()
+        ):
+            if task.task_id not in service.tasks:
+                service.tasks[task.task_id] = task
+                account.credits = max(0, account.credits - task.credits)
+        service.on_task = lambda task: state.append(task, service.wall(task.created))
 
     # -- clients -----------------------------------------------------------------------
 

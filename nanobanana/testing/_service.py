@@ -163,12 +163,27 @@ def _refuse(status: int, code: str, message: str) -> _Refusal:
     return _Refusal(error(status, code, message))
 
 
+_MESSAGE_LIMIT = 300
+"""Longest error message echoed back: a huge value in a body must not make a huge answer."""
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= _MESSAGE_LIMIT else text[: _MESSAGE_LIMIT - 3] + "..."
+
+
 def _invalid(exc: InvalidParameterError) -> _Refusal:
     if exc.parameter == "prompt":
         return _refuse(400, "INVALID_PROMPT", "Prompt is empty or invalid")
     if exc.parameter == "model":
-        return _refuse(400, "INVALID_MODEL", f"Invalid model ID: {exc}")
-    return _refuse(400, "INVALID_REQUEST", str(exc))
+        return _refuse(400, "INVALID_MODEL", _clip(f"Invalid model ID: {exc}"))
+    return _refuse(400, "INVALID_REQUEST", _clip(str(exc)))
+
+
+def _known_model(value: Any, table: Mapping[str, Any]) -> str:
+    """The body's model id when the tables have it; INVALID_MODEL otherwise."""
+    if not isinstance(value, str) or value not in table:
+        raise _refuse(400, "INVALID_MODEL", _clip(f"Unknown model ID: {value!r}"))
+    return value
 
 
 def video_size(aspect_ratio: str | None, resolution: str) -> tuple[int, int]:
@@ -223,6 +238,9 @@ class Service:
         self.faults = FaultSet(seed)
         self._seed = seed
         self._task_rng = random.Random(seed)
+        # Ids and keys: reproducible with a seed; otherwise seeded from os.urandom, so two
+        # simulators (two runs of `nanobanana --fake`, two processes) never hand out the
+        # same task id and a rerun never overwrites the files of an earlier one.
         self._id_rng = random.Random(None if seed is None else seed + 1)
         self.accounts: dict[str, Account] = {}
         self.windows: dict[str, deque[float]] = {}
@@ -232,6 +250,8 @@ class Service:
         self.requests: deque[RequestRecord] = deque(maxlen=request_log)
         self.api_request_count = 0
         self.charges: list[Charge] = []
+        self.on_task: Callable[[TaskInfo], None] | None = None
+        """Called (under the lock) with every task a generate request creates."""
 
     # -- time --------------------------------------------------------------------------
 
@@ -245,8 +265,7 @@ class Service:
     # -- keys --------------------------------------------------------------------------
 
     def new_key(self) -> str:
-        alphabet = string.ascii_lowercase + string.digits
-        return "nb_sk_fake_" + "".join(self._id_rng.choice(alphabet) for _ in range(24))
+        return "nb_sk_fake_" + _draw_chars(self._id_rng, 24)
 
     def add_account(self, key: str, account: Account) -> None:
         with self.lock:
@@ -472,12 +491,14 @@ class Service:
 
     def _image_generate(self, body: Any, account: Account, key_hash: str, now: float) -> Reply:
         fields = _object(body, _IMAGE_FIELDS)
-        model = fields.get("model", _catalog.DEFAULT_IMAGE_MODEL)
-        if not isinstance(model, str) or model not in _catalog.IMAGE_MODELS:
-            raise _refuse(400, "INVALID_MODEL", f"Unknown model ID: {model!r}")
-        params = {k: v for k, v in fields.items() if k != "prompt"}
+        model = _known_model(
+            fields.get("model", _catalog.DEFAULT_IMAGE_MODEL), _catalog.IMAGE_MODELS
+        )
+        params = {k: v for k, v in fields.items() if k not in ("prompt", "model")}
         try:
-            checked = _catalog.image_body(fields.get("prompt"), **params)
+            # The model goes in even when the body names none: a request without a model
+            # is a request for the default one, and its row applies (no 21:9, no 4K).
+            checked = _catalog.image_body(fields.get("prompt"), model=model, **params)
         except InvalidParameterError as exc:
             raise _invalid(exc) from None
         spec = _catalog.IMAGE_MODELS[model]
@@ -516,14 +537,13 @@ class Service:
 
     def _video_generate(self, body: Any, account: Account, key_hash: str, now: float) -> Reply:
         fields = _object(body, _VIDEO_FIELDS)
-        model = fields.get("model_id", _catalog.DEFAULT_VIDEO_MODEL)
-        if not isinstance(model, str) or model not in _catalog.VIDEO_MODELS:
-            raise _refuse(400, "INVALID_MODEL", f"Unknown model ID: {model!r}")
-        params = {
-            ("model" if k == "model_id" else k): v for k, v in fields.items() if k != "prompt"
-        }
+        model = _known_model(
+            fields.get("model_id", _catalog.DEFAULT_VIDEO_MODEL), _catalog.VIDEO_MODELS
+        )
+        params = {k: v for k, v in fields.items() if k not in ("prompt", "model_id")}
         try:
-            checked = _catalog.video_body(fields.get("prompt"), **params)
+            # As for images: the default model's row applies when the body names none.
+            checked = _catalog.video_body(fields.get("prompt"), model=model, **params)
         except InvalidParameterError as exc:
             raise _invalid(exc) from None
         self._check_filter(checked["prompt"], checked.get("negative_prompt"))
@@ -599,9 +619,8 @@ class Service:
             share = self._task_rng.uniform(0.3, 1.0)
             duration *= share
             final_progress = min(99, int(100 * share))
-        alphabet = string.ascii_lowercase + string.digits
-        task_id = "clx" + "".join(self._id_rng.choice(alphabet) for _ in range(22))
-        token = "".join(self._id_rng.choice(alphabet) for _ in range(16))
+        task_id = self._new_id()
+        token = _draw_chars(self._id_rng, 16)
         task = TaskInfo(
             task_id=task_id,
             kind=kind,
@@ -621,7 +640,17 @@ class Service:
             final_progress=final_progress,
         )
         self.tasks[task_id] = task
+        if self.on_task is not None:
+            self.on_task(task)
         return task
+
+    def _new_id(self) -> str:
+        """A task id unknown to this simulator (a seeded one may have loaded a state file
+        written by a run with the same seed)."""
+        while True:
+            task_id = "clx" + _draw_chars(self._id_rng, 22)
+            if task_id not in self.tasks:
+                return task_id
 
     def asset_urls(self, task: TaskInfo, asset_base: str) -> list[str]:
         expires = ""
@@ -700,14 +729,22 @@ class Service:
     def _cost(self, body: Any) -> dict[str, Any]:
         fields = _object(body, _COST_FIELDS)
         kind = fields.get("type")
+        if kind not in _catalog.COST_TYPES:
+            raise _refuse(400, "INVALID_REQUEST", "type must be 'image' or 'video'")
+        if kind == "image":
+            model = _known_model(
+                fields.get("model", _catalog.DEFAULT_IMAGE_MODEL), _catalog.IMAGE_MODELS
+            )
+        else:
+            model = _known_model(
+                fields.get("model", _catalog.DEFAULT_VIDEO_MODEL), _catalog.VIDEO_MODELS
+            )
+        params = {k: v for k, v in fields.items() if k not in ("type", "model")}
         try:
-            checked = _catalog.cost_body(kind, **{k: v for k, v in fields.items() if k != "type"})
+            checked = _catalog.cost_body(kind, model=model, **params)
         except InvalidParameterError as exc:
             raise _invalid(exc) from None
         if kind == "image":
-            model = checked.get("model", _catalog.DEFAULT_IMAGE_MODEL)
-            if model not in _catalog.IMAGE_MODELS:
-                raise _refuse(400, "INVALID_MODEL", f"Unknown model ID: {model!r}")
             price = _pricing.image_price(
                 model,
                 mode=checked.get("mode", "text"),
@@ -716,9 +753,6 @@ class Service:
                 num_images=checked.get("num_images"),
             )
         else:
-            model = checked.get("model", _catalog.DEFAULT_VIDEO_MODEL)
-            if model not in _catalog.VIDEO_MODELS:
-                raise _refuse(400, "INVALID_MODEL", f"Unknown model ID: {model!r}")
             price = _pricing.video_price(
                 model,
                 resolution=checked.get("resolution"),
@@ -742,7 +776,7 @@ class Service:
         task = self.tasks.get(task_id)
         if (
             task is None
-            or not name.isdigit()
+            or not (name.isascii() and name.isdigit())
             or int(name) >= task.outputs
             or extension != task.extension
             or query.get("token") != task.token
@@ -792,7 +826,7 @@ def _parse_body(body: bytes) -> Any:
         return None
     try:
         return json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # ValueError covers bad UTF-8 and huge integers
         return _BAD_JSON
 
 
@@ -806,6 +840,13 @@ def _object(body: Any, allowed: frozenset[str]) -> dict[str, Any]:
     if unknown:
         raise _refuse(400, "INVALID_REQUEST", f"Unknown field(s): {', '.join(unknown)}")
     return {k: v for k, v in fields.items() if v is not None}
+
+
+_ID_ALPHABET = string.ascii_lowercase + string.digits
+
+
+def _draw_chars(rng: random.Random, n: int) -> str:
+    return "".join(rng.choice(_ID_ALPHABET) for _ in range(n))
 
 
 def _canonical(body: Any) -> str:

@@ -1,0 +1,169 @@
+"""What Ctrl-C needs: the tasks charged and not finished, and a quick, honest stop.
+
+``TaskLedger`` watches the command's own HTTP traffic through httpx event hooks: a
+generate request on the wire, a generate answered with a task id, a status poll of a task
+still running. The commands mark a task finished once its results are delivered. So on
+Ctrl-C the command can name every task that was paid for and is not done, whatever the
+batch engine does inside.
+
+``hold_interrupts`` keeps the first Ctrl-C from cutting a generate request short once it
+is on the wire (its answer carries the task id; without it the credits may be spent with
+nothing to show); a second Ctrl-C quits at once.
+
+``close_within`` stops a batch without waiting longer than needed: it waits for generate
+requests already sent, then leaves the rest (their ids are reported, or journaled).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+import time
+import weakref
+from collections.abc import Callable, Generator
+from typing import Any
+
+import httpx
+
+__all__ = ["TaskLedger", "close_within", "hold_interrupts"]
+
+_GENERATE = {"images/generate": "image", "videos/generate": "video"}
+_STATUS = {"images/status": "image", "videos/status": "video"}
+_FINAL = frozenset({"completed", "succeeded", "failed", "cancelled", "canceled", "timeout"})
+
+STOP_GRACE = 0.25
+"""Seconds a stopping batch gets to close cleanly when no generate request is on the wire."""
+
+SENDING_LIMIT = 15.0
+"""Longest wait for generate requests already sent (a second Ctrl-C cuts it short)."""
+
+
+class TaskLedger:
+    """Tasks charged and not finished, and generate requests on the wire. Thread-safe."""
+
+    def __init__(self, base_url: httpx.URL) -> None:
+        self._base = base_url
+        self._lock = threading.Lock()
+        self._running: dict[str, str] = {}  # task id -> kind, in the order seen
+        self._finished: set[str] = set()
+        self._sending: weakref.WeakSet[httpx.Request] = weakref.WeakSet()
+
+    def event_hooks(self) -> dict[str, list[Callable[..., Any]]]:
+        """The hooks for the command's ``httpx.Client``."""
+        return {"request": [self._on_request], "response": [self._on_response]}
+
+    # -- what the commands tell it ------------------------------------------------------
+
+    def running(self, task_id: str, kind: str) -> None:
+        """A task known to be charged and not done (submitted, or being waited for)."""
+        with self._lock:
+            if task_id not in self._finished:
+                self._running.setdefault(task_id, kind)
+
+    def finished(self, task_id: str | None) -> None:
+        """Its results are delivered (or it failed): nothing left to report."""
+        if task_id is None:
+            return
+        with self._lock:
+            self._running.pop(task_id, None)
+            self._finished.add(task_id)
+
+    def unfinished(self) -> list[tuple[str, str]]:
+        """``(task_id, kind)`` of every task charged and not finished, oldest first."""
+        with self._lock:
+            return list(self._running.items())
+
+    @property
+    def sending(self) -> int:
+        """Generate requests sent and not answered yet."""
+        with self._lock:
+            return len(self._sending)
+
+    # -- what the wire tells it ---------------------------------------------------------
+
+    def _route(self, request: httpx.Request) -> str | None:
+        """The endpoint relative to the API base (``"images/generate"``), or None."""
+        url, base = request.url, self._base
+        if (url.scheme, url.host, url.port) != (base.scheme, base.host, base.port):
+            return None
+        prefix = base.path.rstrip("/") + "/"
+        return url.path[len(prefix) :] if url.path.startswith(prefix) else None
+
+    def _on_request(self, request: httpx.Request) -> None:
+        if request.method == "POST" and self._route(request) in _GENERATE:
+            with self._lock:
+                self._sending.add(request)
+
+    def _on_response(self, response: httpx.Response) -> None:
+        # Never disturbs the request: anything unexpected here is ignored.
+        try:
+            route = self._route(response.request)
+            if route in _GENERATE:
+                with self._lock:
+                    self._sending.discard(response.request)
+            if (route not in _GENERATE and route not in _STATUS) or response.status_code != 200:
+                return
+            response.read()  # small API bodies only: never a download
+            data = response.json().get("data") or {}
+            task_id = data.get("task_id")
+            if not isinstance(task_id, str):
+                return
+            kind = _GENERATE.get(route) or _STATUS[route]
+            if route in _GENERATE or data.get("status") not in _FINAL:
+                self.running(task_id, kind)
+        except Exception:  # a watcher must not break what it watches
+            return
+
+
+@contextlib.contextmanager
+def hold_interrupts(ledger: TaskLedger, say: Callable[[str], None]) -> Generator[None, None, None]:
+    """Around a generate call: a Ctrl-C while the request is on the wire waits for its
+    answer (then interrupts); a second one, or one before it is sent, interrupts at once.
+
+    Outside the main thread (signals cannot be caught there) it does nothing."""
+    held = False
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        nonlocal held
+        if held or not ledger.sending:
+            raise KeyboardInterrupt
+        held = True
+        say(
+            "waiting for the answer to the generate request already sent, so its task id "
+            "is not lost (Ctrl-C again to quit now)"
+        )
+
+    try:
+        previous = signal.signal(signal.SIGINT, on_sigint)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if held:
+        raise KeyboardInterrupt
+
+
+def close_within(close: Callable[[], None], ledger: TaskLedger) -> bool:
+    """Run ``close`` (a batch's) in a thread; wait while it works on generate requests
+    already sent, else a moment. True when it finished. Ctrl-C stops the wait."""
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            close()
+        except Exception:  # stopping anyway: the batch's own error changes nothing now
+            pass
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="nanobanana-cli-stop", daemon=True).start()
+    start = time.monotonic()
+    while not done.wait(0.05):
+        waited = time.monotonic() - start
+        if waited >= SENDING_LIMIT or (waited >= STOP_GRACE and not ledger.sending):
+            return False
+    return True
