@@ -35,7 +35,7 @@ from ._exceptions import (
     TaskTimeoutError,
     UnexpectedResponseError,
 )
-from ._limits import AsyncLimiter, Limiter, Permit
+from ._limits import AsyncLimiter, AsyncLimiterFactory, Limiter, LimiterFactory, Permit
 from ._models import (
     CostEstimate,
     Credits,
@@ -117,6 +117,7 @@ __all__ = [
     "AsyncBatch",
     "AsyncClient",
     "AsyncLimiter",
+    "AsyncLimiterFactory",
     "AuthenticationError",
     "BadRequestError",
     "Batch",
@@ -139,6 +140,7 @@ __all__ = [
     "JournalError",
     "Limiter",
     "LimiterDeadlockError",
+    "LimiterFactory",
     "ModelCatalog",
     "ModelInfo",
     "NanoBananaError",
