@@ -14,6 +14,9 @@ nox.options.error_on_missing_interpreters = True
 nox.options.sessions = ["tests", "lint", "typecheck"]
 
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
+# The ruff that formats the generated code (scripts/unasync.py refuses any other: its
+# RUFF_VERSION); lint and the staleness test must format exactly as it does.
+RUFF = "ruff==0.17.6"
 # coverage>=7.10 measures subprocesses (patch = ["subprocess"]); ruff: the staleness test
 # regenerates _sync; pillow: tests decode the simulator's images; fastapi: the FastAPI
 # example is tested for real.
@@ -23,11 +26,11 @@ TEST_DEPS = [
     "coverage[toml]>=7.10",
     "respx>=0.21",
     "trio>=0.25",
-    "ruff>=0.6",
+    RUFF,
     "pillow>=10",
     "fastapi>=0.110",
 ]
-LINT_DEPS = ["ruff>=0.6"]
+LINT_DEPS = [RUFF]
 TYPE_DEPS = ["mypy>=1.10", "pyright>=1.1.380", "redis>=5", "rich>=13", "uvicorn>=0.29", "pytest>=8"]
 
 
@@ -67,7 +70,7 @@ def typecheck(session: nox.Session) -> None:
 def generate(session: nox.Session) -> None:
     """Write nanobanana/_async/_schema_methods.py from the request schema, then rewrite
     nanobanana/_sync from nanobanana/_async (in that order: the first feeds the second)."""
-    session.install("-e", ".", "ruff>=0.6")
+    session.install("-e", ".", RUFF)
     session.run("python", "scripts/generate.py")
     session.run("python", "scripts/unasync.py")
 

@@ -35,7 +35,7 @@ from ._exceptions import (
     TaskTimeoutError,
     UnexpectedResponseError,
 )
-from ._limits import AsyncLimiter, Limiter, Permit
+from ._limits import AsyncLimiter, AsyncLimiterFactory, Limiter, LimiterFactory, Permit
 from ._models import (
     CostEstimate,
     Credits,
@@ -118,6 +118,7 @@ __all__ = [
     "AsyncClient",
     "AsyncImageTask",
     "AsyncLimiter",
+    "AsyncLimiterFactory",
     "AsyncVideoTask",
     "AuthenticationError",
     "BadRequestError",
@@ -141,6 +142,7 @@ __all__ = [
     "JournalError",
     "Limiter",
     "LimiterDeadlockError",
+    "LimiterFactory",
     "ModelCatalog",
     "ModelInfo",
     "NanoBananaError",

@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterable, Callable, Coroutine, Iterable
 from types import TracebackType
-from typing import Any
+from typing import Any, ClassVar, TypeAlias, TypeVar
 
 import anyio
+from anyio.lowlevel import RunVar
 
 __all__ = [
+    "AnyIterable",
+    "AsyncAnyIterable",
     "AsyncDetached",
     "AsyncEvent",
     "AsyncLock",
+    "AsyncLoopLock",
     "AsyncQueue",
     "AsyncShield",
     "AsyncTaskGroup",
@@ -26,12 +30,20 @@ __all__ = [
     "Detached",
     "Event",
     "Lock",
+    "LoopLock",
     "Queue",
     "QueueClosed",
     "Shield",
     "TaskGroup",
     "Wakeup",
 ]
+
+T = TypeVar("T")
+
+AsyncAnyIterable: TypeAlias = Iterable[T] | AsyncIterable[T]
+"""What async code can iterate: an iterable or an async iterable."""
+AnyIterable: TypeAlias = Iterable[T]
+"""The blocking twin of AsyncAnyIterable: an iterable."""
 
 
 class AsyncLock:
@@ -72,6 +84,42 @@ class Lock:
         tb: TracebackType | None,
     ) -> None:
         self._lock.release()
+
+
+class AsyncLoopLock:
+    """An ``async with`` lock per event loop: the tasks of one loop take turns (first come,
+    first served); another loop has a lock of its own. For an object that may serve several
+    loops, in threads or one after another (an anyio Lock belongs to one loop)."""
+
+    __slots__ = ("_var",)
+
+    def __init__(self) -> None:
+        self._var: RunVar[anyio.Lock] = RunVar("nanobanana-loop-lock")
+
+    def _lock(self) -> anyio.Lock:
+        try:
+            return self._var.get()
+        except LookupError:
+            lock = anyio.Lock()
+            self._var.set(lock)
+            return lock
+
+    async def __aenter__(self) -> None:
+        await self._lock().acquire()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._lock().release()
+
+
+class LoopLock(Lock):
+    """The blocking twin of AsyncLoopLock: one lock for every thread."""
+
+    __slots__ = ()
 
 
 class AsyncEvent:
@@ -144,6 +192,9 @@ class AsyncWakeup(AsyncEvent):
 
     __slots__ = ("_schedule", "_thread")
 
+    blocks_thread: ClassVar[bool] = False
+    """Whether a waiter on it blocks its thread: no, other tasks of the loop run on."""
+
     def __init__(self) -> None:
         super().__init__()
         self._thread = threading.get_ident()
@@ -163,6 +214,9 @@ class Wakeup(Event):
     """The blocking twin of AsyncWakeup (a threading.Event: any thread may wake it)."""
 
     __slots__ = ()
+
+    blocks_thread: ClassVar[bool] = True
+    """Whether a waiter on it blocks its thread: yes, nothing else runs on it meanwhile."""
 
     def wake(self) -> None:
         self._event.set()

@@ -1,4 +1,4 @@
-"""The limiter protocols, and how a client turns its ``rate_limit=`` argument into a limiter.
+"""The limiter contract: what a client calls on its ``rate_limit=``, and nothing else.
 
 A limiter hands out one permit per request. The permit is taken before the request is
 sent and released when its answer (or failure) arrives; what release means is the
@@ -7,15 +7,31 @@ limiter's business (the built-in one keeps the slot for a full window after rele
 To plug in your own (``rate_limit=my_limiter``): ``acquire()`` takes no arguments
 (``async def`` for ``AsyncClient``, a plain ``def`` for ``Client``) and returns an object
 with ``release(*, sent=True)``; the client calls it once per attempt, retries included,
-with ``sent=False`` when the request provably never left. ``pause(seconds)`` is optional:
-when present it is called after a 429 with the time the whole budget should hold.
+with ``sent=False`` when the request provably never left. ``pause(seconds)`` is called
+after a 429 with the time the whole budget should hold (a limiter that cannot pause
+does nothing).
+
+A limiter *factory* (``RedisRateLimiter``) makes the limiter of each API key instead:
+``AsyncClient`` calls its ``bind_async(api_key)``, ``Client`` its ``bind_sync(api_key)``.
+How a client turns its ``rate_limit=`` into a limiter is ``_async/_limiter.py``'s
+``limiter_for`` (and its generated twin).
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal, Protocol, runtime_checkable
+import inspect
+from collections.abc import Callable
+from typing import Protocol, runtime_checkable
 
-__all__ = ["AsyncLimiter", "Limiter", "Permit", "resolve_limiter"]
+__all__ = [
+    "NO_PERMIT",
+    "AsyncLimiter",
+    "AsyncLimiterFactory",
+    "Limiter",
+    "LimiterFactory",
+    "Permit",
+    "calls_like",
+]
 
 
 @runtime_checkable
@@ -28,7 +44,8 @@ class Permit(Protocol):
 
 @runtime_checkable
 class AsyncLimiter(Protocol):
-    """What ``AsyncClient`` needs of a limiter."""
+    """What ``AsyncClient`` calls on a limiter: ``acquire`` before every attempt, ``pause``
+    after a 429."""
 
     async def acquire(self) -> Permit:
         """Wait for room in the budget and take a permit."""
@@ -41,7 +58,7 @@ class AsyncLimiter(Protocol):
 
 @runtime_checkable
 class Limiter(Protocol):
-    """What ``Client`` needs of a limiter: the blocking twin of AsyncLimiter."""
+    """What ``Client`` calls on a limiter: the blocking twin of AsyncLimiter."""
 
     def acquire(self) -> Permit:
         """Block until there is room in the budget and take a permit."""
@@ -52,6 +69,34 @@ class Limiter(Protocol):
         ...
 
 
+@runtime_checkable
+class AsyncLimiterFactory(Protocol):
+    """What ``AsyncClient`` calls on a limiter factory (``RedisRateLimiter`` is one)."""
+
+    def bind_async(self, api_key: str) -> AsyncLimiter:
+        """The limiter of ``api_key``'s budget for an ``AsyncClient``."""
+        ...
+
+
+@runtime_checkable
+class LimiterFactory(Protocol):
+    """What ``Client`` calls on a limiter factory (``RedisRateLimiter`` is one)."""
+
+    def bind_sync(self, api_key: str) -> Limiter:
+        """The limiter of ``api_key``'s budget for a ``Client``."""
+        ...
+
+
+def calls_like(method: Callable[..., object], model: Callable[..., object]) -> bool:
+    """True when calling ``method`` gives what calling ``model`` gives: a coroutine for
+    both, or for neither.
+
+    A runtime Protocol check sees only that ``acquire`` exists; this tells an
+    ``AsyncLimiter`` (whose ``acquire`` is awaited) from a ``Limiter`` (whose is not).
+    """
+    return inspect.iscoroutinefunction(method) == inspect.iscoroutinefunction(model)
+
+
 class _NoPermit:
     __slots__ = ()
 
@@ -60,38 +105,4 @@ class _NoPermit:
 
 
 NO_PERMIT: Permit = _NoPermit()
-
-
-class AsyncNoLimiter:
-    """``rate_limit=None``: no budget is enforced."""
-
-    __slots__ = ()
-
-    async def acquire(self) -> Permit:
-        return NO_PERMIT
-
-    def pause(self, seconds: float) -> None:
-        pass
-
-
-class NoLimiter:
-    """``rate_limit=None`` for the sync client."""
-
-    __slots__ = ()
-
-    def acquire(self) -> Permit:
-        return NO_PERMIT
-
-    def pause(self, seconds: float) -> None:
-        pass
-
-
-def resolve_limiter(
-    rate_limit: Any, api_key: str, *, kind: Literal["async", "sync"], clock: Any
-) -> Any:
-    """The limiter a client of ``kind`` uses for ``rate_limit`` (see AsyncClient's docs)."""
-    if rate_limit is None:
-        return AsyncNoLimiter() if kind == "async" else NoLimiter()
-    from ._ratelimit import resolve
-
-    return resolve(rate_limit, api_key, kind=kind, clock=clock)
+"""The permit of ``rate_limit=None``: releasing it does nothing."""

@@ -1,4 +1,4 @@
-"""The per-key budget shared by every client of a key in the process, and ``resolve``.
+"""The per-key budget shared by every client of a key in the process.
 
 ``SharedBudget`` wraps the pure ``SlidingWindow`` with a threading lock and the waiters'
 wake-ups, so one budget serves asyncio tasks, Trio tasks and threads at once. The
@@ -13,19 +13,16 @@ hold a ``BudgetRef``, a name, and find the budget at each request.
 
 from __future__ import annotations
 
-import inspect
 import math
 import threading
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from ._config import key_fingerprint
-from ._exceptions import InvalidParameterError, LimiterDeadlockError
+from ._exceptions import LimiterDeadlockError
 from ._policy import RateLimit
 from ._window import Deadlock, SlidingWindow
 
-__all__ = ["BudgetPermit", "BudgetRef", "BudgetRegistry", "SharedBudget", "budget_ref", "resolve"]
-
-Kind = Literal["async", "sync"]
+__all__ = ["BudgetPermit", "BudgetRef", "BudgetRegistry", "SharedBudget", "budget_ref"]
 
 
 class _Clock(Protocol):
@@ -49,9 +46,9 @@ class SharedBudget:
     slot is released, or when the head changed (the previous head got its slot, gave up,
     or was passed over because a blocking call on its thread holds its event loop).
 
-    Each waiter is owned by its thread. A sync waiter blocks its thread (``kind="sync"``):
-    async waiters of an event loop on that thread cannot run meanwhile, so the queue
-    passes over them instead of waiting for them forever.
+    Each waiter is owned by its thread. A blocking waiter (``Client``'s) blocks its
+    thread: async waiters of an event loop on that thread cannot run meanwhile, so the
+    queue passes over them instead of waiting for them forever.
     """
 
     __slots__ = ("__weakref__", "_lock", "_wakers", "_window", "clock", "key_id", "limit")
@@ -81,12 +78,12 @@ class SharedBudget:
         would cost at most this."""
         return min(self.clock.to_real(self.limit.per), 1.0)
 
-    def enqueue(self, kind: Kind) -> int:
-        """A ticket for a waiter of this thread; a ``"sync"`` waiter blocks the thread."""
+    def enqueue(self, *, blocking: bool) -> int:
+        """A ticket for a waiter of this thread; a ``blocking`` waiter blocks the thread."""
         with self._lock:
             window = self._window
             before = window.head()
-            ticket = window.enqueue(threading.get_ident(), blocking=kind == "sync")
+            ticket = window.enqueue(threading.get_ident(), blocking=blocking)
             after = window.head()
             nxt = self._wakers.get(after) if after not in (before, ticket, None) else None
         if nxt is not None:  # the old head was passed over: tell the new one
@@ -213,12 +210,12 @@ class BudgetRegistry:
         with self._lock:
             return len(self._budgets)
 
-    def enqueue(self, ref: BudgetRef, kind: Kind) -> tuple[SharedBudget, int]:
+    def enqueue(self, ref: BudgetRef, *, blocking: bool) -> tuple[SharedBudget, int]:
         """The budget of ``ref`` and a ticket in its queue, in one step: a budget being
         waited on is never forgotten, and one that was forgotten is never used again."""
         with self._lock:
             budget = self._get(ref)
-            return budget, budget.enqueue(kind)
+            return budget, budget.enqueue(blocking=blocking)
 
     def pause(self, ref: BudgetRef, seconds: float) -> None:
         with self._lock:
@@ -267,9 +264,10 @@ class BudgetRef:
         self.key_id = key_id
         self.registry = registry
 
-    def enqueue(self, kind: Kind) -> tuple[SharedBudget, int]:
-        """The budget and a ticket in its FIFO queue for a waiter of ``kind``."""
-        return self.registry.enqueue(self, kind)
+    def enqueue(self, *, blocking: bool) -> tuple[SharedBudget, int]:
+        """The budget and a ticket in its FIFO queue (``blocking``: the waiter blocks its
+        thread until served)."""
+        return self.registry.enqueue(self, blocking=blocking)
 
     def pause(self, seconds: float) -> None:
         """Hold every waiter of this budget for ``seconds`` (after a 429)."""
@@ -281,38 +279,3 @@ def budget_ref(
 ) -> BudgetRef:
     """The name of ``api_key``'s budget for ``limit`` and ``clock`` (the key is hashed)."""
     return BudgetRef(limit, clock, key_fingerprint(api_key), registry)
-
-
-def resolve(rate_limit: Any, api_key: str, *, kind: Kind, clock: Any) -> Any:
-    """The limiter a client of ``kind`` uses: a RateLimit gives the key's shared budget;
-    an object with ``bind(api_key, kind)`` (a limiter factory such as
-    ``RedisRateLimiter``) gives what it binds; an object with ``acquire`` is used as it is."""
-    if isinstance(rate_limit, RateLimit):
-        ref = budget_ref(rate_limit, api_key, clock)
-        if kind == "async":
-            from ._async._limiter import AsyncRateLimiter
-
-            return AsyncRateLimiter(ref)
-        from ._sync._limiter import RateLimiter
-
-        return RateLimiter(ref)
-    bind = getattr(rate_limit, "bind", None)
-    if callable(bind) and not hasattr(rate_limit, "acquire"):
-        # a limiter factory (nanobanana.limiters.RedisRateLimiter): one limiter per key/kind
-        return bind(api_key, kind)
-    acquire = getattr(rate_limit, "acquire", None)
-    if callable(acquire):
-        is_async = inspect.iscoroutinefunction(acquire)
-        if is_async != (kind == "async"):
-            want = "an async acquire()" if kind == "async" else "a blocking acquire()"
-            raise InvalidParameterError(
-                "rate_limit",
-                type(rate_limit).__name__,
-                reason=f"rate_limit={type(rate_limit).__name__}: this client needs a limiter with {want}",
-            )
-        return rate_limit
-    raise InvalidParameterError(
-        "rate_limit",
-        rate_limit,
-        "an nb.RateLimit, a limiter object with acquire(), or None",
-    )

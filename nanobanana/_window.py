@@ -67,7 +67,11 @@ MAX_MARGIN = 0.25
 
 
 def default_margin(per: float) -> float:
-    """The safety margin for a window of ``per`` seconds: 1% of it, at most 0.25 s."""
+    """The safety margin for a window of ``per`` seconds: 1% of it, at most 0.25 s.
+
+    The one default of both limiters, the built-in one and ``RedisRateLimiter``: the
+    causes it covers (above) are the same wherever the window's state lives.
+    """
     return min(SAFETY_MARGIN * per, MAX_MARGIN)
 
 

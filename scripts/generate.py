@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import attrs  # noqa: E402
-from unasync import _ruff_format  # noqa: E402
+from unasync import check_ruff, ruff_format  # noqa: E402
 
 from nanobanana import _options, _requests, _types  # noqa: E402
 
@@ -278,7 +278,8 @@ def render() -> str:
             out.append(f"\n    async def {method.name}({signature(method)}) -> {method.returns}:\n")
             out.append(docstring(method))
             out.append(body(method))
-    return _ruff_format("".join(out), TARGET)
+    check_ruff()
+    return ruff_format("".join(out), TARGET)
 
 
 def main(argv: list[str] | None = None) -> int:

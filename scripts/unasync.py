@@ -1,65 +1,135 @@
 #!/usr/bin/env python3
-"""Generate ``nanobanana/_sync`` from ``nanobanana/_async`` (never edit _sync by hand).
+"""Generate the blocking twins of the hand-written async modules (never edit them by hand).
 
-Token rewriting, unasync style: ``async def`` -> ``def``, ``async with``/``async for`` ->
-``with``/``for``, ``await x`` -> ``x``, and names renamed by the table below (any
-``AsyncXxx`` -> ``Xxx``). Strings and comments get the same renames, and the string
-literal ``"async"`` becomes ``"sync"``. Lines between
-``# unasync: async-only`` and ``# unasync: end`` are dropped. The output is formatted
-with ruff so it passes the same lint as the source.
+    nanobanana/_async/*.py              ->  nanobanana/_sync/*.py
+    nanobanana/limiters/_async_redis.py ->  nanobanana/limiters/_sync_redis.py
 
-    python scripts/unasync.py            # rewrite nanobanana/_sync
-    python scripts/unasync.py --check    # exit 1 when nanobanana/_sync is stale
-    python scripts/unasync.py --out DIR  # write elsewhere
+Code is rewritten token by token, unasync style: ``async def`` -> ``def``, ``async
+with``/``async for`` -> ``with``/``for``, ``await x`` -> ``x``, names by ``RENAMES`` and
+any ``AsyncXxx`` -> ``Xxx``. Lines between ``# unasync: async-only`` and ``# unasync: end``
+are dropped. Prose (docstrings, comments, other strings) gets the same renames of names,
+then ``PROSE``, a short table of phrases ("the async client" -> "the client").
+
+Every rule must fire somewhere, or generation fails: a rule that never fires is dead, or
+a typo. The output is formatted with ruff ``RUFF_VERSION`` (pinned: another version may
+format differently, and the staleness test would then flag a tree nobody changed), and
+checked: no ``X | X`` union or ``a or a`` left by a rename that made two things one, no
+"async"/"await" vocabulary left in a name or in prose (``lint``).
+
+    python scripts/unasync.py            # rewrite the generated files
+    python scripts/unasync.py --check    # exit 1 when they are stale
+    python scripts/unasync.py --out DIR  # write below DIR instead of nanobanana/
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import difflib
 import io
 import re
 import subprocess
 import sys
 import tokenize
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
-SRC = ROOT / "nanobanana" / "_async"
-DST = ROOT / "nanobanana" / "_sync"
+PACKAGE = ROOT / "nanobanana"
 
-RENAMES = {
-    "_async": "_sync",
-    "asleep": "sleep",
-    "aclose": "close",
-    "aread": "read",
-    "aiter_bytes": "iter_bytes",
-    "aiter_raw": "iter_raw",
-    "aclosing": "closing",
-    "asynccontextmanager": "contextmanager",
-    "__aenter__": "__enter__",
-    "__aexit__": "__exit__",
-    "__aiter__": "__iter__",
-    "__anext__": "__next__",
-    "StopAsyncIteration": "StopIteration",
-    "acquire_async": "acquire",
-    "anext": "next",
-}
+RUFF_VERSION = "0.17.6"
+"""The ruff that formats the generated code (noxfile.py installs this one)."""
+
+PAIRS: tuple[tuple[str, str], ...] = (
+    ("_async", "_sync"),  # a folder: every module in it
+    ("limiters/_async_redis.py", "limiters/_sync_redis.py"),
+)
+"""Source -> generated, relative to the package folder."""
+
+
+class Rules(NamedTuple):
+    renames: Mapping[str, str]
+    """Names (in code, and as words in prose), beyond the generic ``AsyncXxx`` -> ``Xxx``."""
+    prose: Sequence[tuple[str, str]]
+    """Regular expressions applied, in order, to strings and comments (before the renames,
+    so a rule sees the async names)."""
+
+
+RULES = Rules(
+    renames={
+        "asleep": "sleep",
+        "aclose": "close",
+        "aiter_bytes": "iter_bytes",
+        "aread": "read",
+        "aclosing": "closing",
+        "__aenter__": "__enter__",
+        "__aexit__": "__exit__",
+        "__aiter__": "__iter__",
+        "__anext__": "__next__",
+        "StopAsyncIteration": "StopIteration",
+        "bind_async": "bind_sync",
+    },
+    prose=(
+        # "an AsyncClient" -> "a Client"
+        (r"\b([Aa])n (?=(?:``)?Async[A-Z])", r"\1 "),
+        # keywords in prose, as in code: "``async with x``" -> "``with x``"
+        (r"\basync (?=(?:def|with|for)\b)", ""),
+        (r"``await task``", "``task.wait()``"),
+        (r"``await`` it \(or ``wait\(\)``\)", "call its ``wait()``"),
+        (r"\ban async context manager\b", "a context manager"),
+        (r"\basync (?=iterator\b)", ""),
+        (r"\bThe async client\b", "The blocking client"),
+        (
+            r"\bThe async I/O layer, written by hand\.",
+            "The blocking I/O layer, generated: never edit it.",
+        ),
+        (r"``nanobanana\._sync`` is generated from it\.", "Its source is ``nanobanana._async``."),
+        (
+            r"a task of their own \(a system task on Trio\), never inside the\s+caller's cancel "
+            r"scopes, so leaving the loop at any point is safe on asyncio and Trio\.",
+            "a thread of their own, so leaving the loop at any point is safe.",
+        ),
+    ),
+)
+
 _ASYNC_NAME = re.compile(r"^Async([A-Z]\w*)$")
-_WORD = re.compile(r"\b(Async[A-Z]\w*|" + "|".join(map(re.escape, RENAMES)) + r")\b")
+_GENERIC = "AsyncXxx -> Xxx"
 # Python 3.12+ splits f-strings into FSTRING_START/MIDDLE/END tokens; their literal text
 # must get the same renames as a whole STRING token gets on 3.10 and 3.11.
 _TEXT_TOKENS = frozenset(
     {tokenize.STRING, tokenize.COMMENT} | {getattr(tokenize, "FSTRING_MIDDLE", tokenize.STRING)}
 )
-HEADER = "# Generated by scripts/unasync.py from nanobanana/_async/{name}. Do not edit.\n"
+HEADER = "# Generated by scripts/unasync.py from nanobanana/{source}. Do not edit.\n"
+ASYNC_ONLY, END = "# unasync: async-only", "# unasync: end"
 
 
-def rename(name: str) -> str:
-    if name in RENAMES:
-        return RENAMES[name]
+class GenerationError(Exception):
+    """The generator refused: a dead rule, a failed formatter, a check of the output."""
+
+
+def _rename(name: str, rules: Rules, fired: Counter[str]) -> str:
+    if name in rules.renames:
+        fired[name] += 1
+        return rules.renames[name]
     match = _ASYNC_NAME.match(name)
-    return match.group(1) if match else name
+    if match:
+        fired[_GENERIC] += 1
+        return match.group(1)
+    return name
+
+
+def _name_pattern(rules: Rules) -> re.Pattern[str]:
+    names = sorted(rules.renames, key=len, reverse=True)
+    return re.compile(r"\b(Async[A-Z]\w*|" + "|".join(map(re.escape, names)) + r")\b")
+
+
+def _rewrite_prose(text: str, rules: Rules, fired: Counter[str]) -> str:
+    for pattern, replacement in rules.prose:
+        text, n = re.subn(pattern, replacement, text)
+        fired[pattern] += n
+    return _name_pattern(rules).sub(lambda m: _rename(m.group(1), rules, fired), text)
 
 
 def _drop_async_only(source: str) -> str:
@@ -67,21 +137,23 @@ def _drop_async_only(source: str) -> str:
     skipping = False
     for line in source.splitlines(keepends=True):
         marker = line.strip()
-        if marker == "# unasync: async-only":
+        if marker == ASYNC_ONLY:
             skipping = True
             continue
-        if marker == "# unasync: end":
+        if marker == END:
             skipping = False
             continue
         if not skipping:
             out.append(line)
     if skipping:
-        raise SystemExit("unasync: an '# unasync: async-only' block has no '# unasync: end'")
+        raise GenerationError(f"an '{ASYNC_ONLY}' block has no '{END}'")
     return "".join(out)
 
 
-def transform(source: str) -> str:
-    """Rewrite one async module into its sync twin (before formatting)."""
+def transform(source: str, rules: Rules = RULES, fired: Counter[str] | None = None) -> str:
+    """Rewrite one async module into its blocking twin (before formatting); count in
+    ``fired`` how often each rule applied."""
+    fired = Counter() if fired is None else fired
     source = _drop_async_only(source)
     lines = source.splitlines(keepends=True)
     offsets = [0]
@@ -103,14 +175,11 @@ def transform(source: str) -> str:
             stop = pos(*nxt.start) if nxt is not None else end
             edits.append((start, stop, ""))
         elif tok.type == tokenize.NAME:
-            new = rename(tok.string)
+            new = _rename(tok.string, rules, fired)
             if new != tok.string:
                 edits.append((start, end, new))
         elif tok.type in _TEXT_TOKENS and source[start:end] == tok.string:
-            if tok.string in ('"async"', "'async'"):
-                new = '"sync"'
-            else:
-                new = _WORD.sub(lambda m: rename(m.group(1)), tok.string)
+            new = _rewrite_prose(tok.string, rules, fired)
             if new != tok.string:
                 edits.append((start, end, new))
     out = source
@@ -119,74 +188,232 @@ def transform(source: str) -> str:
     return out
 
 
-def _ruff_format(code: str, filename: Path) -> str:
+# -- ruff, pinned ---------------------------------------------------------------------------
+
+
+def check_ruff() -> None:
+    """Fail unless the ruff that will format the output is RUFF_VERSION."""
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "ruff", "--version"], capture_output=True, text=True, check=False
+        )
+    except OSError as exc:  # pragma: no cover - no interpreter?
+        raise GenerationError(f"cannot run ruff: {exc}") from exc
+    found = proc.stdout.split()[-1] if proc.returncode == 0 and proc.stdout.split() else None
+    if found != RUFF_VERSION:
+        raise GenerationError(
+            f"the generated code is formatted with ruff {RUFF_VERSION}, but this Python has "
+            f"{'ruff ' + found if found else 'no ruff'}: run `nox -s generate`, or "
+            f"`pip install ruff=={RUFF_VERSION}`"
+        )
+
+
+def _ruff(args: list[str], code: str, filename: Path) -> str:
     proc = subprocess.run(
-        [sys.executable, "-m", "ruff", "format", "--stdin-filename", str(filename), "-"],
+        [sys.executable, "-m", "ruff", *args, "--stdin-filename", str(filename), "-"],
         input=code,
         capture_output=True,
         text=True,
         cwd=ROOT,
         check=False,
     )
-    if proc.returncode != 0:
-        raise SystemExit(f"unasync: ruff format failed on {filename}:\n{proc.stderr}")
-    proc2 = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "ruff",
-            "check",
-            "--fix-only",
-            "--select",
-            "I,F401,UP",
-            "--stdin-filename",
-            str(filename),
-            "-",
-        ],
-        input=proc.stdout,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-    )
-    fixed = proc2.stdout if proc2.returncode == 0 and proc2.stdout else proc.stdout
-    proc3 = subprocess.run(
-        [sys.executable, "-m", "ruff", "format", "--stdin-filename", str(filename), "-"],
-        input=fixed,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-    )
-    return proc3.stdout if proc3.returncode == 0 else fixed
+    if proc.returncode != 0 or not proc.stdout:
+        raise GenerationError(
+            f"`ruff {' '.join(args)}` failed on {filename} (exit {proc.returncode}):\n"
+            f"{proc.stderr.strip()}"
+        )
+    return proc.stdout
 
 
-def generate() -> dict[str, str]:
-    """Every generated file: name -> content."""
-    result: dict[str, str] = {}
-    for path in sorted(SRC.glob("*.py")):
-        code = HEADER.format(name=path.name) + transform(path.read_text())
-        result[path.name] = _ruff_format(code, DST / path.name)
+_FIXES = [
+    "check",
+    "--fix-only",
+    "--select",
+    "I,F401,UP",
+    # an async generator's ``for x in xs: yield x`` is a ``yield from xs`` once blocking
+    "--config",
+    "lint.extend-safe-fixes=['UP028']",
+]
+
+
+def ruff_format(code: str, filename: Path) -> str:
+    """Format, fix what renaming left (imports sorted and deduplicated, unused ones
+    dropped, ``yield from``), format again."""
+    code = _ruff(["format"], code, filename)
+    code = _ruff(_FIXES, code, filename)
+    return _ruff(["format"], code, filename)
+
+
+# -- checks of the output -------------------------------------------------------------------
+
+_A_NAMES = ("aiter", "anext", "aenter", "aexit", "aclose", "aread", "asleep")
+"""How the async twins of blocking names begin (``_aiterate``, ``aclosing``...)."""
+_WORDS = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_PARTS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
+
+ALLOWED: frozenset[str] = frozenset({"_async"})
+"""Words that may stay in generated prose although they look async: the source package."""
+
+
+def _async_word(word: str) -> bool:
+    """A word (a name, or a word of prose) that belongs to async code."""
+    lower = word.lower()
+    if "async" in lower or "await" in lower:
+        return True
+    return any(part.lower().startswith(_A_NAMES) for part in _PARTS.findall(word))
+
+
+def _names(tree: ast.AST) -> Iterator[tuple[int, str]]:
+    for node in ast.walk(tree):
+        line = getattr(node, "lineno", 0)
+        if isinstance(node, ast.Name):
+            yield line, node.id
+        elif isinstance(node, ast.Attribute):
+            yield line, node.attr
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            yield line, node.name
+        elif isinstance(node, (ast.arg, ast.keyword)) and node.arg is not None:
+            yield line, node.arg
+        elif isinstance(node, ast.alias):
+            yield line, node.asname or node.name
+            yield line, node.name
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            yield line, node.module
+
+
+def _prose(code: str, tree: ast.AST) -> Iterator[tuple[int, str]]:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            yield node.lineno, node.value
+    for tok in tokenize.generate_tokens(io.StringIO(code).readline):
+        if tok.type == tokenize.COMMENT and not tok.string.startswith(HEADER[:30]):
+            yield tok.start[0], tok.string
+
+
+def _flatten(node: ast.expr, op: type[ast.AST]) -> list[ast.expr]:
+    if isinstance(node, ast.BinOp) and isinstance(node.op, op):
+        return _flatten(node.left, op) + _flatten(node.right, op)
+    return [node]
+
+
+def _duplicates(nodes: Sequence[ast.expr]) -> list[str]:
+    seen: set[str] = set()
+    dups: list[str] = []
+    for node in nodes:
+        dump = ast.dump(node)
+        if dump in seen:
+            dups.append(ast.unparse(node))
+        seen.add(dump)
+    return dups
+
+
+def _repeated(tree: ast.AST) -> Iterator[tuple[int, str]]:
+    """Unions with a member twice, boolean operations with an operand twice."""
+    for node in ast.walk(tree):
+        members: list[ast.expr] = []
+        what = "union"
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+            members = _flatten(node, ast.BitOr)
+        elif isinstance(node, ast.Subscript) and _named(node.value, "Union"):
+            members = list(node.slice.elts) if isinstance(node.slice, ast.Tuple) else []
+        elif isinstance(node, ast.Call) and _named(node.func, "isinstance", "issubclass"):
+            if len(node.args) == 2 and isinstance(node.args[1], ast.Tuple):
+                members = list(node.args[1].elts)
+        elif isinstance(node, ast.BoolOp):
+            members, what = node.values, f"'{type(node.op).__name__.lower()}'"
+        for dup in _duplicates(members):
+            yield node.lineno, f"{what} has {dup} twice: {ast.unparse(node)}"
+
+
+def _named(node: ast.expr, *names: str) -> bool:
+    return (isinstance(node, ast.Name) and node.id in names) or (
+        isinstance(node, ast.Attribute) and node.attr in names
+    )
+
+
+def lint(code: str, name: str) -> list[str]:
+    """What is wrong with one generated module (empty: nothing)."""
+    tree = ast.parse(code)
+    problems = [f"{name}:{line}: {message}" for line, message in _repeated(tree)]
+    for line, ident in _names(tree):
+        if _async_word(ident):
+            problems.append(f"{name}:{line}: the name {ident!r} is async")
+    for line, text in _prose(code, tree):
+        words = sorted({w for w in _WORDS.findall(text) if _async_word(w) and w not in ALLOWED})
+        if words:
+            problems.append(f"{name}:{line}: async words left in prose: {', '.join(words)}")
+    return sorted(set(problems), key=lambda p: (p.split(":")[0], int(p.split(":")[1])))
+
+
+# -- the whole tree -------------------------------------------------------------------------
+
+
+def sources(package: Path = PACKAGE) -> list[tuple[str, str]]:
+    """(source, generated) paths relative to the package folder, for every pair."""
+    pairs: list[tuple[str, str]] = []
+    for src, dst in PAIRS:
+        if src.endswith(".py"):
+            pairs.append((src, dst))
+        else:
+            for path in sorted((package / src).glob("*.py")):
+                pairs.append((f"{src}/{path.name}", f"{dst}/{path.name}"))
+    return pairs
+
+
+def generate(rules: Rules = RULES, package: Path = PACKAGE) -> dict[str, str]:
+    """Every generated file: path relative to the package folder -> content."""
+    fired: Counter[str] = Counter()
+    raw: dict[str, str] = {}
+    for src, dst in sources(package):
+        code = transform((package / src).read_text(), rules, fired)
+        raw[dst] = HEADER.format(source=src) + code
+    dead = [r for r in [*rules.renames, *(p for p, _ in rules.prose)] if not fired[r]]
+    if dead:
+        raise GenerationError(
+            "rules that never fired (drop them, or fix them): " + ", ".join(map(repr, dead))
+        )
+    check_ruff()
+    result = {dst: ruff_format(code, PACKAGE / dst) for dst, code in raw.items()}
+    problems = [p for dst, code in result.items() for p in lint(code, dst)]
+    if problems:
+        raise GenerationError(
+            "the generated code still reads as async code, or a rename merged two things:\n  "
+            + "\n  ".join(problems)
+            + "\nFix the async source (or the rules in scripts/unasync.py)."
+        )
     return result
+
+
+def _stray(out: Path, generated: Mapping[str, str]) -> list[str]:
+    """Files in a generated folder that no source generates."""
+    stray = []
+    for src, dst in PAIRS:
+        if not src.endswith(".py"):
+            for path in sorted((out / dst).glob("*.py")):
+                if f"{dst}/{path.name}" not in generated:
+                    stray.append(f"{dst}/{path.name}")
+    return stray
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--check", action="store_true", help="fail when the committed files differ")
     parser.add_argument(
-        "--check", action="store_true", help="fail when the committed _sync differs"
-    )
-    parser.add_argument(
-        "--out", type=Path, default=DST, help="where to write (default: nanobanana/_sync)"
+        "--out", type=Path, default=PACKAGE, help="write below this folder (default: nanobanana)"
     )
     args = parser.parse_args(argv)
-    generated = generate()
+    try:
+        generated = generate()
+    except GenerationError as exc:
+        print(f"unasync: {exc}", file=sys.stderr)
+        return 2
+    out: Path = args.out
     if args.check:
         stale = []
-        existing = {p.name for p in args.out.glob("*.py")}
         for name, content in generated.items():
-            path = args.out / name
+            path = out / name
             current = path.read_text() if path.exists() else ""
             if current != content:
                 stale.append(name)
@@ -198,25 +425,24 @@ def main(argv: list[str] | None = None) -> int:
                         f"generated/{name}",
                     )
                 )
-        extra = sorted(existing - set(generated))
-        for name in extra:
+        for name in _stray(out, generated):
             stale.append(name)
-            print(f"{name}: in _sync but has no source in _async")
+            print(f"{name}: generated by nothing (its source is gone)")
         if stale:
             print(
-                f"\n_sync is stale ({', '.join(stale)}): run `python scripts/unasync.py` (or `nox -s generate`)."
+                f"\nThe generated code is stale ({', '.join(stale)}): run "
+                "`python scripts/unasync.py` (or `nox -s generate`)."
             )
             return 1
-        print("_sync is up to date.")
+        print("The generated code is up to date.")
         return 0
-    args.out.mkdir(parents=True, exist_ok=True)
     for name, content in generated.items():
-        target = args.out / name
+        target = out / name
+        target.parent.mkdir(parents=True, exist_ok=True)
         if not target.exists() or target.read_text() != content:
             target.write_text(content)
-    for path in args.out.glob("*.py"):
-        if path.name not in generated:
-            path.unlink()
+    for name in _stray(out, generated):
+        (out / name).unlink()
     return 0
 
 

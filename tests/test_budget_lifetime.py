@@ -79,13 +79,13 @@ async def test_sequential_per_request_async_clients_never_see_a_429(scenario: st
 
 def touch(ref: BudgetRef) -> SharedBudget:
     """Look a budget up (creating it) and leave at once, as a waiter that gives up."""
-    budget, ticket = ref.enqueue("sync")
+    budget, ticket = ref.enqueue(blocking=True)
     budget.cancel(ticket)
     return budget
 
 
 def spend(ref: BudgetRef) -> nb.Permit:
-    budget, ticket = ref.enqueue("sync")
+    budget, ticket = ref.enqueue(blocking=True)
     permit = budget.poll(ticket, Wakeup())
     assert isinstance(permit, nb.Permit)
     return permit
@@ -129,7 +129,7 @@ def test_a_budget_with_a_request_in_flight_or_a_waiter_is_never_forgotten() -> N
     queued = budget_ref(limit, "nb_sk_queued", clock, registry)
     permit = spend(busy)  # its answer never comes (yet)
     spend(queued).release()
-    waiter_budget, ticket = queued.enqueue("async")  # a waiter that stays
+    waiter_budget, ticket = queued.enqueue(blocking=False)  # a waiter that stays
     busy_budget = touch(busy)
     clock.advance(3600.0)
     for i in range(4 * PRUNE_MIN):

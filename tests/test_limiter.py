@@ -320,14 +320,14 @@ async def test_a_limiter_object_is_used_as_it_is() -> None:
 
 
 class Factory:
-    """A limiter factory (like RedisRateLimiter): bound once per key and client kind."""
+    """A limiter factory (like RedisRateLimiter): bound once per key, for AsyncClient."""
 
     def __init__(self) -> None:
         self.bound: list[tuple[str, str]] = []
         self.limiter = CountingLimiter()
 
-    def bind(self, api_key: str, kind: str) -> CountingLimiter:
-        self.bound.append((api_key, kind))
+    def bind_async(self, api_key: str) -> CountingLimiter:
+        self.bound.append((api_key, "async"))
         return self.limiter
 
 
@@ -340,6 +340,57 @@ async def test_a_limiter_factory_is_bound_to_the_key_and_kind() -> None:
     await client.account.credits()
     assert factory.bound == [(key, "async")]
     assert factory.limiter.acquired == 1
+
+
+class NoPause:
+    """A limiter without pause(): the client could not hold it after a 429."""
+
+    async def acquire(self) -> nb.Permit:  # pragma: no cover - never called
+        raise AssertionError
+
+
+class BlockingFactory:
+    """A limiter factory for Client only (bind_sync)."""
+
+    def __init__(self) -> None:
+        self.bound: list[str] = []
+
+    def bind_sync(self, api_key: str) -> nb.Limiter:
+        self.bound.append(api_key)
+        return BlockingLimiter()
+
+
+class BlockingLimiter:
+    def __init__(self) -> None:
+        self.acquired = 0
+
+    def acquire(self) -> nb.Permit:
+        self.acquired += 1
+        return self
+
+    def release(self, *, sent: bool = True) -> None:
+        pass
+
+    def pause(self, seconds: float) -> None:
+        pass
+
+
+def test_a_limiter_without_pause_is_refused_before_anything_is_sent() -> None:
+    server = Server()
+    with pytest.raises(nb.InvalidParameterError, match=r"pause\(seconds\)"):
+        server.async_client(fresh_key(), rate_limit=NoPause())
+    assert server.arrivals == []
+
+
+def test_each_client_binds_a_factory_through_its_own_method() -> None:
+    server = Server()
+    factory, key = BlockingFactory(), fresh_key()
+    with server.client(key, rate_limit=factory) as client:
+        client.account.credits()
+    assert factory.bound == [key]
+    # an AsyncClient needs bind_async, which this factory lacks
+    with pytest.raises(nb.InvalidParameterError, match=r"bind_async\(api_key\)"):
+        server.async_client(fresh_key(), rate_limit=factory)
 
 
 def test_a_client_refuses_a_limiter_of_the_other_kind() -> None:

@@ -131,6 +131,26 @@ def test_bad_arguments_are_refused(redis_url: str) -> None:
         RedisRateLimiter(object())  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(("requests", "per"), [(0, 60.0), (True, 60.0), (60, 0), (60, -1.0)])
+def test_a_bad_budget_is_refused_as_nb_rate_limit_refuses_it(requests: Any, per: Any) -> None:
+    with pytest.raises(nb.InvalidParameterError) as built_in:
+        nb.RateLimit(requests, per=per)
+    with pytest.raises(nb.InvalidParameterError) as shared:
+        RedisRateLimiter("redis://127.0.0.1:1/0", requests=requests, per=per)
+    assert shared.value.parameter == built_in.value.parameter
+    assert str(shared.value) == str(built_in.value).replace("RateLimit.", "RedisRateLimiter.")
+
+
+def test_the_default_margin_is_the_built_in_limiters(limiters: list[RedisRateLimiter]) -> None:
+    from nanobanana._window import SlidingWindow
+
+    for per in (0.2, 1.0, 60.0, 3600.0):
+        shared = make(limiters, "redis://127.0.0.1:1/0", per=per)
+        assert shared.margin == SlidingWindow(60, per).margin
+        assert shared.hold == per + shared.margin
+    assert make(limiters, "redis://127.0.0.1:1/0").margin == 0.25  # the API's 60 s window
+
+
 # -- the strict window, across processes ----------------------------------------------------
 
 WORKER = textwrap.dedent(
@@ -146,7 +166,7 @@ WORKER = textwrap.dedent(
     print("ready", flush=True)
     sys.stdin.readline()  # go
     if mode == "sync":
-        lim = limiter.bind(key, "sync")
+        lim = limiter.bind_sync(key)
         for _ in range(count):
             permit = lim.acquire()
             times.append(time.time())
@@ -156,7 +176,7 @@ WORKER = textwrap.dedent(
         import anyio
 
         async def main():
-            lim = limiter.bind(key, "async")
+            lim = limiter.bind_async(key)
 
             async def one():
                 permit = await lim.acquire()
@@ -279,16 +299,20 @@ async def test_sync_and_async_clients_share_one_budget(
     assert max_in_window([r.time for r in reqs], 0.2) == 2
 
 
-def test_bind_is_per_key_and_kind(redis_url: str, limiters: list[RedisRateLimiter]) -> None:
+def test_bind_is_per_key_and_client(redis_url: str, limiters: list[RedisRateLimiter]) -> None:
     limiter = make(limiters, redis_url, requests=2, per=1.0)
     k1, k2 = "nb_sk_test_key_one", "nb_sk_test_key_two"
-    assert limiter.bind(k1, "sync") is limiter.bind(k1, "sync")
-    assert limiter.bind(k1, "sync") is not limiter.bind(k2, "sync")
-    assert limiter.bind(k1, "async") is not limiter.bind(k1, "sync")
-    with pytest.raises(nb.InvalidParameterError):
-        limiter.bind(k1, "threads")  # type: ignore[call-overload]
+    assert limiter.bind_sync(k1) is limiter.bind_sync(k1)
+    assert limiter.bind_sync(k1) is not limiter.bind_sync(k2)
+    assert limiter.bind_async(k1) is not limiter.bind_sync(k1)
+    # a factory for both clients, by the public protocols; itself no limiter
+    assert isinstance(limiter, nb.AsyncLimiterFactory)
+    assert isinstance(limiter, nb.LimiterFactory)
+    assert not isinstance(limiter, (nb.AsyncLimiter, nb.Limiter))
+    assert isinstance(limiter.bind_async(k1), nb.AsyncLimiter)
+    assert isinstance(limiter.bind_sync(k1), nb.Limiter)
     # two keys: two budgets
-    one, two = limiter.bind(k1, "sync"), limiter.bind(k2, "sync")
+    one, two = limiter.bind_sync(k1), limiter.bind_sync(k2)
     held = [one.acquire(), one.acquire(), two.acquire(), two.acquire()]
     for p in held:
         p.release(sent=False)
@@ -300,7 +324,7 @@ def test_bind_is_per_key_and_kind(redis_url: str, limiters: list[RedisRateLimite
 def test_release_not_sent_frees_the_slot_at_once_sync(
     redis_url: str, key: str, limiters: list[RedisRateLimiter]
 ) -> None:
-    lim = make(limiters, redis_url, requests=1, per=5.0).bind(key, "sync")
+    lim = make(limiters, redis_url, requests=1, per=5.0).bind_sync(key)
     start = time.monotonic()
     lim.acquire().release(sent=False)
     lim.acquire().release(sent=False)
@@ -308,7 +332,7 @@ def test_release_not_sent_frees_the_slot_at_once_sync(
     assert time.monotonic() - start < 0.5
     permit.release()  # sent: the slot is now held for the window
     # a second limiter object (another process, as far as Redis knows) sees it held
-    other = make(limiters, redis_url, requests=1, per=5.0).bind(key, "sync")
+    other = make(limiters, redis_url, requests=1, per=5.0).bind_sync(key)
     done = threading.Event()
 
     def waiter() -> None:
@@ -327,7 +351,7 @@ async def test_release_not_sent_frees_the_slot_at_once_async(
     redis_url: str, key: str, limiters: list[RedisRateLimiter], inspect_redis: Any
 ) -> None:
     limiter = make(limiters, redis_url, requests=1, per=5.0)
-    lim = limiter.bind(key, "async")
+    lim = limiter.bind_async(key)
     with anyio.fail_after(0.3):  # no waiting for a window, nor for a poll
         for _ in range(3):
             (await lim.acquire()).release(sent=False)
@@ -342,7 +366,7 @@ def test_a_permit_never_released_frees_after_its_lease(
 ) -> None:
     """A process that dies holding a slot (no release ever comes) leaks it only until
     the lease ends."""
-    lim = make(limiters, redis_url, requests=1, per=0.05, lease=0.3).bind(key, "sync")
+    lim = make(limiters, redis_url, requests=1, per=0.05, lease=0.3).bind_sync(key)
     lim.acquire()  # and never released: the process "crashed"
     start = time.monotonic()
     lim.acquire().release(sent=False)
@@ -355,7 +379,7 @@ async def test_a_cancelled_waiter_holds_nothing(
     redis_url: str, key: str, limiters: list[RedisRateLimiter], inspect_redis: Any
 ) -> None:
     limiter = make(limiters, redis_url, requests=1, per=5.0)
-    lim = limiter.bind(key, "async")
+    lim = limiter.bind_async(key)
     first = await lim.acquire()
     with anyio.move_on_after(0.2):
         await lim.acquire()  # waits, then is cancelled
@@ -378,7 +402,7 @@ async def test_a_cancelled_waiter_holds_nothing(
 def test_keys_have_ttls_and_vanish_when_idle(
     redis_url: str, key: str, limiters: list[RedisRateLimiter], inspect_redis: Any
 ) -> None:
-    lim = make(limiters, redis_url, requests=2, per=0.1, lease=0.3).bind(key, "sync")
+    lim = make(limiters, redis_url, requests=2, per=0.1, lease=0.3).bind_sync(key)
     lim.acquire().release()
     lim.pause(0.2)
     keys = inspect_redis.keys("*")
@@ -394,7 +418,7 @@ def test_redis_holds_a_hash_of_the_key_never_the_key(
     from nanobanana._config import key_fingerprint
 
     limiter = make(limiters, redis_url, requests=3, per=1.0, namespace="myapp")
-    lim = limiter.bind(key, "sync")
+    lim = limiter.bind_sync(key)
     held = lim.acquire()
     lim.acquire().release()
     lim.pause(5)
@@ -422,7 +446,7 @@ PAUSER = textwrap.dedent(
     from nanobanana.limiters import RedisRateLimiter
 
     limiter = RedisRateLimiter(sys.argv[1], requests=5, per=1.0)
-    limiter.bind(sys.argv[2], "sync").pause(float(sys.argv[3]))
+    limiter.bind_sync(sys.argv[2]).pause(float(sys.argv[3]))
     limiter.close()
     """
 )
@@ -432,7 +456,7 @@ def test_a_pause_in_one_process_holds_the_others(
     redis_url: str, key: str, limiters: list[RedisRateLimiter], inspect_redis: Any
 ) -> None:
     subprocess.run([sys.executable, "-c", PAUSER, redis_url, key, "0.8"], cwd=ROOT, check=True)
-    lim = make(limiters, redis_url, requests=5, per=1.0).bind(key, "sync")
+    lim = make(limiters, redis_url, requests=5, per=1.0).bind_sync(key)
     (pause_key,) = inspect_redis.keys("*:pause")
     left = inspect_redis.pttl(pause_key) / 1000
     assert left > 0.2
@@ -456,7 +480,7 @@ async def test_a_429_seen_by_a_client_pauses_the_shared_budget(
     (pause_key,) = inspect_redis.keys("*:pause")
     assert 200 < inspect_redis.pttl(pause_key) <= 500
     # another process (a limiter object of its own) waits for the pause to end
-    other = make(limiters, redis_url, requests=5, per=1.0).bind(fake.api_key, "async")
+    other = make(limiters, redis_url, requests=5, per=1.0).bind_async(fake.api_key)
     start = time.monotonic()
     (await other.acquire()).release(sent=False)
     assert time.monotonic() - start > 0.15
@@ -466,7 +490,7 @@ async def test_a_429_seen_by_a_client_pauses_the_shared_budget(
 async def test_a_local_pause_holds_local_waiters_at_once(
     redis_url: str, key: str, limiters: list[RedisRateLimiter]
 ) -> None:
-    lim = make(limiters, redis_url, requests=5, per=1.0).bind(key, "async")
+    lim = make(limiters, redis_url, requests=5, per=1.0).bind_async(key)
     lim.pause(0.3)
     lim.pause(0)  # ignored
     start = time.monotonic()
@@ -488,8 +512,8 @@ async def test_a_redis_asyncio_client(
     try:
         limiter = make(limiters, client, requests=2, per=0.3)
         with pytest.raises(nb.InvalidParameterError, match="AsyncClient only"):
-            limiter.bind(key, "sync")
-        lim = limiter.bind(key, "async")
+            limiter.bind_sync(key)
+        lim = limiter.bind_async(key)
         start = time.monotonic()
         for _ in range(4):
             (await lim.acquire()).release()
@@ -509,7 +533,7 @@ def test_a_redis_client_object(
 ) -> None:
     client = redis.Redis.from_url(redis_url)
     limiter = make(limiters, client, requests=1, per=0.2)
-    lim = limiter.bind(key, "sync")
+    lim = limiter.bind_sync(key)
     start = time.monotonic()
     lim.acquire().release()
     lim.acquire().release()
@@ -548,7 +572,7 @@ async def test_redis_down_raises_a_typed_error_async(limiters: list[RedisRateLim
 async def test_redis_going_down_mid_run(key: str, limiters: list[RedisRateLimiter]) -> None:
     with running_redis() as server:
         limiter = make(limiters, server.url, requests=5, per=1.0)
-        lim = limiter.bind(key, "async")
+        lim = limiter.bind_async(key)
         permit = await lim.acquire()
         server.stop()
         permit.release()  # logged, not raised: the lease will free the slot
@@ -594,7 +618,7 @@ def test_release_and_pause_never_raise_when_redis_goes_down(
     key: str, limiters: list[RedisRateLimiter], caplog: pytest.LogCaptureFixture
 ) -> None:
     with running_redis() as server:
-        lim = make(limiters, server.url, requests=5, per=1.0).bind(key, "sync")
+        lim = make(limiters, server.url, requests=5, per=1.0).bind_sync(key)
         permit = lim.acquire()
         server.stop()
         with caplog.at_level(logging.WARNING, logger="nanobanana"):

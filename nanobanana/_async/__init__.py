@@ -1,1 +1,1 @@
-"""The hand-written async I/O layer. ``nanobanana._sync`` is generated from it."""
+"""The async I/O layer, written by hand. ``nanobanana._sync`` is generated from it."""

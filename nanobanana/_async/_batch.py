@@ -40,6 +40,7 @@ from .._batch_models import (
     to_request,
 )
 from .._concurrency import (
+    AsyncAnyIterable,
     AsyncDetached,
     AsyncLock,
     AsyncQueue,
@@ -108,19 +109,32 @@ class _End:
         self.error = error
 
 
-async def _aiterate(requests: Iterable[Any] | AsyncIterable[Any]) -> AsyncGenerator[Any, None]:
+async def _each(requests: AsyncAnyIterable[Any]) -> AsyncGenerator[Any, None]:
+    """Every request, in order."""
+    # unasync: async-only
     if isinstance(requests, AsyncIterable):
         async for raw in requests:
             yield raw
-    else:
-        for raw in requests:
-            yield raw
+        return
+    # unasync: end
+    for raw in requests:
+        yield raw
+
+
+def _is_iterable(requests: object) -> bool:
+    # unasync: async-only
+    if isinstance(requests, AsyncIterable):
+        return True
+    # unasync: end
+    return isinstance(requests, Iterable)
 
 
 def _reiterable(requests: Any) -> bool:
     """True when iterating ``requests`` again starts over (a list, not a generator)."""
-    if hasattr(requests, "__aiter__"):
-        return bool(requests.__aiter__() is not requests)
+    # unasync: async-only
+    if isinstance(requests, AsyncIterable):
+        return requests.__aiter__() is not requests
+    # unasync: end
     return iter(requests) is not requests
 
 
@@ -145,7 +159,7 @@ class AsyncBatch:
         self,
         resource: BatchTarget,
         kind: str,
-        requests: Iterable[Any] | AsyncIterable[Any],
+        requests: AsyncAnyIterable[Any],
         *,
         concurrency: int | None = None,
         max_credits: int | None = None,
@@ -154,9 +168,7 @@ class AsyncBatch:
         save_to: str | os.PathLike[str] | None = None,
         preflight: bool = True,
     ) -> None:
-        if isinstance(requests, (str, bytes)) or not (
-            hasattr(requests, "__iter__") or hasattr(requests, "__aiter__")
-        ):
+        if isinstance(requests, (str, bytes)) or not _is_iterable(requests):
             raise InvalidParameterError(
                 "requests", requests, reason="requests must be an iterable of prompts or requests"
             )
@@ -258,7 +270,7 @@ class _Engine:
         self,
         resource: BatchTarget,
         kind: str,
-        requests: Iterable[Any] | AsyncIterable[Any],
+        requests: AsyncAnyIterable[Any],
         *,
         concurrency: int,
         max_credits: int | None,
@@ -299,9 +311,9 @@ class _Engine:
             requests = self._requests
             if self._preflight:
                 if not _reiterable(requests):
-                    requests = [raw async for raw in _aiterate(requests)]
+                    requests = [raw async for raw in _each(requests)]
                 await self._check_budget(requests)
-            self._source = _aiterate(requests)
+            self._source = _each(requests)
         except BaseException:
             if self._journal is not None:
                 self._journal.close()
@@ -370,11 +382,11 @@ class _Engine:
             self._costs[key] = estimate.credits_needed
         return self._costs[key]
 
-    async def _check_budget(self, requests: Iterable[Any] | AsyncIterable[Any]) -> None:
+    async def _check_budget(self, requests: AsyncAnyIterable[Any]) -> None:
         """The preflight: price every distinct parameter set once; refuse an over-budget batch."""
         counts: dict[CostRequest, int] = {}
         index = 0
-        async with aclosing(_aiterate(requests)) as source:
+        async with aclosing(_each(requests)) as source:
             async for raw in source:
                 position = index
                 index += 1

@@ -23,11 +23,12 @@ from .._config import (
     resolve_timeout,
 )
 from .._exceptions import NanoBananaError, RateLimitError
-from .._limits import AsyncLimiter, resolve_limiter
+from .._limits import AsyncLimiter, AsyncLimiterFactory
 from .._log import logger, scrub_error
 from .._options import OnSend, RequestOptions
 from .._policy import PollPolicy, RateLimit
 from ._download import download
+from ._limiter import limiter_for
 from ._resources import AsyncAccount, AsyncImages, AsyncModels, AsyncVideos
 from ._scheduler import AsyncPollScheduler
 
@@ -64,7 +65,7 @@ class AsyncClient:
         base_url: str | httpx.URL | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int = 2,
-        rate_limit: RateLimit | AsyncLimiter | None = DEFAULT_RATE_LIMIT,
+        rate_limit: RateLimit | AsyncLimiter | AsyncLimiterFactory | None = DEFAULT_RATE_LIMIT,
         http_client: httpx.AsyncClient | None = None,
         poll_policy: PollPolicy | None = None,
         *,
@@ -93,11 +94,10 @@ class AsyncClient:
         if _limiter is not None:
             self._limiter: AsyncLimiter = _limiter
         else:
-            self._limiter = resolve_limiter(
+            self._limiter = limiter_for(
                 RateLimit(60, per=60.0) if rate_limit is DEFAULT_RATE_LIMIT else rate_limit,
                 self._api_key,
-                kind="async",
-                clock=self._clock,
+                self._clock,
             )
         self._owns_http = http_client is None
         if http_client is not None:
@@ -184,9 +184,7 @@ class AsyncClient:
             )
             if isinstance(error, RateLimitError):
                 # The server's window is full: hold every waiter of this key, not just us.
-                pause = getattr(self._limiter, "pause", None)
-                if pause is not None:
-                    pause(_policy.rate_limit_pause(error, attempt))
+                self._limiter.pause(_policy.rate_limit_pause(error, attempt))
             if delay is None:
                 scrub_error(error, self._api_key)
                 if cause is not None:

@@ -4,8 +4,8 @@ No background task: the iterator itself polls its tasks one at a time, earliest 
 first, through each client's poll scheduler (so it shares the budget fairly with every
 other waiter). Stopping the iteration, or cancelling it, leaves nothing running.
 
-``nanobanana.as_completed`` / ``nanobanana.gather`` dispatch here for async handles and
-to the generated sync twin for ``ImageTask``/``VideoTask``.
+``nanobanana.as_completed`` / ``nanobanana.gather`` dispatch to this module or to its
+twin by the type of the handles.
 """
 
 from __future__ import annotations

@@ -1,25 +1,69 @@
-"""The built-in limiter: waits for a slot of the key's shared budget (``_ratelimit``).
+"""The limiter of an AsyncClient: its ``rate_limit=`` made into an ``AsyncLimiter``
+(``limiter_for``), and the built-in limiter, which waits for a slot of the key's shared
+budget (``_ratelimit``).
 
-Every client of one key, async or sync, shares one ``SharedBudget``; this class holds
-only its name (a ``BudgetRef``) and waits. Waiters are served in FIFO order. A waiter
-cancelled while queued (a cancel scope, ``asyncio`` cancellation, Trio) leaves the queue
-at once: it takes no slot and blocks nobody. A waiter sleeps until the next moment a
-slot is known to be free, or until it is woken by a release, its turn, or (at most) the
-budget's poll cap.
+Every client of one key, blocking or not, shares one ``SharedBudget``; the built-in limiter
+holds only its name (a ``BudgetRef``) and waits. Waiters are served in FIFO order. A
+waiter that gives up while queued (cancelled, interrupted) leaves the queue at once: it
+takes no slot and blocks nobody. A waiter sleeps until the next moment a slot is known to
+be free, or until it is woken by a release, its turn, or (at most) the budget's poll cap.
 """
 
 from __future__ import annotations
 
 import math
 
+from .._clock import Clock
 from .._concurrency import AsyncWakeup
-from .._limits import Permit
-from .._ratelimit import BudgetPermit, BudgetRef
+from .._exceptions import InvalidParameterError
+from .._limits import NO_PERMIT, AsyncLimiter, AsyncLimiterFactory, Permit, calls_like
+from .._policy import RateLimit
+from .._ratelimit import BudgetPermit, BudgetRef, budget_ref
 
-__all__ = ["AsyncRateLimiter"]
+__all__ = ["AsyncNoLimiter", "AsyncRateLimiter", "limiter_for"]
 
 TIMER_SLACK = 0.001
 """Real seconds: a waiter due within this yields in a loop rather than set a timer."""
+
+
+def limiter_for(rate_limit: object, api_key: str, clock: Clock) -> AsyncLimiter:
+    """The limiter an ``AsyncClient`` of ``api_key`` uses for its ``rate_limit=``.
+
+    An ``nb.RateLimit``: the built-in limiter on the key's shared budget. None: no limit.
+    An ``AsyncLimiter``: itself. An ``AsyncLimiterFactory`` (``RedisRateLimiter``): the
+    limiter it binds to the key.
+    """
+    if rate_limit is None:
+        return AsyncNoLimiter()
+    if isinstance(rate_limit, RateLimit):
+        return AsyncRateLimiter(budget_ref(rate_limit, api_key, clock))
+    if isinstance(rate_limit, AsyncLimiter) and calls_like(
+        rate_limit.acquire, AsyncLimiter.acquire
+    ):
+        return rate_limit
+    if isinstance(rate_limit, AsyncLimiterFactory):
+        return rate_limit.bind_async(api_key)
+    raise InvalidParameterError(
+        "rate_limit",
+        rate_limit,
+        reason=(
+            f"rate_limit={type(rate_limit).__name__}: AsyncClient takes an nb.RateLimit, "
+            "None, an nb.AsyncLimiter (async def acquire() and def pause(seconds)) or an "
+            "nb.AsyncLimiterFactory (def bind_async(api_key))"
+        ),
+    )
+
+
+class AsyncNoLimiter:
+    """``rate_limit=None``: no budget is enforced."""
+
+    __slots__ = ()
+
+    async def acquire(self) -> Permit:
+        return NO_PERMIT
+
+    def pause(self, seconds: float) -> None:
+        pass
 
 
 class AsyncRateLimiter:
@@ -36,7 +80,7 @@ class AsyncRateLimiter:
 
     async def acquire(self) -> Permit:
         """Wait for a slot (FIFO) and take it; release the permit when the answer arrives."""
-        budget, ticket = self._ref.enqueue("async")
+        budget, ticket = self._ref.enqueue(blocking=AsyncWakeup.blocks_thread)
         clock = budget.clock
         granted = False
         try:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterable, Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 
 from .. import _protocol
+from .._concurrency import AsyncAnyIterable
 from .._exceptions import InvalidParameterError
 from .._models import CostEstimate, Credits, ImageStatus, ModelCatalog, TaskCreated, VideoStatus
 from .._options import OnSend, RequestOptions
@@ -106,8 +107,7 @@ class _TaskResource(_Resource, Generic[StatusT, TaskT, RequestT]):
 
     def generate_many(
         self,
-        requests: Iterable[str | RequestT | Mapping[str, Any]]
-        | AsyncIterable[str | RequestT | Mapping[str, Any]],
+        requests: AsyncAnyIterable[str | RequestT | Mapping[str, Any]],
         *,
         concurrency: int | None = None,
         max_credits: int | None = None,

@@ -15,8 +15,8 @@ There is no background task: a waiter's own timer, and the release of a turn, ar
 only things that hand out turns, each in O(log n) and waking only the waiter it serves.
 A cancelled waiter gives its turn back or withdraws its entry on the way out.
 
-Critical sections hold a ``threading.Lock`` and never await, so the same code serves
-one event loop (async client) and many threads (the generated sync client).
+Critical sections hold a ``threading.Lock`` and never wait inside it, so one scheduler
+serves the tasks of an event loop and many threads alike.
 """
 
 from __future__ import annotations

@@ -167,8 +167,9 @@ async def wait_for_task(
 class AsyncTask(Generic[S]):
     """A submitted task. Keep ``task_id``: it is the only way back to the result.
 
-    ``await task`` is ``await task.wait()``. The subclasses name the kind of task:
-    ``AsyncImageTask`` and ``AsyncVideoTask``.
+    ``await task`` gives the final status; ``wait()`` also takes a timeout, a progress
+    callback and a poll policy. The subclasses name the kind of task: ``AsyncImageTask``
+    and ``AsyncVideoTask``.
     """
 
     kind: ClassVar[Kind]

@@ -7,9 +7,9 @@ out one ``BatchItem`` per request as each ends. Every request of the input is ac
 for exactly once: a success, a failure of that request, or "not submitted".
 
 Structured concurrency: the workers run in a task group that the batch enters when it
-starts and leaves when it ends or is closed. ``async with client.images.generate_many(...)
+starts and leaves when it ends or is closed. ``with client.images.generate_many(...)
 as items:`` makes that scope explicit and is required when the loop may be left early
-(``break``, an exception, a timeout around the loop); a plain ``async for`` that runs to
+(``break``, an exception, a timeout around the loop); a plain ``for`` that runs to
 the end needs nothing more. Closing stops new submissions (a generate request whose turn
 has not come is never sent), lets a generate request already on the wire finish (so its
 task id is journaled, never lost), and stops waiting for the rest: their task ids are in
@@ -41,6 +41,7 @@ from .._batch_models import (
     to_request,
 )
 from .._concurrency import (
+    AnyIterable,
     Detached,
     Lock,
     Queue,
@@ -109,19 +110,17 @@ class _End:
         self.error = error
 
 
-def _aiterate(requests: Iterable[Any] | Iterable[Any]) -> Generator[Any, None]:
-    if isinstance(requests, Iterable):
-        for raw in requests:
-            yield raw
-    else:
-        for raw in requests:
-            yield raw
+def _each(requests: AnyIterable[Any]) -> Generator[Any, None]:
+    """Every request, in order."""
+    yield from requests
+
+
+def _is_iterable(requests: object) -> bool:
+    return isinstance(requests, Iterable)
 
 
 def _reiterable(requests: Any) -> bool:
     """True when iterating ``requests`` again starts over (a list, not a generator)."""
-    if hasattr(requests, "__iter__"):
-        return bool(requests.__iter__() is not requests)
     return iter(requests) is not requests
 
 
@@ -130,15 +129,14 @@ def _describe(error: BaseException) -> str:
 
 
 class Batch:
-    """A running batch: an async iterator of ``BatchItem`` and an async context manager.
+    """A running batch: an iterator of ``BatchItem`` and a context manager.
 
     Made by ``client.images.generate_many(...)`` / ``client.videos.generate_many(...)``.
     Nothing happens until it is entered or iterated. ``on_progress(item)`` is called in
     the iterating task, with each item, just before it is handed out.
 
-    The workers run in a task of their own (a system task on Trio), never inside the
-    caller's cancel scopes, so leaving the loop at any point is safe on asyncio and Trio.
-    ``close()`` (or leaving ``async with``) stops the batch and waits for that; a batch
+    The workers run in a thread of their own, so leaving the loop at any point is safe.
+    ``close()`` (or leaving ``with``) stops the batch and waits for that; a batch
     merely dropped stops submitting at once and winds down by itself.
     """
 
@@ -146,7 +144,7 @@ class Batch:
         self,
         resource: BatchTarget,
         kind: str,
-        requests: Iterable[Any] | Iterable[Any],
+        requests: AnyIterable[Any],
         *,
         concurrency: int | None = None,
         max_credits: int | None = None,
@@ -155,9 +153,7 @@ class Batch:
         save_to: str | os.PathLike[str] | None = None,
         preflight: bool = True,
     ) -> None:
-        if isinstance(requests, (str, bytes)) or not (
-            hasattr(requests, "__iter__") or hasattr(requests, "__iter__")
-        ):
+        if isinstance(requests, (str, bytes)) or not _is_iterable(requests):
             raise InvalidParameterError(
                 "requests", requests, reason="requests must be an iterable of prompts or requests"
             )
@@ -259,7 +255,7 @@ class _Engine:
         self,
         resource: BatchTarget,
         kind: str,
-        requests: Iterable[Any] | Iterable[Any],
+        requests: AnyIterable[Any],
         *,
         concurrency: int,
         max_credits: int | None,
@@ -300,9 +296,9 @@ class _Engine:
             requests = self._requests
             if self._preflight:
                 if not _reiterable(requests):
-                    requests = [raw for raw in _aiterate(requests)]
+                    requests = [raw for raw in _each(requests)]
                 self._check_budget(requests)
-            self._source = _aiterate(requests)
+            self._source = _each(requests)
         except BaseException:
             if self._journal is not None:
                 self._journal.close()
@@ -371,11 +367,11 @@ class _Engine:
             self._costs[key] = estimate.credits_needed
         return self._costs[key]
 
-    def _check_budget(self, requests: Iterable[Any] | Iterable[Any]) -> None:
+    def _check_budget(self, requests: AnyIterable[Any]) -> None:
         """The preflight: price every distinct parameter set once; refuse an over-budget batch."""
         counts: dict[CostRequest, int] = {}
         index = 0
-        with closing(_aiterate(requests)) as source:
+        with closing(_each(requests)) as source:
             for raw in source:
                 position = index
                 index += 1

@@ -24,11 +24,12 @@ from .._config import (
     resolve_timeout,
 )
 from .._exceptions import NanoBananaError, RateLimitError
-from .._limits import Limiter, resolve_limiter
+from .._limits import Limiter, LimiterFactory
 from .._log import logger, scrub_error
 from .._options import OnSend, RequestOptions
 from .._policy import PollPolicy, RateLimit
 from ._download import download
+from ._limiter import limiter_for
 from ._resources import Account, Images, Models, Videos
 from ._scheduler import PollScheduler
 
@@ -48,7 +49,7 @@ DEFAULT_RATE_LIMIT: Any = _Default()
 
 
 class Client:
-    """The async client of the Nano Banana API.
+    """The blocking client of the Nano Banana API.
 
     One client is meant to be shared: by every request of a web app, by every task of a
     batch. Its limiter is shared with every other client of the same key in the process.
@@ -65,7 +66,7 @@ class Client:
         base_url: str | httpx.URL | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int = 2,
-        rate_limit: RateLimit | Limiter | None = DEFAULT_RATE_LIMIT,
+        rate_limit: RateLimit | Limiter | LimiterFactory | None = DEFAULT_RATE_LIMIT,
         http_client: httpx.Client | None = None,
         poll_policy: PollPolicy | None = None,
         *,
@@ -94,11 +95,10 @@ class Client:
         if _limiter is not None:
             self._limiter: Limiter = _limiter
         else:
-            self._limiter = resolve_limiter(
+            self._limiter = limiter_for(
                 RateLimit(60, per=60.0) if rate_limit is DEFAULT_RATE_LIMIT else rate_limit,
                 self._api_key,
-                kind="sync",
-                clock=self._clock,
+                self._clock,
             )
         self._owns_http = http_client is None
         if http_client is not None:
@@ -185,9 +185,7 @@ class Client:
             )
             if isinstance(error, RateLimitError):
                 # The server's window is full: hold every waiter of this key, not just us.
-                pause = getattr(self._limiter, "pause", None)
-                if pause is not None:
-                    pause(_policy.rate_limit_pause(error, attempt))
+                self._limiter.pause(_policy.rate_limit_pause(error, attempt))
             if delay is None:
                 scrub_error(error, self._api_key)
                 if cause is not None:

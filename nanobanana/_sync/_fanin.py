@@ -5,8 +5,8 @@ No background task: the iterator itself polls its tasks one at a time, earliest 
 first, through each client's poll scheduler (so it shares the budget fairly with every
 other waiter). Stopping the iteration, or cancelling it, leaves nothing running.
 
-``nanobanana.as_completed`` / ``nanobanana.gather`` dispatch here for async handles and
-to the generated sync twin for ``ImageTask``/``VideoTask``.
+``nanobanana.as_completed`` / ``nanobanana.gather`` dispatch to this module or to its
+twin by the type of the handles.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ _Item = tuple[float, int, PollState, "_TaskResource[Any, Any, Any]", Any]
 class AsCompleted(Iterator[TaskT]):
     """Yields each handle once its task has ended (success, failure or timeout).
 
-    The client keeps the outcome, so ``await task`` right after is immediate: it returns
+    The client keeps the outcome, so ``task.wait()`` right after is immediate: it returns
     the final status or raises TaskFailedError / TaskTimeoutError.
     """
 
@@ -103,7 +103,7 @@ class AsCompleted(Iterator[TaskT]):
 
 
 def as_completed(tasks: Iterable[TaskT]) -> AsCompleted[TaskT]:
-    """Iterate over ``tasks`` as they end (``async for``); each handle comes back once."""
+    """Iterate over ``tasks`` as they end (``for``); each handle comes back once."""
     return AsCompleted(tasks)
 
 

@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 
 from .. import _protocol
+from .._concurrency import AnyIterable
 from .._exceptions import InvalidParameterError
 from .._models import CostEstimate, Credits, ImageStatus, ModelCatalog, TaskCreated, VideoStatus
 from .._options import OnSend, RequestOptions
@@ -107,8 +108,7 @@ class _TaskResource(_Resource, Generic[StatusT, TaskT, RequestT]):
 
     def generate_many(
         self,
-        requests: Iterable[str | RequestT | Mapping[str, Any]]
-        | Iterable[str | RequestT | Mapping[str, Any]],
+        requests: AnyIterable[str | RequestT | Mapping[str, Any]],
         *,
         concurrency: int | None = None,
         max_credits: int | None = None,

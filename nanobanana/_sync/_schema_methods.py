@@ -97,7 +97,7 @@ class _ImageMethods:
             timeout: Seconds (or an httpx.Timeout) for this request; None: the client's timeout.
 
         Returns:
-            The task handle: ``await`` it (or ``wait()``) for the final status.
+            The task handle: call its ``wait()`` for the final status.
         """
         return self._submit(
             ImageRequest(
@@ -211,7 +211,7 @@ class _VideoMethods:
             timeout: Seconds (or an httpx.Timeout) for this request; None: the client's timeout.
 
         Returns:
-            The task handle: ``await`` it (or ``wait()``) for the final status.
+            The task handle: call its ``wait()`` for the final status.
         """
         return self._submit(
             VideoRequest(
