@@ -25,7 +25,9 @@ def _status_polls(fake: FakeNanoBanana) -> int:
 
 @pytest.mark.anyio
 async def test_as_completed_yields_tasks_in_completion_order() -> None:
-    fake = _fake()
+    # A manual clock: submissions take no API time, so the order depends on the durations
+    # alone (on a scaled clock, a busy machine spaced the submissions apart).
+    fake = FakeNanoBanana(clock=ManualClock(), seed=5)
     async with fake.async_client() as client:
         durations = [40.0, 10.0, 25.0]
         tasks = []
@@ -96,7 +98,7 @@ async def test_no_tasks() -> None:
 
 
 def test_sync_as_completed_and_gather() -> None:
-    fake = _fake()
+    fake = FakeNanoBanana(clock=ManualClock(), seed=5)  # the order: durations alone
     with fake.client() as client:
         tasks = []
         for d in (30.0, 10.0):
