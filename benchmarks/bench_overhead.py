@@ -163,18 +163,18 @@ def measure_async(base_url: str, api_key: str, task_id: str, n: int, rounds: int
     return asyncio.run(_measure_async(base_url, api_key, task_id, n, rounds))
 
 
-def _rows(kind: str, res: Any, n: int, rounds: int) -> list[dict[str, Any]]:
+def _rows(flavour: str, res: Any, n: int, rounds: int) -> list[dict[str, Any]]:
     return [
         row(
-            f"overhead.{kind}.raw_httpx",
+            f"overhead.{flavour}.raw_httpx",
             1.0 / res.a_median,
             "calls/s",
             note=f"{n:,} sequential calls per sample, median of {rounds} samples"
-            if kind == "async"
+            if flavour == "async"
             else "",
         ),
         row(
-            f"overhead.{kind}.sdk",
+            f"overhead.{flavour}.sdk",
             1.0 / res.b_median,
             "calls/s",
             baseline=1.0 / res.a_median,

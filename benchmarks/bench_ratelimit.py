@@ -39,9 +39,9 @@ for _p in (str(HERE), str(HERE.parent)):
         sys.path.insert(0, _p)
 
 from _harness import main, meets, row  # noqa: E402
+from _token_bucket import TokenBucket  # noqa: E402
 
 import nanobanana as nb  # noqa: E402
-from nanobanana._window import TokenBucket  # noqa: E402
 from nanobanana.testing import FakeNanoBanana  # noqa: E402
 
 N, W = 60, 60.0

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ._async._client import AsyncClient
-from ._async._tasks import ImageTask, VideoTask
+from ._async._tasks import AsyncImageTask, AsyncVideoTask
 from ._exceptions import (
     APIConnectionError,
     APIStatusError,
@@ -73,7 +73,7 @@ if TYPE_CHECKING:
     from ._fanin import as_completed, gather
     from ._sync._batch import Batch
     from ._sync._client import Client
-    from ._sync._tasks import SyncImageTask, SyncVideoTask
+    from ._sync._tasks import ImageTask, VideoTask
     from .limiters._errors import RateLimiterUnavailableError
 
 # Loaded on first use: the sync twin, the batch machinery (sqlite3, the journal) and the
@@ -88,8 +88,8 @@ _LAZY = {
     "gather": "._fanin",
     "Batch": "._sync._batch",
     "Client": "._sync._client",
-    "SyncImageTask": "._sync._tasks",
-    "SyncVideoTask": "._sync._tasks",
+    "ImageTask": "._sync._tasks",
+    "VideoTask": "._sync._tasks",
     "RateLimiterUnavailableError": ".limiters._errors",
 }
 
@@ -116,8 +116,10 @@ __all__ = [
     "AspectRatio",
     "AsyncBatch",
     "AsyncClient",
+    "AsyncImageTask",
     "AsyncLimiter",
     "AsyncLimiterFactory",
+    "AsyncVideoTask",
     "AuthenticationError",
     "BadRequestError",
     "Batch",
@@ -154,8 +156,6 @@ __all__ = [
     "RateLimitError",
     "RateLimiterUnavailableError",
     "Subscription",
-    "SyncImageTask",
-    "SyncVideoTask",
     "TaskFailedError",
     "TaskNotFoundError",
     "TaskStatus",

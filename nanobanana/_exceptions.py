@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import httpx
 
+    from ._models import ImageStatus, VideoStatus
+
 __all__ = [
     "APIConnectionError",
     "APIStatusError",
@@ -209,21 +211,27 @@ class LimiterDeadlockError(NanoBananaError, RuntimeError):
 class TaskFailedError(NanoBananaError):
     """A task ended in failure. ``status`` is the final status model; ``error`` its message."""
 
-    def __init__(self, task_id: str, status: Any, error: str | None) -> None:
+    def __init__(self, task_id: str, status: ImageStatus | VideoStatus, error: str | None) -> None:
         self.task_id = task_id
-        self.status = status
+        self.status: ImageStatus | VideoStatus = status
         self.error = error
         state = getattr(status, "status", "failed")
         super().__init__(f"task {task_id} ended as {state!r}: {error or 'no error message given'}")
 
 
 class TaskTimeoutError(NanoBananaError, TimeoutError):
-    """Waiting for a task passed its deadline. The task may still finish: keep ``task_id``."""
+    """Waiting for a task passed its deadline. The task may still finish: keep ``task_id``.
+    ``last_status`` is what the last poll saw (None when no poll answered)."""
 
-    def __init__(self, task_id: str, timeout: float | None = None, last_status: Any = None) -> None:
+    def __init__(
+        self,
+        task_id: str,
+        timeout: float | None = None,
+        last_status: ImageStatus | VideoStatus | None = None,
+    ) -> None:
         self.task_id = task_id
         self.timeout = timeout
-        self.last_status = last_status
+        self.last_status: ImageStatus | VideoStatus | None = last_status
         after = f" after {timeout:g}s" if timeout is not None else ""
         super().__init__(
             f"task {task_id} did not finish{after}; it may still complete: wait for it again with its task_id"

@@ -1,28 +1,46 @@
 """``nb.as_completed`` and ``nb.gather`` for both clients: dispatch on the handle type.
 
-Async handles (``ImageTask``/``VideoTask``) get the async forms (``async for``, ``await``);
-sync handles (``SyncImageTask``/``SyncVideoTask``) the blocking ones (``for``, a plain call).
+Async handles (``AsyncImageTask``/``AsyncVideoTask``) get the async forms (``async for``,
+``await``); sync handles (``ImageTask``/``VideoTask``) the blocking ones (``for``, a plain
+call). The overloads below type the answer by the handles given.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Generator, Iterable, Iterator
-from typing import Any, TypeVar, overload
+from typing import Any, Literal, NoReturn, TypeVar, overload
 
 from ._async import _fanin as _afanin
-from ._async._tasks import ImageTask, VideoTask
+from ._async._tasks import AsyncTask
+from ._exceptions import NanoBananaError
+from ._models import ImageStatus, VideoStatus
 from ._sync import _fanin as _sfanin
-from ._sync._tasks import SyncImageTask, SyncVideoTask
+from ._sync._tasks import Task
 
 __all__ = ["as_completed", "gather"]
 
-AT = TypeVar("AT", bound=ImageTask | VideoTask)
-ST = TypeVar("ST", bound=SyncImageTask | SyncVideoTask)
+AT = TypeVar("AT", bound=AsyncTask[Any])
+ST = TypeVar("ST", bound=Task[Any])
+S = TypeVar("S", ImageStatus, VideoStatus)
 
 
-class _Nothing(list[Any]):
-    """What fan-in over no tasks returns: an empty list that is also awaitable and
-    async-iterable, so it fits both the sync and the async call sites."""
+class _NoTasks(Iterator[NoReturn], AsyncIterator[NoReturn]):
+    """``as_completed`` over no tasks. With no handle, nothing tells a sync caller from an
+    async one, and there is nothing to wait for: this iterator is already exhausted, for
+    ``for`` and for ``async for`` alike."""
+
+    def __next__(self) -> NoReturn:
+        raise StopIteration
+
+    async def __anext__(self) -> NoReturn:
+        raise StopAsyncIteration
+
+
+class _NoStatuses(list[Any]):
+    """``gather()`` with no tasks: the empty list of statuses, at once. With no handle,
+    nothing tells a sync caller from an async one, so ``await`` on it (the async form)
+    also returns an empty list. (Typed ``list[Any]``: an empty list fits any element
+    type the caller expects.)"""
 
     def __await__(self) -> Generator[Any, None, list[Any]]:
         return self._empty().__await__()
@@ -30,20 +48,15 @@ class _Nothing(list[Any]):
     async def _empty(self) -> list[Any]:
         return []
 
-    def __aiter__(self) -> _Nothing:
-        return self
 
-    async def __anext__(self) -> Any:
-        raise StopAsyncIteration
-
-
-def _kind(tasks: list[Any], name: str) -> str:
-    sync = [isinstance(t, (SyncImageTask, SyncVideoTask)) for t in tasks]
+def _all_sync(tasks: list[Any], name: str) -> bool:
+    """True for sync handles only, False for async ones only; TypeError for a mix."""
+    sync = [isinstance(t, Task) for t in tasks]
     if all(sync):
-        return "sync"
+        return True
     if any(sync):
         raise TypeError(f"{name}: do not mix sync and async task handles")
-    return "async"
+    return False
 
 
 @overload
@@ -54,31 +67,60 @@ def as_completed(tasks: Iterable[Any]) -> Any:
     """Yield each task handle once its task has ended, in completion order.
 
     ``async for task in nb.as_completed(tasks)`` for async handles, ``for`` for sync ones.
-    The handle keeps the outcome: ``await task`` (``task.wait()``) right after returns the
+    The client keeps the outcome: ``await task`` (``task.wait()``) right after returns the
     final status or raises TaskFailedError / TaskTimeoutError without another request.
     """
     items = list(tasks)
     if not items:
-        return _Nothing()
-    if _kind(items, "as_completed") == "sync":
+        return _NoTasks()
+    if _all_sync(items, "as_completed"):
         return _sfanin.as_completed(items)
     return _afanin.as_completed(items)
 
 
+# The overloads, by the handles given: none at all; handles of one kind (their status
+# type); images and videos mixed (either status). ``return_exceptions=True`` adds the
+# error that may take a task's place. Narrower signatures come first.
 @overload
-def gather(*tasks: SyncImageTask | SyncVideoTask, return_exceptions: bool = False) -> list[Any]: ...
+def gather(*, return_exceptions: bool = False) -> _NoStatuses: ...
+@overload
+def gather(*tasks: Task[S], return_exceptions: Literal[False] = False) -> list[S]: ...
+@overload
+def gather(*tasks: Task[S], return_exceptions: Literal[True]) -> list[S | NanoBananaError]: ...
 @overload
 def gather(
-    *tasks: ImageTask | VideoTask, return_exceptions: bool = False
-) -> Awaitable[list[Any]]: ...
+    *tasks: Task[ImageStatus] | Task[VideoStatus], return_exceptions: Literal[False] = False
+) -> list[ImageStatus | VideoStatus]: ...
+@overload
+def gather(
+    *tasks: Task[ImageStatus] | Task[VideoStatus], return_exceptions: bool
+) -> list[ImageStatus | VideoStatus | NanoBananaError]: ...
+@overload
+def gather(
+    *tasks: AsyncTask[S], return_exceptions: Literal[False] = False
+) -> Awaitable[list[S]]: ...
+@overload
+def gather(
+    *tasks: AsyncTask[S], return_exceptions: Literal[True]
+) -> Awaitable[list[S | NanoBananaError]]: ...
+@overload
+def gather(
+    *tasks: AsyncTask[ImageStatus] | AsyncTask[VideoStatus],
+    return_exceptions: Literal[False] = False,
+) -> Awaitable[list[ImageStatus | VideoStatus]]: ...
+@overload
+def gather(
+    *tasks: AsyncTask[ImageStatus] | AsyncTask[VideoStatus], return_exceptions: bool
+) -> Awaitable[list[ImageStatus | VideoStatus | NanoBananaError]]: ...
 def gather(*tasks: Any, return_exceptions: bool = False) -> Any:
     """The final statuses of every task, in the order given.
 
     ``await nb.gather(*tasks)`` for async handles; a plain call for sync ones. A failure
-    is raised at once unless ``return_exceptions=True`` puts it in the task's place.
+    is raised at once unless ``return_exceptions=True`` puts it (an ``nb.NanoBananaError``)
+    in the task's place.
     """
     if not tasks:
-        return _Nothing()
-    if _kind(list(tasks), "gather") == "sync":
+        return _NoStatuses()
+    if _all_sync(list(tasks), "gather"):
         return _sfanin.gather(*tasks, return_exceptions=return_exceptions)
     return _afanin.gather(*tasks, return_exceptions=return_exceptions)

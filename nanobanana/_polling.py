@@ -14,7 +14,8 @@ one poll per task, landing just after the task ends. The pieces:
   97% of the tasks end before their first poll, so a task costs about 2.03 requests.
 * ``PollState``: one waiting task: its deadline, poll count and next due time, in API
   seconds of the client's clock. ``Retry-After`` on a status response wins over the plan.
-* ``StatusOp``: the status operation that also records a ``Retry-After`` header.
+* ``StatusOp``: the status operation whose answer (a ``Polled``) also carries the
+  response's ``Retry-After``.
 
 All times are API seconds on the client's ``Clock``; randomness comes from an injected
 ``rng`` so every decision is testable without sleeping.
@@ -44,6 +45,7 @@ __all__ = [
     "FIRST_POLL_QUANTILE",
     "FirstPollTracker",
     "PollState",
+    "Polled",
     "StatusOp",
     "Submissions",
     "jittered",
@@ -291,21 +293,25 @@ class PollState:
 
 
 @attrs.frozen
-class StatusOp(Operation[T], Generic[T]):
-    """A status operation that also records a ``Retry-After`` header of its response."""
+class Polled(Generic[T]):
+    """A status poll's answer: the status, and the seconds the server asked us to wait
+    before the next poll (its ``Retry-After`` header), None when it did not say."""
 
-    hints: list[float] = attrs.field(factory=list)
+    status: T
+    retry_after: float | None
+
+
+@attrs.frozen
+class StatusOp(Operation[Polled[T]]):
+    """A status request whose answer is a ``Polled``: the status of ``status_op`` and the
+    response's ``Retry-After``, both as data (a hint read on a 200 is not an error)."""
+
+    status_op: Operation[T] = attrs.field(kw_only=True)
 
     @classmethod
     def wrap(cls, op: Operation[T]) -> StatusOp[T]:
-        return cls(op.name, op.method, op.path, op.result, op.safety, op.params, op.body)
+        return cls(op.name, op.method, op.path, Polled, op.safety, op.params, op.body, status_op=op)
 
-    def parse(self, response: httpx.Response) -> T:
-        hint = parse_retry_after(response.headers.get("Retry-After"))
-        if hint is not None:
-            self.hints.append(hint)
-        return Operation.parse(self, response)
-
-    @property
-    def retry_after(self) -> float | None:
-        return self.hints[-1] if self.hints else None
+    def parse(self, response: httpx.Response) -> Polled[T]:
+        status = self.status_op.parse(response)
+        return Polled(status, parse_retry_after(response.headers.get("Retry-After")))

@@ -57,7 +57,6 @@ __all__ = [
     "SAFETY_MARGIN",
     "Deadlock",
     "SlidingWindow",
-    "TokenBucket",
     "default_margin",
 ]
 
@@ -266,32 +265,3 @@ class SlidingWindow:
         if self._in_flight or self._live:
             return _INF
         return max(self._last_free, self._paused_until)
-
-
-class TokenBucket:
-    """The plain token bucket (capacity N, refill N/W) this module does NOT use.
-
-    Kept as the baseline that tests and the benchmark compare against: it admits about
-    2N requests in its first W seconds, which a strict sliding-window server refuses.
-    """
-
-    __slots__ = ("_last", "_tokens", "capacity", "rate")
-
-    def __init__(self, requests: int, per: float) -> None:
-        self.capacity = float(requests)
-        self.rate = requests / per
-        self._tokens = float(requests)
-        self._last: float | None = None
-
-    def _refill(self, now: float) -> None:
-        if self._last is not None:
-            self._tokens = min(self.capacity, self._tokens + (now - self._last) * self.rate)
-        self._last = now
-
-    def try_acquire(self, now: float) -> float | None:
-        """None when a token was taken; else the time one will be there."""
-        self._refill(now)
-        if self._tokens >= 1.0:
-            self._tokens -= 1.0
-            return None
-        return now + (1.0 - self._tokens) / self.rate

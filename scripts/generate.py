@@ -100,7 +100,7 @@ METHODS = (
         "Submit an image task (charged when the server accepts it).\n\n"
         "The request is checked locally first: InvalidParameterError, and nothing is sent,\n"
         "when it is refused. A parameter left None is not sent.",
-        "ImageTask",
+        "AsyncImageTask",
         "The task handle: ``await`` it (or ``wait()``) for the final status.",
         "_submit",
         schema_params(_requests.ImageRequest),
@@ -121,7 +121,7 @@ METHODS = (
         "Submit a video task (charged when the server accepts it).\n\n"
         "The request is checked locally first: InvalidParameterError, and nothing is sent,\n"
         "when it is refused. A parameter left None is not sent.",
-        "VideoTask",
+        "AsyncVideoTask",
         "The task handle: ``await`` it (or ``wait()``) for the final status.",
         "_submit",
         schema_params(_requests.VideoRequest),
@@ -191,7 +191,7 @@ RUNTIME_IMPORTS = [
 RESULT_IMPORTS = [
     "from .._options import OnSend",
     "from .._models import CostEstimate, Credits, ImageStatus, ModelCatalog, VideoStatus",
-    "from ._tasks import ImageTask, VideoTask",
+    "from ._tasks import AsyncImageTask, AsyncVideoTask",
 ]
 
 

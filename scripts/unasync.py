@@ -59,8 +59,6 @@ class Rules(NamedTuple):
 
 RULES = Rules(
     renames={
-        "ImageTask": "SyncImageTask",
-        "VideoTask": "SyncVideoTask",
         "asleep": "sleep",
         "aclose": "close",
         "aiter_bytes": "iter_bytes",

@@ -81,7 +81,7 @@ async def test_image_generate_sends_documented_request(client: Any, api_key: str
         2,
         148,
     )
-    assert isinstance(task, (nb.ImageTask, nb.SyncImageTask))
+    assert isinstance(task, (nb.AsyncImageTask, nb.ImageTask))
 
 
 async def test_unset_parameters_are_not_sent(client: Any) -> None:
@@ -168,7 +168,7 @@ async def test_video_generate_and_status(client: Any) -> None:
         "negative_prompt": "blurry",
     }
     assert task.provider == "wavespeed"
-    assert isinstance(task, (nb.VideoTask, nb.SyncVideoTask))
+    assert isinstance(task, (nb.AsyncVideoTask, nb.VideoTask))
     assert status.video_url == "https://cdn/v.mp4" and status.succeeded
 
 

@@ -8,7 +8,7 @@ import anyio
 import pytest
 
 import nanobanana as nb
-from nanobanana.testing import FakeNanoBanana
+from nanobanana.testing import FakeNanoBanana, ManualClock
 
 SCALE = 1000.0
 
@@ -19,9 +19,15 @@ def _fake(**kw: Any) -> FakeNanoBanana:
     return fake
 
 
+def _status_polls(fake: FakeNanoBanana) -> int:
+    return sum(1 for r in fake.api_requests if r.route in ("images/status", "videos/status"))
+
+
 @pytest.mark.anyio
 async def test_as_completed_yields_tasks_in_completion_order() -> None:
-    fake = _fake()
+    # A manual clock: submissions take no API time, so the order depends on the durations
+    # alone (on a scaled clock, a busy machine spaced the submissions apart).
+    fake = FakeNanoBanana(clock=ManualClock(), seed=5)
     async with fake.async_client() as client:
         durations = [40.0, 10.0, 25.0]
         tasks = []
@@ -30,7 +36,7 @@ async def test_as_completed_yields_tasks_in_completion_order() -> None:
             tasks.append(await client.images.generate(f"fox {d}"))
         order = []
         async for task in nb.as_completed(tasks):
-            status = await task  # the outcome is kept on the handle: no new request
+            status = await task  # the client kept the outcome: no new request
             order.append(task)
             assert status.status == "completed"
         assert order == [tasks[1], tasks[2], tasks[0]]
@@ -92,7 +98,7 @@ async def test_no_tasks() -> None:
 
 
 def test_sync_as_completed_and_gather() -> None:
-    fake = _fake()
+    fake = FakeNanoBanana(clock=ManualClock(), seed=5)  # the order: durations alone
     with fake.client() as client:
         tasks = []
         for d in (30.0, 10.0):
@@ -115,3 +121,28 @@ async def test_mixing_sync_and_async_handles_is_refused() -> None:
         stask = client.images.generate("fox")
     with pytest.raises(TypeError):
         nb.as_completed([atask, stask])  # type: ignore[list-item]
+
+
+@pytest.mark.anyio
+async def test_a_timeout_seen_by_as_completed_is_raised_once_then_the_task_is_polled_again() -> (
+    None
+):
+    fake = FakeNanoBanana(clock=ManualClock(), seed=5)
+    fake.durations["image"] = 700.0  # past the default deadline of a wait (600 s)
+    async with fake.async_client() as client:
+        task = await client.images.generate("a slow fox")
+        assert [t async for t in nb.as_completed([task])] == [task]
+        polls = _status_polls(fake)
+        with pytest.raises(nb.TaskTimeoutError) as info:
+            await task  # the timeout as_completed saw: no request
+        assert info.value.task_id == task.task_id
+        assert info.value.last_status is not None and not info.value.last_status.done
+        assert _status_polls(fake) == polls
+        status = await task  # reported once: this wait polls until the task ends
+        assert status.status == "completed"
+        assert _status_polls(fake) > polls
+
+
+def test_sync_fan_in_over_no_tasks() -> None:
+    assert list(nb.as_completed([])) == []
+    assert nb.gather() == [] and isinstance(nb.gather(), list)

@@ -74,9 +74,9 @@ def gzipped(status: int, stream: Any) -> httpx.Response:
     )
 
 
-def make_client(kind: str, handler: Callable[[httpx.Request], httpx.Response], **kw: Any) -> Any:
+def make_client(flavour: str, handler: Callable[[httpx.Request], httpx.Response], **kw: Any) -> Any:
     kw.setdefault("max_response_size", CAP)
-    cls = nb.AsyncClient if kind == "async" else nb.Client
+    cls = nb.AsyncClient if flavour == "async" else nb.Client
     return cls(
         api_key=KEY,
         rate_limit=None,
@@ -86,13 +86,13 @@ def make_client(kind: str, handler: Callable[[httpx.Request], httpx.Response], *
     )
 
 
-KINDS = pytest.mark.parametrize("kind", ["async", "sync"])
+FLAVOURS = pytest.mark.parametrize("flavour", ["async", "sync"])
 
 
 @pytest.mark.anyio
-@KINDS
+@FLAVOURS
 async def test_a_gzip_bomb_answering_a_generate_stops_at_the_cap_and_is_not_retried(
-    kind: str,
+    flavour: str,
 ) -> None:
     bombs: list[Pieces] = []
 
@@ -100,7 +100,7 @@ async def test_a_gzip_bomb_answering_a_generate_stops_at_the_cap_and_is_not_retr
         bombs.append(bomb(1024 * CAP))  # 64 MiB once inflated, 64 KiB on the wire
         return gzipped(200, bombs[-1])
 
-    client = make_client(kind, handler, max_retries=3)
+    client = make_client(flavour, handler, max_retries=3)
     with pytest.raises(nb.UnexpectedResponseError) as info:
         await resolve(client.images.generate("a fox"))
     error = info.value
@@ -113,17 +113,17 @@ async def test_a_gzip_bomb_answering_a_generate_stops_at_the_cap_and_is_not_retr
 
 
 @pytest.mark.anyio
-@KINDS
-async def test_an_oversized_read_is_a_typed_error(kind: str) -> None:
-    client = make_client(kind, lambda r: gzipped(200, bomb(16 * CAP)), max_retries=2)
+@FLAVOURS
+async def test_an_oversized_read_is_a_typed_error(flavour: str) -> None:
+    client = make_client(flavour, lambda r: gzipped(200, bomb(16 * CAP)), max_retries=2)
     with pytest.raises(nb.UnexpectedResponseError, match="larger than max_response_size") as info:
         await resolve(client.account.credits())
     assert not info.value.may_have_been_processed
 
 
 @pytest.mark.anyio
-@KINDS
-async def test_a_huge_error_page_keeps_its_status_class(kind: str) -> None:
+@FLAVOURS
+async def test_a_huge_error_page_keeps_its_status_class(flavour: str) -> None:
     calls: list[str] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -132,7 +132,7 @@ async def test_a_huge_error_page_keeps_its_status_class(kind: str) -> None:
             return gzipped(503, bomb(16 * CAP))
         return httpx.Response(200, json=CREDITS)
 
-    client = make_client(kind, handler, max_retries=2)
+    client = make_client(flavour, handler, max_retries=2)
     # A read retries a 5xx as usual, and gets its answer.
     credits = await resolve(client.account.credits())
     assert credits.credits == 5 and len(calls) == 2
@@ -143,10 +143,10 @@ async def test_a_huge_error_page_keeps_its_status_class(kind: str) -> None:
 
 
 @pytest.mark.anyio
-@KINDS
-async def test_the_cap_is_configurable_and_with_options_passes_it_on(kind: str) -> None:
+@FLAVOURS
+async def test_the_cap_is_configurable_and_with_options_passes_it_on(flavour: str) -> None:
     body = json.dumps({**CREDITS, "padding": " " * 2 * CAP}).encode()
-    client = make_client(kind, lambda r: gzipped(200, Pieces([gzip.compress(body)])))
+    client = make_client(flavour, lambda r: gzipped(200, Pieces([gzip.compress(body)])))
     with pytest.raises(nb.UnexpectedResponseError):
         await resolve(client.account.credits())
     bigger = client.with_options(max_response_size=4 * CAP)
@@ -183,12 +183,12 @@ def test_a_bad_cap_is_refused(cls: Any, value: Any) -> None:
 
 
 @pytest.mark.anyio
-@KINDS
-async def test_a_body_that_does_not_decode_is_a_typed_error(kind: str) -> None:
+@FLAVOURS
+async def test_a_body_that_does_not_decode_is_a_typed_error(flavour: str) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         return gzipped(200, Pieces([b"\x1f\x8bnot gzip at all"]))
 
-    client = make_client(kind, handler, max_retries=2)
+    client = make_client(flavour, handler, max_retries=2)
     with pytest.raises(nb.UnexpectedResponseError, match="could not be decoded") as info:
         await resolve(client.images.generate("a fox"))
     assert info.value.may_have_been_processed
@@ -198,11 +198,11 @@ async def test_a_body_that_does_not_decode_is_a_typed_error(kind: str) -> None:
 
 
 @pytest.mark.anyio
-@KINDS
-async def test_errors_still_carry_a_readable_response(kind: str) -> None:
+@FLAVOURS
+async def test_errors_still_carry_a_readable_response(flavour: str) -> None:
     body = {"success": False, "error": {"code": "INVALID_PROMPT", "message": "no"}}
     content = gzip.compress(json.dumps(body).encode())
-    client = make_client(kind, lambda r: gzipped(400, Pieces([content])))
+    client = make_client(flavour, lambda r: gzipped(400, Pieces([content])))
     with pytest.raises(nb.BadRequestError) as info:
         await resolve(client.images.generate("a fox"))
     assert info.value.response is not None and info.value.response.json() == body

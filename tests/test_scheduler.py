@@ -113,7 +113,7 @@ async def test_submissions_are_not_starved_by_many_waiting_polls() -> None:
     fake = _fake(time_scale=2000.0)
     fake.durations["image"] = 1000.0
     async with fake.async_client() as client:
-        tasks: list[nb.ImageTask] = []
+        tasks: list[nb.AsyncImageTask] = []
         async with anyio.create_task_group() as tg:
 
             async def submit(i: int) -> None:
@@ -141,7 +141,7 @@ def test_sync_waits_from_many_threads() -> None:
         results: list[Any] = []
         errors: list[BaseException] = []
 
-        def wait(task: nb.SyncImageTask) -> None:
+        def wait(task: nb.ImageTask) -> None:
             try:
                 results.append(task.wait())
             except BaseException as exc:  # pragma: no cover - reported below

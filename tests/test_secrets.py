@@ -47,8 +47,8 @@ def everything_about(error: BaseException) -> list[str]:
     return texts
 
 
-def make_client(kind: str, handler: Callable[[httpx.Request], httpx.Response], **kw: Any) -> Any:
-    cls = nb.AsyncClient if kind == "async" else nb.Client
+def make_client(flavour: str, handler: Callable[[httpx.Request], httpx.Response], **kw: Any) -> Any:
+    cls = nb.AsyncClient if flavour == "async" else nb.Client
     return cls(api_key=KEY, rate_limit=None, _transport=httpx.MockTransport(handler), **kw)
 
 
@@ -110,12 +110,12 @@ HANDLERS = {
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("kind", ["async", "sync"])
+@pytest.mark.parametrize("flavour", ["async", "sync"])
 @pytest.mark.parametrize("case", sorted(HANDLERS))
 async def test_echoed_keys_are_masked_before_any_truncation(
-    kind: str, case: str, caplog: pytest.LogCaptureFixture
+    flavour: str, case: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    client = make_client(kind, HANDLERS[case], max_retries=0)
+    client = make_client(flavour, HANDLERS[case], max_retries=0)
     with caplog.at_level(logging.DEBUG):  # every logger, httpx's included
         with pytest.raises(nb.NanoBananaError) as info:
             await resolve(client.account.credits())
@@ -127,8 +127,8 @@ async def test_echoed_keys_are_masked_before_any_truncation(
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("kind", ["async", "sync"])
-async def test_httpx_errors_quoting_the_header_are_masked(kind: str) -> None:
+@pytest.mark.parametrize("flavour", ["async", "sync"])
+async def test_httpx_errors_quoting_the_header_are_masked(flavour: str) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         value = request.headers["authorization"].encode()
         try:
@@ -136,7 +136,7 @@ async def test_httpx_errors_quoting_the_header_are_masked(kind: str) -> None:
         except ValueError as exc:
             raise httpx.LocalProtocolError(f"Illegal header value {value!r}") from exc
 
-    client = make_client(kind, handler, max_retries=0)
+    client = make_client(flavour, handler, max_retries=0)
     with pytest.raises(nb.APIConnectionError) as info:
         await resolve(client.account.credits())
     texts = everything_about(info.value)
@@ -147,8 +147,8 @@ async def test_httpx_errors_quoting_the_header_are_masked(kind: str) -> None:
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("kind", ["async", "sync"])
-async def test_a_key_with_quotes_and_backslashes_is_masked_in_every_spelling(kind: str) -> None:
+@pytest.mark.parametrize("flavour", ["async", "sync"])
+async def test_a_key_with_quotes_and_backslashes_is_masked_in_every_spelling(flavour: str) -> None:
     key = 'nb_sk_q"uo\\te' + "Z" * 12
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -156,7 +156,7 @@ async def test_a_key_with_quotes_and_backslashes_is_masked_in_every_spelling(kin
         body = {"echo": auth, "bytes": repr(auth.encode()), "padding": "p" * 150}
         return httpx.Response(500, json=body)
 
-    cls = nb.AsyncClient if kind == "async" else nb.Client
+    cls = nb.AsyncClient if flavour == "async" else nb.Client
     client = cls(
         api_key=key, rate_limit=None, max_retries=0, _transport=httpx.MockTransport(handler)
     )

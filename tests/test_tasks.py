@@ -11,7 +11,7 @@ import pytest
 
 import nanobanana as nb
 from nanobanana._clock import Clock
-from nanobanana.testing import FakeNanoBanana
+from nanobanana.testing import FakeNanoBanana, ManualClock
 
 pytestmark = pytest.mark.anyio
 
@@ -33,7 +33,7 @@ async def test_await_task_returns_the_final_status() -> None:
     fake = _fake()
     async with fake.async_client() as client:
         task = await client.images.generate("a red fox")
-        assert isinstance(task, nb.ImageTask)
+        assert isinstance(task, nb.AsyncImageTask)
         status = await task
         assert isinstance(status, nb.ImageStatus)
         assert status.status == "completed" and status.image_url
@@ -109,7 +109,7 @@ async def test_wait_by_id_for_images_and_videos() -> None:
     async with fake.async_client() as client:
         image = await client.images.generate("a red fox")
         video = await client.videos.generate("a cat walking")
-        assert isinstance(video, nb.VideoTask)
+        assert isinstance(video, nb.AsyncVideoTask)
         image_status = await client.images.wait(image.task_id)
         video_status = await client.videos.wait(video.task_id)
         assert image_status.status == "completed"
@@ -135,12 +135,12 @@ def test_sync_client_blocking_wait() -> None:
     fake = _fake()
     with fake.client() as client:
         task = client.images.generate("a red fox")
-        assert isinstance(task, nb.SyncImageTask)
+        assert isinstance(task, nb.ImageTask)
         seen: list[str] = []
         status = task.wait(on_progress=lambda s: seen.append(s.status))
         assert status.status == "completed" and seen[-1] == "completed"
         vtask = client.videos.generate("a cat walking")
-        assert isinstance(vtask, nb.SyncVideoTask)
+        assert isinstance(vtask, nb.VideoTask)
         assert client.videos.wait(vtask.task_id).status == "succeeded"
 
 
@@ -228,3 +228,44 @@ async def test_video_provider_failure_words_are_failures() -> None:
             await client.videos.wait("v1")
     assert info.value.error == "provider cancelled it"
     assert info.value.task_id == "v1"
+
+
+async def test_a_handle_names_its_kind() -> None:
+    fake = _fake()
+    async with fake.async_client() as client:
+        image = await client.images.generate("a red fox")
+        video = await client.videos.generate("a cat walking")
+    assert (image.kind, video.kind) == ("image", "video")
+    assert (nb.AsyncImageTask.kind, nb.ImageTask.kind, nb.VideoTask.kind) == (
+        "image",
+        "image",
+        "video",
+    )
+
+
+async def test_a_clone_from_with_options_shares_the_poll_scheduler() -> None:
+    # Waiting by id on the original client plans the first poll from the submission
+    # the clone made (the clone's submissions are the original's): one poll, after the
+    # policy's first delay. A client that did not know the submission would poll at once.
+    fake = FakeNanoBanana(clock=ManualClock(), seed=7)
+    fake.durations["image"] = 30.0
+    async with fake.async_client() as client:
+        clone = client.with_options(max_retries=1)
+        task = await clone.images.generate("a red fox")
+        submitted = fake.clock.now()
+        policy = nb.PollPolicy(initial_delay=50.0, interval=1000.0, backoff=1.0)
+        status = await client.images.wait(task.task_id, poll_policy=policy)
+    assert status.status == "completed"
+    polls = [r for r in fake.api_requests if r.route == "images/status"]
+    assert len(polls) == 1
+    assert 40.0 <= polls[0].time - submitted <= 60.0  # 50 s, jittered by at most 20%
+
+
+def test_waiting_again_on_an_ended_sync_task_sends_nothing() -> None:
+    fake = _fake()
+    with fake.client() as client:
+        task = client.images.generate("a red fox")
+        first = task.wait()
+        polls = _status_polls(fake)
+        assert task.wait() == first
+        assert _status_polls(fake) == polls

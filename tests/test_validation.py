@@ -494,7 +494,7 @@ async def test_wait_refuses_bad_arguments_even_when_the_outcome_is_known() -> No
     fake.durations["image"] = 5.0
     async with fake.async_client() as client:
         task = await client.images.generate("x")
-        async for _ in nb.as_completed([task]):  # the outcome is now kept on the handle
+        async for _ in nb.as_completed([task]):  # the client now keeps the outcome
             pass
         with pytest.raises(nb.InvalidParameterError):
             await task.wait(timeout="10")  # type: ignore[arg-type]

@@ -60,7 +60,7 @@ from .._log import logger
 from .._options import NO_OPTIONS, OnSend, RequestOptions
 from .._requests import CostRequest, ImageRequest, VideoRequest, cost_request
 from ._download import save_results
-from ._tasks import ImageTask, VideoTask
+from ._tasks import AsyncImageTask, AsyncVideoTask
 
 if TYPE_CHECKING:
     from ._client import AsyncClient
@@ -89,7 +89,7 @@ class BatchTarget(Protocol):
         options: RequestOptions,
         *,
         on_send: OnSend | None = None,
-    ) -> ImageTask | VideoTask: ...
+    ) -> AsyncImageTask | AsyncVideoTask: ...
 
     async def wait(
         self, task_id: str, *, on_progress: Callable[[Status], object] | None = None
@@ -600,7 +600,9 @@ class _Engine:
             self._committed += task.credits_used - reserved
         return await self._wait(index, request, task.task_id, task)
 
-    async def _generate_retrying(self, index: int, request: Request) -> ImageTask | VideoTask:
+    async def _generate_retrying(
+        self, index: int, request: Request
+    ) -> AsyncImageTask | AsyncVideoTask:
         """``_generate``, tried again (a few times, with growing pauses) while the server
         provably never processed it: a 429 or a failed connect, after the client's own
         retries. Anything else, or a fate unknown, is final."""
@@ -618,7 +620,7 @@ class _Engine:
                     raise _Abandoned from None
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _generate(self, index: int, request: Request) -> ImageTask | VideoTask:
+    async def _generate(self, index: int, request: Request) -> AsyncImageTask | AsyncVideoTask:
         """Send one generate request; its task id is journaled before anything else."""
         journal = self._journal
 
@@ -636,7 +638,11 @@ class _Engine:
         return task
 
     async def _wait(
-        self, index: int, request: Request, task_id: str, task: ImageTask | VideoTask | None
+        self,
+        index: int,
+        request: Request,
+        task_id: str,
+        task: AsyncImageTask | AsyncVideoTask | None,
     ) -> BatchItem:
         def on_progress(status: Status) -> None:
             if self._closing:

@@ -30,6 +30,7 @@ from .._policy import PollPolicy, RateLimit
 from ._download import download
 from ._limiter import limiter_for
 from ._resources import AsyncAccount, AsyncImages, AsyncModels, AsyncVideos
+from ._scheduler import AsyncPollScheduler
 
 __all__ = ["AsyncClient"]
 
@@ -104,6 +105,8 @@ class AsyncClient:
         else:
             self._http = httpx.AsyncClient(timeout=self._timeout, transport=_transport)
         self._random = random.Random()
+        # Every wait of this client polls through it (turns, first-poll learning, outcomes).
+        self._poll_scheduler = AsyncPollScheduler(self._clock)
         self.images = AsyncImages(self)
         self.videos = AsyncVideos(self)
         self.account = AsyncAccount(self)
@@ -215,7 +218,8 @@ class AsyncClient:
         max_retries: int | None = None,
         max_response_size: int | None = None,
     ) -> AsyncClient:
-        """A client with other settings that shares this one's connection pool and limiter."""
+        """A client with other settings that shares this one's connection pool, limiter
+        and poll scheduler (its polls take turns with this one's, under the same budget)."""
         clone = AsyncClient(
             api_key=self._api_key,
             base_url=self._base_url,
@@ -231,6 +235,7 @@ class AsyncClient:
             _limiter=self._limiter,
         )
         clone._owns_http = False
+        clone._poll_scheduler = self._poll_scheduler
         return clone
 
     async def aclose(self) -> None:

@@ -16,7 +16,7 @@ from .._policy import PollPolicy
 from .._requests import CostRequest, ImageRequest, VideoRequest
 from ._download import save_results
 from ._schema_methods import _AccountMethods, _ImageMethods, _ModelMethods, _VideoMethods
-from ._tasks import ImageTask, VideoTask, wait_for_task
+from ._tasks import AsyncImageTask, AsyncVideoTask, wait_for_task
 
 if TYPE_CHECKING:
     from .._batch_models import BatchItem
@@ -34,7 +34,7 @@ class _Resource:
 
 
 StatusT = TypeVar("StatusT", ImageStatus, VideoStatus)
-TaskT = TypeVar("TaskT", ImageTask, VideoTask)
+TaskT = TypeVar("TaskT", AsyncImageTask, AsyncVideoTask)
 RequestT = TypeVar("RequestT", ImageRequest, VideoRequest)
 
 
@@ -91,15 +91,13 @@ class _TaskResource(_Resource, Generic[StatusT, TaskT, RequestT]):
         poll_policy: PollPolicy | None = None,
     ) -> StatusT:
         """Poll task ``task_id`` until it ends; the final status, or TaskFailedError/TaskTimeoutError."""
-        result: StatusT = await wait_for_task(
+        return await wait_for_task(
             self,
             task_id,
-            kind=self._kind,
             timeout=timeout,
             on_progress=on_progress,
             poll_policy=poll_policy,
         )
-        return result
 
     async def save(
         self, status_or_task: StatusT | TaskT, directory: str | os.PathLike[str]
@@ -136,7 +134,7 @@ class _TaskResource(_Resource, Generic[StatusT, TaskT, RequestT]):
         )
 
 
-class AsyncImages(_ImageMethods, _TaskResource[ImageStatus, ImageTask, ImageRequest]):
+class AsyncImages(_ImageMethods, _TaskResource[ImageStatus, AsyncImageTask, ImageRequest]):
     """Image generation: ``generate``, ``status``, ``wait``, ``save``, ``generate_many``."""
 
     __slots__ = ()
@@ -146,11 +144,11 @@ class AsyncImages(_ImageMethods, _TaskResource[ImageStatus, ImageTask, ImageRequ
     def _status_op(self, task_id: str) -> _protocol.Operation[ImageStatus]:
         return _protocol.image_status(task_id)
 
-    def _new_task(self, created: TaskCreated, model: str | None) -> ImageTask:
-        return ImageTask._from_created(created, self, model=model)
+    def _new_task(self, created: TaskCreated, model: str | None) -> AsyncImageTask:
+        return AsyncImageTask._from_created(created, self, model=model)
 
 
-class AsyncVideos(_VideoMethods, _TaskResource[VideoStatus, VideoTask, VideoRequest]):
+class AsyncVideos(_VideoMethods, _TaskResource[VideoStatus, AsyncVideoTask, VideoRequest]):
     """Video generation: ``generate``, ``status``, ``wait``, ``save``, ``generate_many``."""
 
     __slots__ = ()
@@ -160,8 +158,8 @@ class AsyncVideos(_VideoMethods, _TaskResource[VideoStatus, VideoTask, VideoRequ
     def _status_op(self, task_id: str) -> _protocol.Operation[VideoStatus]:
         return _protocol.video_status(task_id)
 
-    def _new_task(self, created: TaskCreated, model: str | None) -> VideoTask:
-        return VideoTask._from_created(created, self, model=model)
+    def _new_task(self, created: TaskCreated, model: str | None) -> AsyncVideoTask:
+        return AsyncVideoTask._from_created(created, self, model=model)
 
 
 class AsyncAccount(_AccountMethods, _Resource):

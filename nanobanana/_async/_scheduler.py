@@ -1,5 +1,9 @@
 """One poll scheduler per client: which waiting task polls next, earliest due first.
 
+The client owns it (``client._poll_scheduler``), with what the client learns from its
+polls: the first-poll tracker, when its tasks were submitted, how its handles ended.
+Clients made by ``with_options`` share it, as they share the budget.
+
 Waiters do not each run a loop that races the others for the budget. A waiter registers
 ``(due, seq)`` in one heap and sleeps until its due time; then it asks for a *turn*. At
 most ``POLL_SLOTS`` turns (8) are out at a time, and a turn covers one status request,
@@ -21,13 +25,13 @@ import heapq
 import itertools
 import math
 import threading
-import weakref
 from typing import Any
 
 from .._concurrency import AsyncEvent
+from .._outcomes import Outcomes
 from .._polling import FirstPollTracker, Submissions
 
-__all__ = ["AsyncPollScheduler", "scheduler_for"]
+__all__ = ["AsyncPollScheduler"]
 
 POLL_SLOTS = 8
 """Polls that may be queued or in flight in the limiter at once, per client.
@@ -53,7 +57,11 @@ class _Entry:
 
 
 class AsyncPollScheduler:
-    """Hands out poll turns, earliest due first, at most ``slots`` at a time."""
+    """Hands out poll turns, earliest due first, at most ``slots`` at a time.
+
+    Also holds the client's memory of its tasks: ``tracker`` (adaptive first polls),
+    ``submissions`` (when each was sent) and ``outcomes`` (how each handle ended).
+    """
 
     def __init__(self, clock: Any, slots: int = POLL_SLOTS) -> None:
         self._clock = clock
@@ -65,6 +73,7 @@ class AsyncPollScheduler:
         self._lock = threading.Lock()
         self.tracker = FirstPollTracker()
         self.submissions = Submissions()
+        self.outcomes = Outcomes()
 
     def now(self) -> float:
         """The client's clock (API seconds)."""
@@ -149,17 +158,3 @@ class AsyncPollScheduler:
             if self._withdraw(entry):
                 self.release()
             raise
-
-
-_schedulers: weakref.WeakKeyDictionary[Any, AsyncPollScheduler] = weakref.WeakKeyDictionary()
-_schedulers_lock = threading.Lock()
-
-
-def scheduler_for(client: Any) -> AsyncPollScheduler:
-    """The client's scheduler (created on first use)."""
-    with _schedulers_lock:
-        found = _schedulers.get(client)
-        if found is None:
-            found = AsyncPollScheduler(client._clock)
-            _schedulers[client] = found
-        return found

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
         VideoModel,
         VideoResolution,
     )
-    from ._tasks import ImageTask, VideoTask
+    from ._tasks import AsyncImageTask, AsyncVideoTask
 
 __all__ = ["_ImageMethods", "_VideoMethods", "_AccountMethods", "_ModelMethods"]
 
@@ -50,7 +50,7 @@ class _ImageMethods:
             options: RequestOptions,
             *,
             on_send: OnSend | None = None,
-        ) -> ImageTask: ...
+        ) -> AsyncImageTask: ...
 
         async def _status(self, task_id: str, options: RequestOptions) -> ImageStatus: ...
 
@@ -70,7 +70,7 @@ class _ImageMethods:
         extra_query: Mapping[str, str | int | float | bool] | None = None,
         extra_body: Mapping[str, object] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> ImageTask:
+    ) -> AsyncImageTask:
         """Submit an image task (charged when the server accepts it).
 
         The request is checked locally first: InvalidParameterError, and nothing is sent,
@@ -166,7 +166,7 @@ class _VideoMethods:
             options: RequestOptions,
             *,
             on_send: OnSend | None = None,
-        ) -> VideoTask: ...
+        ) -> AsyncVideoTask: ...
 
         async def _status(self, task_id: str, options: RequestOptions) -> VideoStatus: ...
 
@@ -185,7 +185,7 @@ class _VideoMethods:
         extra_query: Mapping[str, str | int | float | bool] | None = None,
         extra_body: Mapping[str, object] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> VideoTask:
+    ) -> AsyncVideoTask:
         """Submit a video task (charged when the server accepts it).
 
         The request is checked locally first: InvalidParameterError, and nothing is sent,

@@ -61,7 +61,7 @@ from .._log import logger
 from .._options import NO_OPTIONS, OnSend, RequestOptions
 from .._requests import CostRequest, ImageRequest, VideoRequest, cost_request
 from ._download import save_results
-from ._tasks import SyncImageTask, SyncVideoTask
+from ._tasks import ImageTask, VideoTask
 
 if TYPE_CHECKING:
     from ._client import Client
@@ -90,7 +90,7 @@ class BatchTarget(Protocol):
         options: RequestOptions,
         *,
         on_send: OnSend | None = None,
-    ) -> SyncImageTask | SyncVideoTask: ...
+    ) -> ImageTask | VideoTask: ...
 
     def wait(
         self, task_id: str, *, on_progress: Callable[[Status], object] | None = None
@@ -585,7 +585,7 @@ class _Engine:
             self._committed += task.credits_used - reserved
         return self._wait(index, request, task.task_id, task)
 
-    def _generate_retrying(self, index: int, request: Request) -> SyncImageTask | SyncVideoTask:
+    def _generate_retrying(self, index: int, request: Request) -> ImageTask | VideoTask:
         """``_generate``, tried again (a few times, with growing pauses) while the server
         provably never processed it: a 429 or a failed connect, after the client's own
         retries. Anything else, or a fate unknown, is final."""
@@ -603,7 +603,7 @@ class _Engine:
                     raise _Abandoned from None
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _generate(self, index: int, request: Request) -> SyncImageTask | SyncVideoTask:
+    def _generate(self, index: int, request: Request) -> ImageTask | VideoTask:
         """Send one generate request; its task id is journaled before anything else."""
         journal = self._journal
 
@@ -621,7 +621,11 @@ class _Engine:
         return task
 
     def _wait(
-        self, index: int, request: Request, task_id: str, task: SyncImageTask | SyncVideoTask | None
+        self,
+        index: int,
+        request: Request,
+        task_id: str,
+        task: ImageTask | VideoTask | None,
     ) -> BatchItem:
         def on_progress(status: Status) -> None:
             if self._closing:

@@ -31,6 +31,7 @@ from .._policy import PollPolicy, RateLimit
 from ._download import download
 from ._limiter import limiter_for
 from ._resources import Account, Images, Models, Videos
+from ._scheduler import PollScheduler
 
 __all__ = ["Client"]
 
@@ -105,6 +106,8 @@ class Client:
         else:
             self._http = httpx.Client(timeout=self._timeout, transport=_transport)
         self._random = random.Random()
+        # Every wait of this client polls through it (turns, first-poll learning, outcomes).
+        self._poll_scheduler = PollScheduler(self._clock)
         self.images = Images(self)
         self.videos = Videos(self)
         self.account = Account(self)
@@ -216,7 +219,8 @@ class Client:
         max_retries: int | None = None,
         max_response_size: int | None = None,
     ) -> Client:
-        """A client with other settings that shares this one's connection pool and limiter."""
+        """A client with other settings that shares this one's connection pool, limiter
+        and poll scheduler (its polls take turns with this one's, under the same budget)."""
         clone = Client(
             api_key=self._api_key,
             base_url=self._base_url,
@@ -232,6 +236,7 @@ class Client:
             _limiter=self._limiter,
         )
         clone._owns_http = False
+        clone._poll_scheduler = self._poll_scheduler
         return clone
 
     def close(self) -> None:

@@ -15,35 +15,37 @@ import heapq
 import itertools
 from collections import deque
 from collections.abc import Iterable, Iterator
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._exceptions import NanoBananaError, TaskTimeoutError
+from .._models import ImageStatus, VideoStatus
 from .._polling import PollState
-from ._scheduler import PollScheduler
-from ._tasks import SyncImageTask, SyncVideoTask, new_state, poll_once
+from ._tasks import Task, new_state, poll_once
+
+if TYPE_CHECKING:
+    from ._resources import _TaskResource
 
 __all__ = ["AsCompleted", "as_completed", "gather"]
 
-TaskT = TypeVar("TaskT", bound=SyncImageTask | SyncVideoTask)
+TaskT = TypeVar("TaskT", bound=Task[Any])
 
-_Item = tuple[float, int, PollState, PollScheduler, Any]
+_Item = tuple[float, int, PollState, "_TaskResource[Any, Any, Any]", Any]
+"""A waiting task in the heap: due time, tie-breaker, its plan, its resource, the handle."""
 
 
 class AsCompleted(Iterator[TaskT]):
     """Yields each handle once its task has ended (success, failure or timeout).
 
-    The outcome is kept on the handle, so ``task.wait()`` right after is immediate: it
-    returns the final status or raises TaskFailedError / TaskTimeoutError.
+    The client keeps the outcome, so ``task.wait()`` right after is immediate: it returns
+    the final status or raises TaskFailedError / TaskTimeoutError.
     """
 
     def __init__(self, tasks: Iterable[TaskT]) -> None:
         self._tasks: list[TaskT] = []
         seen: set[int] = set()
         for task in tasks:
-            if not isinstance(task, (SyncImageTask, SyncVideoTask)):
-                raise TypeError(
-                    f"as_completed takes SyncImageTask/SyncVideoTask handles, got {task!r}"
-                )
+            if not isinstance(task, Task):
+                raise TypeError(f"as_completed takes ImageTask/VideoTask handles, got {task!r}")
             if id(task) not in seen:
                 seen.add(id(task))
                 self._tasks.append(task)
@@ -55,22 +57,21 @@ class AsCompleted(Iterator[TaskT]):
     def _start(self) -> None:
         self._started = True
         for task in self._tasks:
-            if task._outcome:
-                self._ready.append(task)
-                continue
             resource = task._resource
             if resource is None:
                 raise RuntimeError(f"{task!r} is not bound to a client")
-            state, scheduler = new_state(
+            if resource._client._poll_scheduler.outcomes.known(task):
+                self._ready.append(task)
+                continue
+            state = new_state(
                 resource,
                 task.task_id,
-                "image" if isinstance(task, SyncImageTask) else "video",
                 model=task.model,
                 submitted_at=task._submitted_at,
                 timeout=None,
                 poll_policy=None,
             )
-            heapq.heappush(self._heap, (state.due, next(self._seq), state, scheduler, task))
+            heapq.heappush(self._heap, (state.due, next(self._seq), state, resource, task))
 
     def __iter__(self) -> AsCompleted[TaskT]:
         return self
@@ -83,22 +84,21 @@ class AsCompleted(Iterator[TaskT]):
             return ready
         while self._heap:
             item = heapq.heappop(self._heap)
-            state, scheduler = item[2], item[3]
+            state, resource = item[2], item[3]
             task: TaskT = item[4]
             try:
-                status = poll_once(task._resource, scheduler, state)
+                status = poll_once(resource, state)
             except BaseException:
                 heapq.heappush(self._heap, item)  # cancelled or failed: keep it for later
                 raise
+            outcomes = resource._client._poll_scheduler.outcomes
             if status is not None and status.done:
-                task._outcome[:] = [status]
+                outcomes.put(task, status)
                 return task
-            if state.expired(scheduler.now()):
-                task._outcome[:] = [
-                    TaskTimeoutError(task.task_id, state.timeout, state.last_status)
-                ]
+            if state.expired(resource._client._clock.now()):
+                outcomes.put(task, TaskTimeoutError(task.task_id, state.timeout, state.last_status))
                 return task
-            heapq.heappush(self._heap, (state.due, next(self._seq), state, scheduler, task))
+            heapq.heappush(self._heap, (state.due, next(self._seq), state, resource, task))
         raise StopIteration
 
 
@@ -107,23 +107,27 @@ def as_completed(tasks: Iterable[TaskT]) -> AsCompleted[TaskT]:
     return AsCompleted(tasks)
 
 
-def gather(*tasks: SyncImageTask | SyncVideoTask, return_exceptions: bool = False) -> list[Any]:
+def gather(
+    *tasks: Task[Any], return_exceptions: bool = False
+) -> list[ImageStatus | VideoStatus | NanoBananaError]:
     """Wait for every task; their final statuses, in the order given.
 
     A failure (TaskFailedError, TaskTimeoutError) is raised at once, unless
     ``return_exceptions`` is true: then it takes the task's place in the list.
+    (``nanobanana.gather`` gives the precise types per call.)
     """
     positions: dict[int, list[int]] = {}
     for i, task in enumerate(tasks):
         positions.setdefault(id(task), []).append(i)
-    results: list[Any] = [None] * len(tasks)
+    results: dict[int, ImageStatus | VideoStatus | NanoBananaError] = {}
     for task in as_completed(tasks):
+        value: ImageStatus | VideoStatus | NanoBananaError
         try:
-            value: Any = task.wait()
+            value = task.wait()
         except NanoBananaError as exc:
             if not return_exceptions:
                 raise
             value = exc
         for i in positions[id(task)]:
             results[i] = value
-    return results
+    return [results[i] for i in range(len(tasks))]

@@ -17,7 +17,7 @@ from .._policy import PollPolicy
 from .._requests import CostRequest, ImageRequest, VideoRequest
 from ._download import save_results
 from ._schema_methods import _AccountMethods, _ImageMethods, _ModelMethods, _VideoMethods
-from ._tasks import SyncImageTask, SyncVideoTask, wait_for_task
+from ._tasks import ImageTask, VideoTask, wait_for_task
 
 if TYPE_CHECKING:
     from .._batch_models import BatchItem
@@ -35,7 +35,7 @@ class _Resource:
 
 
 StatusT = TypeVar("StatusT", ImageStatus, VideoStatus)
-TaskT = TypeVar("TaskT", SyncImageTask, SyncVideoTask)
+TaskT = TypeVar("TaskT", ImageTask, VideoTask)
 RequestT = TypeVar("RequestT", ImageRequest, VideoRequest)
 
 
@@ -92,15 +92,13 @@ class _TaskResource(_Resource, Generic[StatusT, TaskT, RequestT]):
         poll_policy: PollPolicy | None = None,
     ) -> StatusT:
         """Poll task ``task_id`` until it ends; the final status, or TaskFailedError/TaskTimeoutError."""
-        result: StatusT = wait_for_task(
+        return wait_for_task(
             self,
             task_id,
-            kind=self._kind,
             timeout=timeout,
             on_progress=on_progress,
             poll_policy=poll_policy,
         )
-        return result
 
     def save(
         self, status_or_task: StatusT | TaskT, directory: str | os.PathLike[str]
@@ -137,7 +135,7 @@ class _TaskResource(_Resource, Generic[StatusT, TaskT, RequestT]):
         )
 
 
-class Images(_ImageMethods, _TaskResource[ImageStatus, SyncImageTask, ImageRequest]):
+class Images(_ImageMethods, _TaskResource[ImageStatus, ImageTask, ImageRequest]):
     """Image generation: ``generate``, ``status``, ``wait``, ``save``, ``generate_many``."""
 
     __slots__ = ()
@@ -147,11 +145,11 @@ class Images(_ImageMethods, _TaskResource[ImageStatus, SyncImageTask, ImageReque
     def _status_op(self, task_id: str) -> _protocol.Operation[ImageStatus]:
         return _protocol.image_status(task_id)
 
-    def _new_task(self, created: TaskCreated, model: str | None) -> SyncImageTask:
-        return SyncImageTask._from_created(created, self, model=model)
+    def _new_task(self, created: TaskCreated, model: str | None) -> ImageTask:
+        return ImageTask._from_created(created, self, model=model)
 
 
-class Videos(_VideoMethods, _TaskResource[VideoStatus, SyncVideoTask, VideoRequest]):
+class Videos(_VideoMethods, _TaskResource[VideoStatus, VideoTask, VideoRequest]):
     """Video generation: ``generate``, ``status``, ``wait``, ``save``, ``generate_many``."""
 
     __slots__ = ()
@@ -161,8 +159,8 @@ class Videos(_VideoMethods, _TaskResource[VideoStatus, SyncVideoTask, VideoReque
     def _status_op(self, task_id: str) -> _protocol.Operation[VideoStatus]:
         return _protocol.video_status(task_id)
 
-    def _new_task(self, created: TaskCreated, model: str | None) -> SyncVideoTask:
-        return SyncVideoTask._from_created(created, self, model=model)
+    def _new_task(self, created: TaskCreated, model: str | None) -> VideoTask:
+        return VideoTask._from_created(created, self, model=model)
 
 
 class Account(_AccountMethods, _Resource):

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
         VideoModel,
         VideoResolution,
     )
-    from ._tasks import SyncImageTask, SyncVideoTask
+    from ._tasks import ImageTask, VideoTask
 
 __all__ = ["_ImageMethods", "_VideoMethods", "_AccountMethods", "_ModelMethods"]
 
@@ -51,7 +51,7 @@ class _ImageMethods:
             options: RequestOptions,
             *,
             on_send: OnSend | None = None,
-        ) -> SyncImageTask: ...
+        ) -> ImageTask: ...
 
         def _status(self, task_id: str, options: RequestOptions) -> ImageStatus: ...
 
@@ -71,7 +71,7 @@ class _ImageMethods:
         extra_query: Mapping[str, str | int | float | bool] | None = None,
         extra_body: Mapping[str, object] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> SyncImageTask:
+    ) -> ImageTask:
         """Submit an image task (charged when the server accepts it).
 
         The request is checked locally first: InvalidParameterError, and nothing is sent,
@@ -167,7 +167,7 @@ class _VideoMethods:
             options: RequestOptions,
             *,
             on_send: OnSend | None = None,
-        ) -> SyncVideoTask: ...
+        ) -> VideoTask: ...
 
         def _status(self, task_id: str, options: RequestOptions) -> VideoStatus: ...
 
@@ -186,7 +186,7 @@ class _VideoMethods:
         extra_query: Mapping[str, str | int | float | bool] | None = None,
         extra_body: Mapping[str, object] | None = None,
         timeout: float | httpx.Timeout | None = None,
-    ) -> SyncVideoTask:
+    ) -> VideoTask:
         """Submit a video task (charged when the server accepts it).
 
         The request is checked locally first: InvalidParameterError, and nothing is sent,

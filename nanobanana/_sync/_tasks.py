@@ -9,11 +9,10 @@ sends the status request and reads the answer.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
 
 import attrs
 
-from .. import _protocol
 from .._exceptions import (
     APIConnectionError,
     InternalServerError,
@@ -25,13 +24,14 @@ from .._exceptions import (
 from .._models import ImageStatus, TaskCreated, VideoStatus, status_outcome
 from .._options import NO_OPTIONS
 from .._policy import PollPolicy
-from .._polling import PollState, StatusOp, wait_timeout
-from ._scheduler import PollScheduler, scheduler_for
+from .._polling import Kind, PollState, StatusOp, wait_timeout
 
 if TYPE_CHECKING:
-    from ._resources import Images, Videos
+    from typing_extensions import Self
 
-__all__ = ["SyncImageTask", "SyncVideoTask", "wait_for_task"]
+    from ._resources import _TaskResource
+
+__all__ = ["ImageTask", "Task", "VideoTask", "wait_for_task"]
 
 S = TypeVar("S", ImageStatus, VideoStatus)
 
@@ -39,32 +39,26 @@ _TRANSIENT = (APIConnectionError, RateLimitError, InternalServerError)
 """Poll errors that outlived the client's own retries but do not end a wait."""
 
 
-def _status_op(kind: str, task_id: str) -> StatusOp[Any]:
-    base = _protocol.image_status(task_id) if kind == "image" else _protocol.video_status(task_id)
-    return StatusOp.wrap(base)
-
-
 def new_state(
-    resource: Any,
+    resource: _TaskResource[S, Any, Any],
     task_id: str,
-    kind: str,
     *,
     model: str | None,
     submitted_at: float | None,
     timeout: float | None,
     poll_policy: PollPolicy | None,
-) -> tuple[PollState, PollScheduler]:
-    """The polling plan of one wait, and the client's scheduler."""
+) -> PollState:
+    """The polling plan of one wait on the resource's kind of task."""
     client = resource._client
-    scheduler = scheduler_for(client)
+    scheduler = client._poll_scheduler
     if submitted_at is None:
         known = scheduler.submissions.get(task_id)
         if known is not None:
             submitted_at, model = known[0], model or known[1]
     policy = poll_policy if poll_policy is not None else client._poll_policy
-    state = PollState(
+    return PollState(
         task_id=task_id,
-        kind=kind,
+        kind=resource._kind,
         model=model,
         now=client._clock.now(),
         timeout=timeout,
@@ -73,30 +67,30 @@ def new_state(
         tracker=scheduler.tracker,
         rng=client._random.random,
     )
-    return state, scheduler
 
 
-def poll_once(resource: Any, scheduler: PollScheduler, state: PollState) -> Any:
-    """Wait for the state's due time and a turn, then poll once.
+def poll_once(resource: _TaskResource[S, Any, Any], state: PollState) -> S | None:
+    """Wait for the state's due time and a turn of the client's scheduler, then poll once.
 
     Returns the status (``state.due`` moved on when still running), or None when the
     deadline passed first or the poll failed transiently (``state.due`` moved on).
     """
     client = resource._client
+    scheduler = client._poll_scheduler
     if not scheduler.turn(state.due, state.turn_deadline):
         return None
     try:
-        op = _status_op(state.kind, state.task_id)
+        op = StatusOp.wrap(resource._status_op(state.task_id))
         try:
-            status = client._request(op, NO_OPTIONS)
+            polled = client._request(op, NO_OPTIONS)
         except _TRANSIENT as exc:
             retry_after = exc.retry_after if isinstance(exc, RateLimitError) else None
             state.after_error(client._clock.now(), retry_after)
             return None
     finally:
         scheduler.release()
-    state.after_poll(status, client._clock.now(), op.retry_after)
-    return status
+    state.after_poll(polled.status, client._clock.now(), polled.retry_after)
+    return polled.status
 
 
 def final_result(status: S) -> S:
@@ -107,22 +101,24 @@ def final_result(status: S) -> S:
 
 
 def wait_for_task(
-    resource: Any,
+    resource: _TaskResource[S, Any, Any],
     task_id: str,
     *,
-    kind: str | None = None,
     model: str | None = None,
     submitted_at: float | None = None,
     timeout: float | None = None,
-    on_progress: Callable[[Any], object] | None = None,
+    on_progress: Callable[[S], object] | None = None,
     poll_policy: PollPolicy | None = None,
-    outcome: list[Any] | None = None,
-) -> Any:
+    handle: Task[S] | None = None,
+) -> S:
     """Poll ``task_id`` through ``resource`` until it ends; the final status.
 
     Raises TaskFailedError when the task failed and TaskTimeoutError (with the task id)
     when ``timeout`` seconds of API time (default: 10 min for images, 30 for videos)
     pass first. ``on_progress`` gets every polled status, the final one included.
+
+    ``handle``: the task handle waiting. An outcome the client already holds for it (a
+    fan-in saw the task end) is used instead of polling, and the final status is kept.
     """
     # Checked first, even when the outcome is already known: a bad argument is refused
     # at the call, not coerced ("10" -> 10.0, True -> 1.0) or kept until a poll fails.
@@ -131,18 +127,18 @@ def wait_for_task(
         raise InvalidParameterError("on_progress", on_progress, "a callable or None")
     if poll_policy is not None and not isinstance(poll_policy, PollPolicy):
         raise InvalidParameterError("poll_policy", poll_policy, "an nb.PollPolicy or None")
-    if kind is None:
-        kind = "video" if "Videos" in type(resource).__name__ else "image"
-    if outcome:
-        cached = outcome[0]
-        if isinstance(cached, BaseException):
-            outcome.clear()  # a timeout seen by as_completed is reported once
-            raise cached
-        return final_result(cached)
-    state, scheduler = new_state(
+    outcomes = resource._client._poll_scheduler.outcomes
+    if handle is not None:
+        known = outcomes.take(handle)
+        if isinstance(known, TaskTimeoutError):
+            raise known  # a timeout seen by as_completed is reported once
+        if known is not None:
+            # A handle's outcome is a status of the handle's own kind (put below and by
+            # the fan-in, both from this resource's polls).
+            return final_result(cast("S", known))
+    state = new_state(
         resource,
         task_id,
-        kind,
         model=model,
         submitted_at=submitted_at,
         timeout=timeout,
@@ -150,130 +146,107 @@ def wait_for_task(
     )
     clock = resource._client._clock
     while True:
-        status = poll_once(resource, scheduler, state)
+        status = poll_once(resource, state)
         if status is not None:
             if on_progress is not None:
                 result = on_progress(status)
                 del result
             if status.done:
-                if outcome is not None:
-                    outcome[:] = [status]
+                if handle is not None:
+                    outcomes.put(handle, status)
                 return final_result(status)
         if state.expired(clock.now()):
             raise TaskTimeoutError(task_id, state.timeout, state.last_status)
 
 
 @attrs.frozen(eq=False)
-class SyncImageTask:
-    """A submitted image task. Keep ``task_id``: it is the only way back to the result."""
+class Task(Generic[S]):
+    """A submitted task. Keep ``task_id``: it is the only way back to the result.
+
+    ``task.wait()`` gives the final status; ``wait()`` also takes a timeout, a progress
+    callback and a poll policy. The subclasses name the kind of task: ``ImageTask``
+    and ``VideoTask``.
+    """
+
+    kind: ClassVar[Kind]
+    """``"image"`` or ``"video"``."""
 
     task_id: str
     status: str
     credits_used: int | None
     credits_remaining: int | None
     model: str | None = attrs.field(default=None, repr=False)
-    _resource: Images | None = attrs.field(default=None, repr=False, alias="resource")
+    _resource: _TaskResource[S, Any, Any] | None = attrs.field(
+        default=None, repr=False, alias="resource"
+    )
     _submitted_at: float | None = attrs.field(default=None, repr=False, alias="submitted_at")
-    _outcome: list[Any] = attrs.field(factory=list, repr=False, init=False)
 
     @classmethod
     def _from_created(
-        cls, created: TaskCreated, resource: Images, *, model: str | None = None
-    ) -> SyncImageTask:
+        cls, created: TaskCreated, resource: _TaskResource[S, Any, Any], *, model: str | None
+    ) -> Self:
+        """The handle of a task the API just accepted; the client notes when it was sent."""
         now = resource._client._clock.now()
-        scheduler_for(resource._client).submissions.add(created.task_id, now, model)
+        resource._client._poll_scheduler.submissions.add(created.task_id, now, model)
         return cls(
             created.task_id,
             created.status,
             created.credits_used,
             created.credits_remaining,
-            model,
-            resource,
-            now,
+            model=model,
+            resource=resource,
+            submitted_at=now,
         )
 
     def wait(
         self,
         timeout: float | None = None,
-        on_progress: Callable[[ImageStatus], object] | None = None,
+        on_progress: Callable[[S], object] | None = None,
         poll_policy: PollPolicy | None = None,
-    ) -> ImageStatus:
+    ) -> S:
         """Poll until the task ends; return the final status.
 
         Raises TaskFailedError if it failed, TaskTimeoutError (with ``task_id``) when
-        ``timeout`` seconds pass first (default 10 minutes). ``on_progress`` is called
-        with every polled status, the final one included.
+        ``timeout`` seconds pass first (default: 10 minutes for an image, 30 for a video).
+        ``on_progress`` is called with every polled status, the final one included.
+        Once the task has ended, waiting again returns the same status at once.
         """
         if self._resource is None:
-            raise RuntimeError("this SyncImageTask is not bound to a client")
-        result: ImageStatus = wait_for_task(
+            raise RuntimeError(f"this {type(self).__name__} is not bound to a client")
+        return wait_for_task(
             self._resource,
             self.task_id,
-            kind="image",
             model=self.model,
             submitted_at=self._submitted_at,
             timeout=timeout,
             on_progress=on_progress,
             poll_policy=poll_policy,
-            outcome=self._outcome,
+            handle=self,
         )
-        return result
 
 
 @attrs.frozen(eq=False)
-class SyncVideoTask:
-    """A submitted video task. Keep ``task_id``: it is the only way back to the result."""
+class ImageTask(Task[ImageStatus]):
+    """A submitted image task. Keep ``task_id``: it is the only way back to the result."""
 
-    task_id: str
-    status: str
-    credits_used: int | None
-    credits_remaining: int | None
+    kind: ClassVar[Kind] = "image"
+
+
+@attrs.frozen(eq=False)
+class VideoTask(Task[VideoStatus]):
+    """A submitted video task. Keep ``task_id``: it is the only way back to the result.
+    ``provider`` is the service the API handed the video to."""
+
+    kind: ClassVar[Kind] = "video"
     provider: str | None = None
-    model: str | None = attrs.field(default=None, repr=False)
-    _resource: Videos | None = attrs.field(default=None, repr=False, alias="resource")
-    _submitted_at: float | None = attrs.field(default=None, repr=False, alias="submitted_at")
-    _outcome: list[Any] = attrs.field(factory=list, repr=False, init=False)
 
     @classmethod
     def _from_created(
-        cls, created: TaskCreated, resource: Videos, *, model: str | None = None
-    ) -> SyncVideoTask:
-        now = resource._client._clock.now()
-        scheduler_for(resource._client).submissions.add(created.task_id, now, model)
-        return cls(
-            created.task_id,
-            created.status,
-            created.credits_used,
-            created.credits_remaining,
-            created.provider,
-            model,
-            resource,
-            now,
-        )
-
-    def wait(
-        self,
-        timeout: float | None = None,
-        on_progress: Callable[[VideoStatus], object] | None = None,
-        poll_policy: PollPolicy | None = None,
-    ) -> VideoStatus:
-        """Poll until the task ends; return the final status.
-
-        Raises TaskFailedError if it failed, TaskTimeoutError (with ``task_id``) when
-        ``timeout`` seconds pass first (default 30 minutes). ``on_progress`` is called
-        with every polled status, the final one included.
-        """
-        if self._resource is None:
-            raise RuntimeError("this SyncVideoTask is not bound to a client")
-        result: VideoStatus = wait_for_task(
-            self._resource,
-            self.task_id,
-            kind="video",
-            model=self.model,
-            submitted_at=self._submitted_at,
-            timeout=timeout,
-            on_progress=on_progress,
-            poll_policy=poll_policy,
-            outcome=self._outcome,
-        )
-        return result
+        cls,
+        created: TaskCreated,
+        resource: _TaskResource[VideoStatus, Any, Any],
+        *,
+        model: str | None,
+    ) -> Self:
+        task = super()._from_created(created, resource, model=model)
+        return attrs.evolve(task, provider=created.provider)
