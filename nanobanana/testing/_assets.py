@@ -1,22 +1,23 @@
 """Result files on the asset host: their URLs, expiry, and what a download answers.
 
 A task's results are ``/files/<task_id>-<n>.<ext>?token=...[&expires=...]``: ``png`` or
-``jpg`` for an image task (by ``output_format``), ``mp4`` for a video task. Files are
-made when first asked for (``_media``), outside the service's lock.
+``jpg`` for an image task (by ``output_format``), ``mp4`` for a video task. A video's
+first frame is also served as a picture, at the same URL with ``.png`` or ``.jpg`` in
+place of ``.mp4`` (a poster; the real API has none). Files are drawn when first asked
+for (``_media``), outside the service's lock.
 """
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from functools import lru_cache
+from typing import Any
 
 from . import _media
 from ._records import TaskInfo
 from ._wire import Reply, text
 
-__all__ = ["CONTENT_TYPES", "file_reply", "find", "urls", "video_size"]
+__all__ = ["CONTENT_TYPES", "card", "file_reply", "find", "urls"]
 
 CONTENT_TYPES: Mapping[str, str] = {"png": "image/png", "jpg": "image/jpeg", "mp4": "video/mp4"}
 
@@ -41,6 +42,12 @@ def urls(
     ]
 
 
+def _served(task: TaskInfo, extension: str) -> bool:
+    if extension == task.extension:
+        return True
+    return task.kind == "video" and extension in ("png", "jpg")  # the poster
+
+
 def find(
     tasks: Mapping[str, TaskInfo],
     method: str,
@@ -63,7 +70,7 @@ def find(
         task is None
         or not (name.isascii() and name.isdigit())
         or int(name) >= task.outputs
-        or extension != task.extension
+        or not _served(task, extension)
         or query.get("token") != task.token
         or now < task.ends
         or task.fails
@@ -74,44 +81,47 @@ def find(
     return task, int(name), extension
 
 
-_VIDEO_SIZES: Mapping[str, int] = {"480p": 480, "720p": 720, "1080p": 1080}
-
-
-def video_size(aspect_ratio: str | None, resolution: str) -> tuple[int, int]:
-    short = _VIDEO_SIZES.get(resolution, 720)
-    w_text, _, h_text = (aspect_ratio or "16:9").partition(":")
-    try:
-        w, h = int(w_text), int(h_text)
-    except ValueError:
-        w, h = 16, 9
-    if w >= h:
-        return round(short * w / h) // 2 * 2, short
-    return short, round(short * h / w) // 2 * 2
-
-
-@lru_cache(maxsize=32)
-def _render(extension: str, width: int, height: int, seed: int, duration: int) -> bytes:
-    if extension == "png":
-        return _media.png_bytes(width, height, seed)
-    if extension == "jpg":
-        return _media.jpeg_bytes(width, height, seed)
-    return _media.mp4_bytes(width, height, duration, seed)
-
-
-def _content(task: TaskInfo, index: int, extension: str) -> bytes:
-    seed = (zlib.crc32(task.task_id.encode()) + index) % 997
+def card(task: TaskInfo, index: int) -> _media.Card:
+    """What result ``index`` of ``task`` shows: its request, drawn."""
+    params: Mapping[str, Any] = task.params
+    ratio = params.get("aspect_ratio")
     if task.kind == "image":
-        width, height = _media.image_size(
-            task.params.get("aspect_ratio"), task.params.get("resolution")
+        resolution = params.get("resolution")
+        width, height = _media.image_size(ratio, resolution)
+        return _media.Card(
+            kind="image",
+            prompt=str(params.get("prompt", "")),
+            model=task.model,
+            task_id=task.task_id,
+            index=index,
+            count=task.outputs,
+            width=width,
+            height=height,
+            aspect_ratio=ratio or "1:1",
+            resolution=resolution,
+            output_format="jpeg" if task.extension == "jpg" else "png",
         )
-        return _render(extension, width, height, seed, 0)
-    width, height = video_size(task.params.get("aspect_ratio"), str(task.params["resolution"]))
-    return _render(extension, width, height, seed, int(task.params["duration"]))
+    resolution = str(params.get("resolution", "720p"))
+    width, height = _media.video_size(ratio, resolution)
+    return _media.Card(
+        kind="video",
+        prompt=str(params.get("prompt", "")),
+        model=task.model,
+        task_id=task.task_id,
+        index=index,
+        count=task.outputs,
+        width=width,
+        height=height,
+        aspect_ratio=ratio or "16:9",
+        resolution=resolution,
+        duration=int(params.get("duration", 0)),
+        audio=bool(params.get("generate_audio", False)),
+    )
 
 
 def file_reply(task: TaskInfo, index: int, extension: str, method: str) -> Reply:
-    """The 200 answer carrying the file (made now, or from the cache)."""
-    content = _content(task, index, extension)
+    """The 200 answer carrying the file (drawn now, or from the cache)."""
+    content = _media.render(card(task, index), extension)
     return Reply(
         200,
         (
