@@ -14,7 +14,15 @@ from ._records import Account
 from ._tables import GENERATE_ROUTES
 from ._wire import Reply, error
 
-__all__ = ["bearer_hash", "has_plan", "key_hash", "redacted", "refuse_key", "refuse_scope"]
+__all__ = [
+    "UNKNOWN_KEY",
+    "bearer_hash",
+    "has_plan",
+    "key_hash",
+    "redacted",
+    "refuse_key",
+    "refuse_scope",
+]
 
 
 def key_hash(key: str) -> str:
@@ -40,10 +48,12 @@ def redacted(headers: Mapping[str, str]) -> dict[str, str]:
     }
 
 
-def refuse_key(account: Account | None) -> Reply | None:
-    """401 for a missing or unknown key, 403 for a disabled or expired one."""
-    if account is None:
-        return error(401, "UNAUTHORIZED", "Missing or invalid API key")
+UNKNOWN_KEY = error(401, "UNAUTHORIZED", "Missing or invalid API key")
+"""The answer to a request without a key, or with a key of no account."""
+
+
+def refuse_key(account: Account) -> Reply | None:
+    """403 for a disabled or expired key."""
     if account.state == "disabled":
         return error(403, "FORBIDDEN", "API key disabled")
     if account.state == "expired":

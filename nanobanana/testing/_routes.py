@@ -61,10 +61,11 @@ def dispatch(
     if method != expected:
         return error(405, "METHOD_NOT_ALLOWED", f"Use {expected} for /api/v1/{route}")
     account = service.accounts.get(key_hash) if key_hash is not None else None
+    if key_hash is None or account is None:
+        return _auth.UNKNOWN_KEY
     refused = _auth.refuse_key(account)
     if refused is not None:
         return refused
-    assert account is not None and key_hash is not None
     limit = account.rate_limit or service.rate_limit
     if limit is not None:
         refused = service.window.admit(key_hash, limit, now)

@@ -188,7 +188,7 @@ def draw(card: Card) -> Picture:
     scale = 2 if inner >= 16 * 2 * _font.ADVANCE else 1
     room = footer_top - 2 * margin - 2 * pad + 2 * scale
     title = _font.wrap(
-        _font.printable(card.prompt) or "(no prompt)",
+        _font.printable(card.prompt).strip() or "(no prompt)",
         (inner - scale) // (_font.ADVANCE * scale),
         max(1, room // (_font.LINE * scale)),
     )
