@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from ._fake import FakeNanoBanana
 from ._faults import Fault, FaultHandle
+from ._lifecycle import Distribution
 from ._manual import ManualClock
 from ._pricing import image_price, video_price
 from ._records import Account, Charge, KeyState, RequestRecord, SubscriptionPlan, TaskInfo
-from ._service import ClockLike, Distribution
+from ._service import ClockLike
 
 __all__ = [
     "Account",

@@ -13,7 +13,8 @@ from urllib.parse import parse_qsl
 import anyio
 import anyio.to_thread
 
-from ._service import API_PREFIX, ClockLike, Outcome, Service, error
+from ._service import ClockLike, Service
+from ._wire import API_PREFIX, Outcome, error
 
 __all__ = ["SimulatorApp"]
 

@@ -11,12 +11,13 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from nanobanana._clock import Clock
-from nanobanana._config import key_fingerprint
 
+from . import _auth
 from ._faults import FaultHandle
+from ._lifecycle import Distribution
 from ._manual import ManualClock
 from ._records import Account, Charge, KeyState, RequestRecord, SubscriptionPlan, TaskInfo
-from ._service import ClockLike, Distribution, Service
+from ._service import ClockLike, Service
 from ._state import StateFile
 from ._transport import FakeTransport
 
@@ -100,12 +101,12 @@ class FakeNanoBanana:
         epoch, t0 = service.epoch, service.t0
         account = self.account()
         for task in state.tasks(
-            key_fingerprint(self.api_key), lambda wall: t0 + (wall - epoch).total_seconds()
+            _auth.key_hash(self.api_key), lambda wall: t0 + (wall - epoch).total_seconds()
         ):
             if task.task_id not in service.tasks:
                 service.tasks[task.task_id] = task
                 account.credits = max(0, account.credits - task.credits)
-        service.on_task = lambda task: state.append(task, service.wall(task.created))
+        service.lifecycle.on_task = lambda task: state.append(task, service.wall(task.created))
 
     # -- clients -----------------------------------------------------------------------
 
@@ -186,7 +187,7 @@ class FakeNanoBanana:
 
     def account(self, key: str | None = None) -> Account:
         """The (mutable) account of ``key`` (default: ``api_key``)."""
-        account = self._service.accounts.get(key_fingerprint(key or self.api_key))
+        account = self._service.account(key or self.api_key)
         if account is None:
             raise KeyError("no such key in this simulator")
         return account
@@ -220,8 +221,7 @@ class FakeNanoBanana:
     @property
     def charges(self) -> list[Charge]:
         """Every credit charge, in order. A copy."""
-        with self._service.lock:
-            return list(self._service.charges)
+        return self._service.charges()
 
     @property
     def tasks(self) -> dict[str, TaskInfo]:
@@ -255,7 +255,7 @@ class FakeNanoBanana:
         """A task's status as the API would report it now (no request recorded)."""
         with self._service.lock:
             task = self._service.tasks[task_id]
-            return self._service.status_data(task, self.clock.now(), self.asset_base)
+        return self._service.status_data(task, self.clock.now(), self.asset_base)
 
     def asset_urls(self, task_id: str) -> list[str]:
         """The result URLs of a task (as its final status will list them)."""
@@ -270,19 +270,21 @@ class FakeNanoBanana:
 
     @property
     def failure_rate(self) -> float | Mapping[str, float]:
-        return self._service.failure_rate
+        return self._service.lifecycle.failure_rate
 
     @failure_rate.setter
     def failure_rate(self, value: float | Mapping[str, float]) -> None:
-        self._service.failure_rate = value
+        with self._service.lock:
+            self._service.lifecycle.failure_rate = value
 
     @property
     def content_filter(self) -> tuple[str, ...]:
-        return self._service.content_filter
+        return self._service.lifecycle.content_filter
 
     @content_filter.setter
     def content_filter(self, terms: Sequence[str]) -> None:
-        self._service.content_filter = tuple(terms)
+        with self._service.lock:
+            self._service.lifecycle.content_filter = tuple(terms)
 
     @property
     def result_ttl(self) -> float | None:
@@ -303,7 +305,7 @@ class FakeNanoBanana:
     @property
     def durations(self) -> dict[str, Distribution]:
         """Duration distributions by model id, or ``"image"`` / ``"video"``; mutable."""
-        return self._service.durations
+        return self._service.lifecycle.durations
 
     @property
     def asset_host(self) -> str:

@@ -7,17 +7,12 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["Fault", "FaultHandle", "ROUTES"]
+from ._tables import ENDPOINTS
+from ._wire import JSON, Outcome, Reply, error
 
-ROUTES = (
-    "images/generate",
-    "images/status",
-    "videos/generate",
-    "videos/status",
-    "account/credits",
-    "account/calculate-cost",
-    "models",
-)
+__all__ = ["ROUTES", "Fault", "FaultHandle", "FaultSet", "fault_outcome"]
+
+ROUTES = tuple(ENDPOINTS)
 ASSETS_ROUTE = "assets"
 """``route="assets"`` targets downloads from the asset host (``None`` targets every API route)."""
 
@@ -176,3 +171,58 @@ class FaultSet:
                     chosen = rule
             self._rules = [r for r in self._rules if r.remaining != 0]
         return latency, chosen
+
+
+# -- what an acting fault answers ---------------------------------------------------------
+
+_HTML_502 = (
+    b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"
+    b"</body>\r\n</html>\r\n"
+)
+
+
+def _seconds_header(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def _retry_after(fault: FaultHandle) -> tuple[tuple[str, str], ...]:
+    if fault.retry_after is None:
+        return ()
+    return (("retry-after", _seconds_header(fault.retry_after)),)
+
+
+def fault_outcome(fault: FaultHandle, reply: Reply | None, latency: float) -> Outcome:
+    """The answer an acting fault gives; ``reply`` is the real one when it was processed."""
+    kind = fault.kind
+    if kind == Fault.RESET_AFTER:
+        return Outcome("reset_after", None, latency)
+    if kind == Fault.READ_TIMEOUT:
+        return Outcome("hang", None, latency)
+    if kind == Fault.HTTP_500:
+        return Outcome(
+            "respond",
+            error(500, "INTERNAL_ERROR", "Server error, please retry (simulated)"),
+            latency,
+        )
+    if kind == Fault.HTTP_502_HTML:
+        return Outcome("respond", Reply(502, (("content-type", "text/html"),), _HTML_502), latency)
+    if kind == Fault.HTTP_503:
+        message = "Service temporarily unavailable (simulated)"
+        return Outcome(
+            "respond",
+            error(503, "SERVICE_UNAVAILABLE", message, _retry_after(fault)),
+            latency,
+        )
+    if kind == Fault.HTTP_429:
+        message = "Too many requests per minute (simulated)"
+        return Outcome(
+            "respond",
+            error(429, "RATE_LIMIT_EXCEEDED", message, _retry_after(fault)),
+            latency,
+        )
+    # malformed JSON: a 200 whose body is cut short
+    full = reply.body if reply is not None else b'{"success":true,"data":{"task_id":"clx'
+    return Outcome(
+        "respond", Reply(200, (("content-type", JSON),), full[: max(1, len(full) // 2)]), latency
+    )

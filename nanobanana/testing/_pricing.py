@@ -31,7 +31,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from nanobanana import _catalog
+from ._tables import VIDEO_MODELS
 
 __all__ = [
     "IMAGE_BASE",
@@ -110,7 +110,7 @@ def video_defaults(
     model: str, *, resolution: Any = None, duration: Any = None, generate_audio: Any = None
 ) -> tuple[str, int, bool]:
     """The (resolution, duration, audio) a video request stands for, defaults filled in."""
-    spec = _catalog.VIDEO_MODELS[model]
+    spec = VIDEO_MODELS[model]
     if resolution is None:
         resolution = "720p" if "720p" in spec.resolutions else spec.resolutions[0]
     if duration is None:
@@ -124,7 +124,7 @@ def video_price(
     model: str, *, resolution: Any = None, duration: Any = None, generate_audio: Any = None
 ) -> int:
     """Credits for a video request on a model of the table (KeyError for another model)."""
-    spec = _catalog.VIDEO_MODELS[model]
+    spec = VIDEO_MODELS[model]
     res, dur, audio = video_defaults(
         model, resolution=resolution, duration=duration, generate_audio=generate_audio
     )

@@ -7,7 +7,8 @@ import time
 import anyio
 import httpx
 
-from ._service import API_PREFIX, ClockLike, Outcome, Service, error
+from ._service import ClockLike, Service
+from ._wire import API_PREFIX, Outcome, error
 
 __all__ = ["FakeTransport"]
 
