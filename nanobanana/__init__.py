@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ._async._client import AsyncClient
+from ._async._raw import AsyncRawResponse
 from ._async._tasks import ImageTask, VideoTask
 from ._exceptions import (
     APIConnectionError,
@@ -73,6 +74,7 @@ if TYPE_CHECKING:
     from ._fanin import as_completed, gather
     from ._sync._batch import Batch
     from ._sync._client import Client
+    from ._sync._raw import RawResponse
     from ._sync._tasks import SyncImageTask, SyncVideoTask
     from .limiters._errors import RateLimiterUnavailableError
 
@@ -88,6 +90,7 @@ _LAZY = {
     "gather": "._fanin",
     "Batch": "._sync._batch",
     "Client": "._sync._client",
+    "RawResponse": "._sync._raw",
     "SyncImageTask": "._sync._tasks",
     "SyncVideoTask": "._sync._tasks",
     "RateLimiterUnavailableError": ".limiters._errors",
@@ -117,6 +120,7 @@ __all__ = [
     "AsyncBatch",
     "AsyncClient",
     "AsyncLimiter",
+    "AsyncRawResponse",
     "AuthenticationError",
     "BadRequestError",
     "Batch",
@@ -151,6 +155,7 @@ __all__ = [
     "RateLimit",
     "RateLimitError",
     "RateLimiterUnavailableError",
+    "RawResponse",
     "Subscription",
     "SyncImageTask",
     "SyncVideoTask",
