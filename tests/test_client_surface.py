@@ -100,6 +100,18 @@ async def test_entering_a_client_gives_the_client_itself() -> None:
         assert type(sync_entered) is MyClient
 
 
+def test_an_http_client_of_the_other_kind_is_refused_at_construction() -> None:
+    """Its headers are read at construction: a clear error there, not an AttributeError
+    (or a TypeError at the first request)."""
+    with httpx.Client() as sync_http:
+        with pytest.raises(nb.InvalidParameterError, match=r"httpx\.AsyncClient"):
+            nb.AsyncClient(api_key=KEY, http_client=sync_http)
+    with pytest.raises(nb.InvalidParameterError, match=r"httpx\.Client"):
+        nb.Client(api_key=KEY, http_client=httpx.AsyncClient())
+    with pytest.raises(nb.InvalidParameterError):
+        nb.Client(api_key=KEY, http_client="http://proxy")
+
+
 # -- headers ---------------------------------------------------------------------------------
 
 

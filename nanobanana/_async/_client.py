@@ -28,7 +28,7 @@ from .._config import (
     resolve_max_retries,
     resolve_timeout,
 )
-from .._exceptions import NanoBananaError, RateLimitError
+from .._exceptions import InvalidParameterError, NanoBananaError, RateLimitError
 from .._limits import AsyncLimiter, resolve_limiter
 from .._log import logger, scrub_error
 from .._options import OnSend, RequestOptions
@@ -95,6 +95,8 @@ class AsyncClient:
     ) -> None:
         self._api_key = resolve_api_key(api_key)
         self._base_url = resolve_base_url(base_url)
+        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
+            raise InvalidParameterError("http_client", http_client, "an httpx.AsyncClient or None")
         if timeout is None and http_client is not None:
             self._timeout = http_client.timeout  # the user configured it
         else:
@@ -102,8 +104,6 @@ class AsyncClient:
         self._max_retries = resolve_max_retries(max_retries)
         self._max_response_size = resolve_max_response_size(max_response_size)
         if poll_policy is not None and not isinstance(poll_policy, PollPolicy):
-            from .._exceptions import InvalidParameterError
-
             raise InvalidParameterError("poll_policy", poll_policy, "an nb.PollPolicy or None")
         self._poll_policy = poll_policy
         self._clock = _clock or SYSTEM_CLOCK
