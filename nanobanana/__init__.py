@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ._async._client import AsyncClient
+from ._async._raw import AsyncRawResponse
 from ._async._tasks import AsyncImageTask, AsyncVideoTask
 from ._exceptions import (
     APIConnectionError,
@@ -73,6 +74,7 @@ if TYPE_CHECKING:
     from ._fanin import as_completed, gather
     from ._sync._batch import Batch
     from ._sync._client import Client
+    from ._sync._raw import RawResponse
     from ._sync._tasks import ImageTask, VideoTask
     from .limiters._errors import RateLimiterUnavailableError
 
@@ -90,6 +92,7 @@ _LAZY = {
     "Client": "._sync._client",
     "ImageTask": "._sync._tasks",
     "VideoTask": "._sync._tasks",
+    "RawResponse": "._sync._raw",
     "RateLimiterUnavailableError": ".limiters._errors",
 }
 
@@ -119,6 +122,7 @@ __all__ = [
     "AsyncImageTask",
     "AsyncLimiter",
     "AsyncLimiterFactory",
+    "AsyncRawResponse",
     "AsyncVideoTask",
     "AuthenticationError",
     "BadRequestError",
@@ -155,6 +159,7 @@ __all__ = [
     "RateLimit",
     "RateLimitError",
     "RateLimiterUnavailableError",
+    "RawResponse",
     "Subscription",
     "TaskFailedError",
     "TaskNotFoundError",

@@ -1,13 +1,18 @@
-"""Construction-time settings shared by both clients: key, base URL, timeouts, size cap."""
+"""Construction-time settings shared by both clients: key, base URL, timeouts, size cap,
+headers."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
+from collections.abc import Mapping
+from typing import Any
 
 import httpx
 
 from ._exceptions import AuthenticationError, InvalidParameterError
+from ._options import check_headers
 from ._policy import finite_seconds
 from ._secrets import check_api_key, redact
 
@@ -15,15 +20,35 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_MAX_RESPONSE_SIZE",
     "DEFAULT_TIMEOUT",
+    "NOT_GIVEN",
+    "NotGiven",
+    "configured_headers",
     "key_fingerprint",
     "redact",
     "resolve_api_key",
     "resolve_base_url",
+    "resolve_default_headers",
     "resolve_max_response_size",
     "resolve_timeout",
 ]
 
 DEFAULT_BASE_URL = "https://imgeditor.co/api/v1"
+
+
+class NotGiven:
+    """The type of ``NOT_GIVEN``: an argument of ``with_options`` left out (None is a value
+    there: ``rate_limit=None`` switches the limit off)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "NOT_GIVEN"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+NOT_GIVEN = NotGiven()
 
 DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=60.0, write=30.0, pool=30.0)
 """connect 10 s, read 60 s (a generate call may take a while to answer), write 30 s, pool 30 s."""
@@ -110,3 +135,28 @@ def resolve_max_response_size(max_response_size: int) -> int:
 def key_fingerprint(api_key: str) -> str:
     """A short, non-reversible name for a key: what logs, limiters and ledgers may show."""
     return hashlib.sha256(api_key.encode()).hexdigest()[:16]
+
+
+def resolve_default_headers(default_headers: Mapping[str, str] | None) -> dict[str, str] | None:
+    """A copy of ``default_headers``, checked as ``extra_headers`` is (no Authorization)."""
+    check_headers("default_headers", default_headers)
+    return None if default_headers is None else dict(default_headers)
+
+
+def configured_headers(headers: httpx.Headers) -> dict[str, str]:
+    """The headers a user set on their own httpx client: those that differ from what every
+    new httpx client carries (its ``User-Agent: python-httpx/...``, ``Accept: */*``, ...),
+    which must not replace ours. Names are lowercase; repeated values are joined."""
+    defaults = _httpx_default_headers()
+    return {name: value for name, value in headers.items() if defaults.get(name) != value}
+
+
+@functools.cache
+def _httpx_default_headers() -> dict[str, str]:
+    """The headers httpx gives a client nobody configured (asked once, of httpx itself)."""
+    with httpx.Client(trust_env=False, transport=httpx.MockTransport(_unused)) as probe:
+        return dict(probe.headers.items())
+
+
+def _unused(request: httpx.Request) -> Any:  # pragma: no cover - the probe sends nothing
+    raise AssertionError("the probe client sends nothing")

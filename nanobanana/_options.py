@@ -10,6 +10,7 @@ reads them from here.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -18,7 +19,7 @@ import httpx
 
 from ._exceptions import InvalidParameterError
 
-__all__ = ["NO_OPTIONS", "OnSend", "RequestOptions", "option_doc"]
+__all__ = ["NO_OPTIONS", "OnSend", "RequestOptions", "check_headers", "option_doc"]
 
 OnSend = Callable[[], None]
 """``_request``'s hook: run once per attempt, after the budget's permit is taken and before
@@ -26,36 +27,54 @@ the request leaves. If it raises, the permit is released unsent and the error pr
 
 _DOC = "nanobanana.doc"
 
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+"""A header name: an HTTP token (RFC 9110, 5.6.2)."""
+
 _FORBIDDEN_HEADERS = frozenset({"authorization"})
-"""Headers a call cannot set: the client's key always authenticates its requests (and
-the key's budget counts them)."""
+"""Headers a call (or ``default_headers``) cannot set: the client's key always
+authenticates its requests (and the key's budget counts them)."""
 
 
 def _check_headers(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    check_headers(attribute.name, value)
+
+
+def check_headers(name: str, value: Any) -> None:
+    """Refuse headers that cannot be sent as given (InvalidParameterError naming ``name``):
+    not a mapping of strings, a name that is not an HTTP token, a value that is not ASCII
+    text (a line break, a control character), or an ``Authorization`` header.
+    ``extra_headers`` and the client's ``default_headers`` follow these rules."""
     if value is None:
         return
-    _check_mapping(attribute.name, value)
-    for name, text in value.items():
+    _check_mapping(name, value)
+    for header, text in value.items():
         if not isinstance(text, str):
             raise InvalidParameterError(
-                attribute.name,
+                name,
                 value,
-                reason=f"extra_headers[{name!r}] must be a string, got {type(text).__name__}",
+                reason=f"{name}[{header!r}] must be a string, got {type(text).__name__}",
             )
-        if name.lower() in _FORBIDDEN_HEADERS:
+        if header.lower() in _FORBIDDEN_HEADERS:
             raise InvalidParameterError(
-                attribute.name,
+                name,
                 value,
-                reason=f"extra_headers cannot set {name}: the client's API key authenticates "
+                reason=f"{name} cannot set {header}: the client's API key authenticates "
                 "every request (use a client made with that key instead)",
             )
-        for part in (name, text):
-            if any(c in part for c in "\r\n\0"):
-                raise InvalidParameterError(
-                    attribute.name,
-                    value,
-                    reason=f"extra_headers[{name!r}] contains a line break or NUL",
-                )
+        if not _TOKEN.fullmatch(header):
+            raise InvalidParameterError(
+                name,
+                value,
+                reason=f"{name}: {header!r} is not a header name (letters, digits and "
+                "!#$%&'*+-.^_`|~ only)",
+            )
+        if not text.isascii() or any((c < " " and c != "\t") or c == "\x7f" for c in text):
+            raise InvalidParameterError(
+                name,
+                value,
+                reason=f"{name}[{header!r}]: a header value is ASCII text without line "
+                "breaks or control characters",
+            )
 
 
 def _check_query(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:

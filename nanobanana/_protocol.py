@@ -48,6 +48,7 @@ from ._version import __version__
 __all__ = [
     "USER_AGENT",
     "Operation",
+    "api_headers",
     "encode",
     "error_from_response",
     "parse_retry_after",
@@ -338,9 +339,10 @@ class Operation(Generic[T]):
     def build(
         self, base_url: httpx.URL, headers: Mapping[str, str], options: RequestOptions
     ) -> httpx.Request:
-        """The ``httpx.Request`` for this operation; ``headers`` carry auth and user agent.
+        """The ``httpx.Request`` for this operation; ``headers`` are ``api_headers(...)``.
 
-        The call's options are merged last, so their keys replace ours: ``extra_query``
+        A JSON body's ``Content-Type`` replaces one of ``headers``. The call's options are
+        merged last, so their keys replace ours: ``extra_query``
         into the URL's parameters, ``extra_body`` into the JSON body (sent even on a GET,
         as openai does), ``extra_headers`` into the headers (``RequestOptions`` refuses an
         Authorization header, so the client's key always authenticates).
@@ -358,7 +360,7 @@ class Operation(Generic[T]):
         content: bytes | None = None
         if body is not None:
             content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
-            headers = {**headers, "Content-Type": "application/json"}
+            headers = _with_header(headers, "Content-Type", "application/json")
         if options.extra_headers:
             merged = httpx.Headers(headers)
             merged.update(options.extra_headers)
@@ -386,13 +388,31 @@ def base_url(raw: str | httpx.URL) -> httpx.URL:
     return url
 
 
-def auth_headers(api_key: str) -> dict[str, str]:
-    """The headers every API request carries."""
-    return {
-        "Authorization": f"Bearer {api_key}",
-        "User-Agent": USER_AGENT,
-        "Accept": "application/json",
+def api_headers(api_key: str, *layers: Mapping[str, str] | None) -> dict[str, str]:
+    """The headers every API request carries.
+
+    Ours (``User-Agent``, ``Accept``), then each of ``layers`` in order, a later one
+    replacing an earlier one's header of the same name (any case): the client passes the
+    headers set on the user's http client, then ``default_headers``. ``Authorization``
+    comes last, always the client's key.
+    """
+    merged: dict[str, tuple[str, str]] = {
+        "user-agent": ("User-Agent", USER_AGENT),
+        "accept": ("Accept", "application/json"),
     }
+    for layer in layers:
+        for name, value in (layer or {}).items():
+            merged[name.lower()] = (name, value)
+    merged["authorization"] = ("Authorization", f"Bearer {api_key}")
+    return dict(merged.values())
+
+
+def _with_header(headers: Mapping[str, str], name: str, value: str) -> dict[str, str]:
+    """``headers`` with ``name`` set to ``value``, any header of that name (any case) dropped."""
+    lowered = name.lower()
+    kept = {k: v for k, v in headers.items() if k.lower() != lowered}
+    kept[name] = value
+    return kept
 
 
 def _task_id(task_id: Any) -> str:

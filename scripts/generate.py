@@ -11,8 +11,10 @@ Every endpoint method's signature and docstring come from one place:
 
 Each generated method builds the request (or takes its id) and the options and hands them
 to the resource's hand-written private method (``_submit``, ``_status``, ``_credits``,
-``_list``), which does the work. Run it before ``scripts/unasync.py``; ``nox -s generate``
-runs both.
+``_list``), which does the work. Each also gets a twin with the same parameters on the
+resource's raw view (``client.with_raw_response.images.generate``, ...), which calls the
+raw path (``_submit_raw``, ...) and answers ``AsyncRawResponse[...]``. Run it before
+``scripts/unasync.py``; ``nox -s generate`` runs both.
 
     python scripts/generate.py            # rewrite the file
     python scripts/generate.py --check    # exit 1 when the committed file is stale
@@ -46,7 +48,10 @@ MODULE_DOC = '''"""The endpoint methods, their parameters taken from the request
 
 Mixed into the resources of ``_resources``: each method turns its arguments into a request
 object (``_requests``) and ``RequestOptions``, then calls the resource's one private path
-(``_submit``, ``_status``, ``_credits``, ``_list``). Regenerate with ``nox -s generate``.
+(``_submit``, ``_status``, ``_credits``, ``_list``). The ``...WithRawResponse`` classes are
+``client.with_raw_response``'s resources: the same methods, calling the raw paths
+(``_submit_raw``, ...) and answering ``AsyncRawResponse``. Regenerate with
+``nox -s generate``.
 """
 '''
 
@@ -171,6 +176,14 @@ CLASS_DOCS = {
     "_ModelMethods": "``models.list``.",
 }
 
+# The raw view of each mixin: its class, the resource it wraps, the resource's name.
+RAW_CLASSES = {
+    "_ImageMethods": ("AsyncImagesWithRawResponse", "AsyncImages", "images"),
+    "_VideoMethods": ("AsyncVideosWithRawResponse", "AsyncVideos", "videos"),
+    "_AccountMethods": ("AsyncAccountWithRawResponse", "AsyncAccount", "account"),
+    "_ModelMethods": ("AsyncModelsWithRawResponse", "AsyncModels", "models"),
+}
+
 # The private path each target is, as the resources implement it (declared for checkers).
 TARGETS = {
     # The batch hands either kind to _submit (typed once in BatchTarget); it checks the kind.
@@ -189,6 +202,8 @@ RUNTIME_IMPORTS = [
     "from .._requests import CostRequest, ImageRequest, VideoRequest",
 ]
 RESULT_IMPORTS = [
+    "from ._raw import AsyncRawResponse",
+    "from ._resources import AsyncAccount, AsyncImages, AsyncModels, AsyncVideos",
     "from .._options import OnSend",
     "from .._models import CostEstimate, Credits, ImageStatus, ModelCatalog, VideoStatus",
     "from ._tasks import AsyncImageTask, AsyncVideoTask",
@@ -230,19 +245,38 @@ def signature(method: Method) -> str:
     return ", ".join(parts)
 
 
-def docstring(method: Method) -> str:
-    lines = [*method.summary.splitlines(), "", "Args:"]
+def docstring(method: Method, *, raw: bool = False) -> str:
+    summary = method.summary.splitlines()
+    if raw:
+        resource = RAW_CLASSES[method.cls][2]
+        summary[1:1] = [
+            "",
+            *textwrap.wrap(
+                f"Sends what ``{resource}.{method.name}`` sends, with its retries and "
+                "errors, and answers with the HTTP response too.",
+                width=84,
+            ),
+        ]
+    lines = [*summary, "", "Args:"]
     for p in (*method.leading, *OPTIONS):
         wrapped = textwrap.wrap(
             f"{p.name}: {p.doc}", width=88, subsequent_indent="    ", break_on_hyphens=False
         )
         lines += ["    " + w for w in wrapped]
-    lines += ["", "Returns:", "    " + method.returns_doc]
+    if raw:
+        returns = textwrap.wrap(
+            "The raw response: ``.http_response`` (the httpx.Response) and ``.parse()``, "
+            "which returns " + method.returns_doc[0].lower() + method.returns_doc[1:],
+            width=84,
+        )
+        lines += ["", "Returns:", *("    " + line for line in returns)]
+    else:
+        lines += ["", "Returns:", "    " + method.returns_doc]
     body = "\n".join(("        " + line) if line else "" for line in lines)
     return f'        """{body.lstrip()}\n        """\n'
 
 
-def body(method: Method) -> str:
+def body(method: Method, *, raw: bool = False) -> str:
     options = ", ".join(f"{p.name}={p.name}" for p in OPTIONS)
     built = f"RequestOptions({options})"
     if method.request is not None:
@@ -252,6 +286,8 @@ def body(method: Method) -> str:
         call = f"{method.request.__name__}({args}), {built}"
     else:
         call = ", ".join([*(p.name for p in method.leading), built])
+    if raw:
+        return f"        return await self._resource.{method.target}_raw({call})\n"
     return f"        return await self.{method.target}({call})\n"
 
 
@@ -265,7 +301,7 @@ def render() -> str:
     out.append("\nif TYPE_CHECKING:\n")
     out += [f"    {line}\n" for line in type_imports]
     classes = list(dict.fromkeys(m.cls for m in METHODS))
-    out.append(f"\n__all__ = {classes!r}\n")
+    out.append(f"\n__all__ = {classes + [RAW_CLASSES[c][0] for c in classes]!r}\n")
     for cls in classes:
         out.append(f'\n\nclass {cls}:\n    """{CLASS_DOCS[cls]}"""\n\n    __slots__ = ()\n')
         out.append("\n    if TYPE_CHECKING:\n")
@@ -278,6 +314,20 @@ def render() -> str:
             out.append(f"\n    async def {method.name}({signature(method)}) -> {method.returns}:\n")
             out.append(docstring(method))
             out.append(body(method))
+    for cls in classes:
+        raw_cls, resource_cls, name = RAW_CLASSES[cls]
+        names = " and ".join(f"``{m.name}``" for m in METHODS if m.cls == cls)
+        out.append(
+            f'\n\nclass {raw_cls}:\n    """``client.with_raw_response.{name}``: {names}, '
+            'answering ``AsyncRawResponse``."""\n\n    __slots__ = ("_resource",)\n'
+            f"\n    def __init__(self, resource: {resource_cls}) -> None:\n"
+            "        self._resource = resource\n"
+        )
+        for method in (m for m in METHODS if m.cls == cls):
+            returns = f"AsyncRawResponse[{method.returns}]"
+            out.append(f"\n    async def {method.name}({signature(method)}) -> {returns}:\n")
+            out.append(docstring(method, raw=True))
+            out.append(body(method, raw=True))
     check_ruff()
     return ruff_format("".join(out), TARGET)
 

@@ -209,6 +209,10 @@ async def test_authorization_cannot_be_replaced_per_call(client: Any, header: st
 BAD_OPTIONS: list[dict[str, Any]] = [
     {"extra_headers": {"X-Trace": 1}},
     {"extra_headers": {"X-Trace": "a\r\nX-Injected: 1"}},
+    {"extra_headers": {"X-Trace": "caf\u00e9"}},  # httpx sends ASCII: was a raw UnicodeEncodeError
+    {"extra_headers": {"X-Trace": "a\x00b"}},
+    {"extra_headers": {"X Trace": "a"}},
+    {"extra_headers": {"X-Trace:": "a"}},
     {"extra_headers": ["X-Trace"]},
     {"extra_headers": {1: "a"}},
     {"extra_query": {"page": [1, 2]}},

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import random
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
@@ -14,23 +15,33 @@ from .. import _policy, _protocol
 from .._clock import SYSTEM_CLOCK, Clock
 from .._config import (
     DEFAULT_MAX_RESPONSE_SIZE,
+    DEFAULT_TIMEOUT,
+    NOT_GIVEN,
+    NotGiven,
+    configured_headers,
     key_fingerprint,
     redact,
     resolve_api_key,
     resolve_base_url,
+    resolve_default_headers,
     resolve_max_response_size,
     resolve_max_retries,
     resolve_timeout,
 )
-from .._exceptions import NanoBananaError, RateLimitError
+from .._exceptions import InvalidParameterError, NanoBananaError, RateLimitError
 from .._limits import AsyncLimiter, AsyncLimiterFactory
 from .._log import logger, scrub_error
 from .._options import OnSend, RequestOptions
 from .._policy import PollPolicy, RateLimit
 from ._download import download
 from ._limiter import limiter_for
+from ._raw import AsyncClientWithRawResponse, AsyncRawResponse
 from ._resources import AsyncAccount, AsyncImages, AsyncModels, AsyncVideos
 from ._scheduler import AsyncPollScheduler
+
+if TYPE_CHECKING:
+    # typing.Self is 3.11+; checkers know typing_extensions, so it costs no dependency.
+    from typing_extensions import Self
 
 __all__ = ["AsyncClient"]
 
@@ -52,15 +63,25 @@ class AsyncClient:
 
     One client is meant to be shared: by every request of a web app, by every task of a
     batch. Its limiter is shared with every other client of the same key in the process.
+
+    Every argument is keyword-only. Headers reach API requests in this order, a later
+    one replacing an earlier one of the same name: the SDK's (``User-Agent``,
+    ``Accept``), those set on your ``http_client`` (as it is when the client is made;
+    httpx's own defaults do not count), ``default_headers``, then a call's
+    ``extra_headers``. ``Authorization`` is always the client's key. None of them is sent
+    to the asset host a result is downloaded from.
     """
 
     images: AsyncImages
     videos: AsyncVideos
     account: AsyncAccount
     models: AsyncModels
+    with_raw_response: AsyncClientWithRawResponse
+    """The same methods, answering ``AsyncRawResponse`` (``.http_response`` and ``.parse()``)."""
 
     def __init__(
         self,
+        *,
         api_key: str | None = None,
         base_url: str | httpx.URL | None = None,
         timeout: float | httpx.Timeout | None = None,
@@ -68,14 +89,17 @@ class AsyncClient:
         rate_limit: RateLimit | AsyncLimiter | AsyncLimiterFactory | None = DEFAULT_RATE_LIMIT,
         http_client: httpx.AsyncClient | None = None,
         poll_policy: PollPolicy | None = None,
-        *,
+        default_headers: Mapping[str, str] | None = None,
         max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
         _clock: Clock | None = None,
         _limiter: AsyncLimiter | None = None,
         _transport: httpx.AsyncBaseTransport | None = None,
+        _poll_scheduler: AsyncPollScheduler | None = None,
     ) -> None:
         self._api_key = resolve_api_key(api_key)
         self._base_url = resolve_base_url(base_url)
+        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
+            raise InvalidParameterError("http_client", http_client, "an httpx.AsyncClient or None")
         if timeout is None and http_client is not None:
             self._timeout = http_client.timeout  # the user configured it
         else:
@@ -83,12 +107,15 @@ class AsyncClient:
         self._max_retries = resolve_max_retries(max_retries)
         self._max_response_size = resolve_max_response_size(max_response_size)
         if poll_policy is not None and not isinstance(poll_policy, PollPolicy):
-            from .._exceptions import InvalidParameterError
-
             raise InvalidParameterError("poll_policy", poll_policy, "an nb.PollPolicy or None")
         self._poll_policy = poll_policy
         self._clock = _clock or SYSTEM_CLOCK
-        self._headers = _protocol.auth_headers(self._api_key)
+        self._default_headers = resolve_default_headers(default_headers)
+        self._headers = _protocol.api_headers(
+            self._api_key,
+            None if http_client is None else configured_headers(http_client.headers),
+            self._default_headers,
+        )
         self._key_id = key_fingerprint(self._api_key)
         self._rate_limit = rate_limit
         if _limiter is not None:
@@ -100,17 +127,21 @@ class AsyncClient:
                 self._clock,
             )
         self._owns_http = http_client is None
+        self._transport = _transport
         if http_client is not None:
             self._http = http_client
         else:
-            self._http = httpx.AsyncClient(timeout=self._timeout, transport=_transport)
+            # Every request carries its timeout; the pool's own is the default, which is
+            # what a clone sharing it reads for with_options(timeout=None).
+            self._http = httpx.AsyncClient(timeout=DEFAULT_TIMEOUT, transport=_transport)
         self._random = random.Random()
         # Every wait of this client polls through it (turns, first-poll learning, outcomes).
-        self._poll_scheduler = AsyncPollScheduler(self._clock)
+        self._poll_scheduler = _poll_scheduler or AsyncPollScheduler(self._clock)
         self.images = AsyncImages(self)
         self.videos = AsyncVideos(self)
         self.account = AsyncAccount(self)
         self.models = AsyncModels(self)
+        self.with_raw_response = AsyncClientWithRawResponse(self)
 
     # -- the one place a request is sent ------------------------------------------------
 
@@ -121,8 +152,19 @@ class AsyncClient:
         *,
         on_send: OnSend | None = None,
     ) -> T:
+        """Send ``op`` (see ``_request_raw``) and return its decoded answer."""
+        raw = await self._request_raw(op, options, on_send=on_send)
+        return raw.parse()
+
+    async def _request_raw(
+        self,
+        op: _protocol.Operation[T],
+        options: RequestOptions,
+        *,
+        on_send: OnSend | None = None,
+    ) -> AsyncRawResponse[T]:
         """Send ``op`` with the call's ``options`` through the limiter with retries, and
-        decode its answer.
+        decode its answer; the decoded answer comes with the response it was read from.
 
         Every attempt waits for the key's budget; the slot is released when the answer
         (or the failure) arrives, and freed at once when the request provably never left.
@@ -177,7 +219,7 @@ class AsyncClient:
                     _log_request(
                         method, path, outcome, attempt, waited, self._clock.now() - started
                     )
-                    return result
+                    return AsyncRawResponse(response, result)
             _log_request(method, path, outcome, attempt, waited, self._clock.now() - started)
             delay = _policy.retry_delay(
                 error, op.safety, attempt, self._max_retries, self._random.random
@@ -214,36 +256,57 @@ class AsyncClient:
     def with_options(
         self,
         *,
-        timeout: float | httpx.Timeout | None = None,
-        max_retries: int | None = None,
-        max_response_size: int | None = None,
-    ) -> AsyncClient:
-        """A client with other settings that shares this one's connection pool, limiter
-        and poll scheduler (its polls take turns with this one's, under the same budget)."""
-        clone = AsyncClient(
-            api_key=self._api_key,
-            base_url=self._base_url,
-            timeout=self._timeout if timeout is None else timeout,
-            max_retries=self._max_retries if max_retries is None else max_retries,
-            rate_limit=self._rate_limit,
-            http_client=self._http,
-            poll_policy=self._poll_policy,
+        api_key: str | NotGiven | None = NOT_GIVEN,
+        base_url: str | httpx.URL | NotGiven | None = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        rate_limit: RateLimit | AsyncLimiter | AsyncLimiterFactory | NotGiven | None = NOT_GIVEN,
+        http_client: httpx.AsyncClient | NotGiven | None = NOT_GIVEN,
+        poll_policy: PollPolicy | NotGiven | None = NOT_GIVEN,
+        default_headers: Mapping[str, str] | NotGiven | None = NOT_GIVEN,
+        max_response_size: int | NotGiven = NOT_GIVEN,
+    ) -> Self:
+        """A client of the same type with some arguments changed, the others this one's.
+
+        Takes every constructor argument. The clone shares this client's connection pool
+        (this client closes it; closing the clone does not) unless given its own
+        ``http_client``, and, for the same key, its budget: with the same ``rate_limit``
+        the very same limiter, with another ``nb.RateLimit`` that limit's budget of the
+        key. Another key has its own budget (a limiter object of yours is used as given).
+        With the same key and limit it also shares the poll scheduler: the clone's waits
+        take turns with this client's under the one budget.
+        """
+        same_key = isinstance(api_key, NotGiven) or api_key == self._api_key
+        same_limit = isinstance(rate_limit, NotGiven) or rate_limit == self._rate_limit
+        return type(self)(
+            api_key=self._api_key if isinstance(api_key, NotGiven) else api_key,
+            base_url=self._base_url if isinstance(base_url, NotGiven) else base_url,
+            timeout=self._timeout if isinstance(timeout, NotGiven) else timeout,
+            max_retries=self._max_retries if isinstance(max_retries, NotGiven) else max_retries,
+            rate_limit=self._rate_limit if isinstance(rate_limit, NotGiven) else rate_limit,
+            http_client=self._http if isinstance(http_client, NotGiven) else http_client,
+            poll_policy=self._poll_policy if isinstance(poll_policy, NotGiven) else poll_policy,
+            default_headers=(
+                self._default_headers if isinstance(default_headers, NotGiven) else default_headers
+            ),
             max_response_size=(
-                self._max_response_size if max_response_size is None else max_response_size
+                self._max_response_size
+                if isinstance(max_response_size, NotGiven)
+                else max_response_size
             ),
             _clock=self._clock,
-            _limiter=self._limiter,
+            _limiter=self._limiter if same_key and same_limit else None,
+            _transport=self._transport,
+            # Same budget, same polls: the clone's waits take turns with this client's.
+            _poll_scheduler=self._poll_scheduler if same_key and same_limit else None,
         )
-        clone._owns_http = False
-        clone._poll_scheduler = self._poll_scheduler
-        return clone
 
     async def aclose(self) -> None:
         """Close the connection pool, unless it was given to us."""
         if self._owns_http:
             await self._http.aclose()
 
-    async def __aenter__(self) -> AsyncClient:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(

@@ -15,6 +15,7 @@ from .._options import OnSend, RequestOptions
 from .._policy import PollPolicy
 from .._requests import CostRequest, ImageRequest, VideoRequest
 from ._download import save_results
+from ._raw import AsyncRawResponse
 from ._schema_methods import _AccountMethods, _ImageMethods, _ModelMethods, _VideoMethods
 from ._tasks import AsyncImageTask, AsyncVideoTask, wait_for_task
 
@@ -42,7 +43,8 @@ class _TaskResource(_Resource, Generic[StatusT, TaskT, RequestT]):
     """What images and videos share: the submit path, status, wait, save, generate_many.
 
     The public ``generate`` and ``status`` are generated from the schema
-    (``_schema_methods``); they call ``_submit`` and ``_status`` here.
+    (``_schema_methods``); they call ``_submit`` and ``_status`` here, and their raw
+    twins (``client.with_raw_response``) ``_submit_raw`` and ``_status_raw``.
     """
 
     __slots__ = ()
@@ -62,11 +64,23 @@ class _TaskResource(_Resource, Generic[StatusT, TaskT, RequestT]):
         *,
         on_send: OnSend | None = None,
     ) -> TaskT:
-        """The one way a generate request is sent: ``generate`` and the batch both come here.
+        """The task handle of ``_submit_raw``: what ``generate`` and the batch call."""
+        raw = await self._submit_raw(request, options, on_send=on_send)
+        return raw.parse()
+
+    async def _submit_raw(
+        self,
+        request: ImageRequest | VideoRequest,
+        options: RequestOptions,
+        *,
+        on_send: OnSend | None = None,
+    ) -> AsyncRawResponse[TaskT]:
+        """The one way a generate request is sent.
 
         Validates (InvalidParameterError: nothing sent), sends through the budget (calling
-        ``on_send`` just before the request leaves) and returns the task handle. The batch
-        hands over requests it built from any input, so the kind is checked here.
+        ``on_send`` just before the request leaves) and returns the task handle with the
+        response. The batch hands over requests it built from any input, so the kind is
+        checked here.
         """
         if not isinstance(request, self._request_type):
             raise InvalidParameterError(
@@ -76,11 +90,15 @@ class _TaskResource(_Resource, Generic[StatusT, TaskT, RequestT]):
                 f"got {type(request).__name__}",
             )
         op = _protocol.generate(request)
-        created = await self._client._request(op, options, on_send=on_send)
-        return self._new_task(created, request.model)
+        raw = await self._client._request_raw(op, options, on_send=on_send)
+        return AsyncRawResponse(raw.http_response, self._new_task(raw.parse(), request.model))
 
     async def _status(self, task_id: str, options: RequestOptions) -> StatusT:
-        return await self._client._request(self._status_op(task_id), options)
+        raw = await self._status_raw(task_id, options)
+        return raw.parse()
+
+    async def _status_raw(self, task_id: str, options: RequestOptions) -> AsyncRawResponse[StatusT]:
+        return await self._client._request_raw(self._status_op(task_id), options)
 
     async def wait(
         self,
@@ -168,11 +186,22 @@ class AsyncAccount(_AccountMethods, _Resource):
     __slots__ = ()
 
     async def _credits(self, options: RequestOptions) -> Credits:
-        return await self._client._request(_protocol.credits(), options)
+        raw = await self._credits_raw(options)
+        return raw.parse()
+
+    async def _credits_raw(self, options: RequestOptions) -> AsyncRawResponse[Credits]:
+        return await self._client._request_raw(_protocol.credits(), options)
 
     async def _submit(self, request: CostRequest, options: RequestOptions) -> CostEstimate:
-        """The one way a cost preview is sent (``calculate_cost`` and the batch's preflight)."""
-        return await self._client._request(_protocol.calculate_cost(request), options)
+        """A cost preview: ``calculate_cost`` and the batch's preflight come here."""
+        raw = await self._submit_raw(request, options)
+        return raw.parse()
+
+    async def _submit_raw(
+        self, request: CostRequest, options: RequestOptions
+    ) -> AsyncRawResponse[CostEstimate]:
+        """The one way a cost preview is sent."""
+        return await self._client._request_raw(_protocol.calculate_cost(request), options)
 
 
 class AsyncModels(_ModelMethods, _Resource):
@@ -181,4 +210,8 @@ class AsyncModels(_ModelMethods, _Resource):
     __slots__ = ()
 
     async def _list(self, options: RequestOptions) -> ModelCatalog:
-        return await self._client._request(_protocol.models(), options)
+        raw = await self._list_raw(options)
+        return raw.parse()
+
+    async def _list_raw(self, options: RequestOptions) -> AsyncRawResponse[ModelCatalog]:
+        return await self._client._request_raw(_protocol.models(), options)

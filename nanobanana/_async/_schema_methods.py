@@ -3,7 +3,10 @@
 
 Mixed into the resources of ``_resources``: each method turns its arguments into a request
 object (``_requests``) and ``RequestOptions``, then calls the resource's one private path
-(``_submit``, ``_status``, ``_credits``, ``_list``). Regenerate with ``nox -s generate``.
+(``_submit``, ``_status``, ``_credits``, ``_list``). The ``...WithRawResponse`` classes are
+``client.with_raw_response``'s resources: the same methods, calling the raw paths
+(``_submit_raw``, ...) and answering ``AsyncRawResponse``. Regenerate with
+``nox -s generate``.
 """
 
 from __future__ import annotations
@@ -32,9 +35,20 @@ if TYPE_CHECKING:
         VideoModel,
         VideoResolution,
     )
+    from ._raw import AsyncRawResponse
+    from ._resources import AsyncAccount, AsyncImages, AsyncModels, AsyncVideos
     from ._tasks import AsyncImageTask, AsyncVideoTask
 
-__all__ = ["_ImageMethods", "_VideoMethods", "_AccountMethods", "_ModelMethods"]
+__all__ = [
+    "_ImageMethods",
+    "_VideoMethods",
+    "_AccountMethods",
+    "_ModelMethods",
+    "AsyncImagesWithRawResponse",
+    "AsyncVideosWithRawResponse",
+    "AsyncAccountWithRawResponse",
+    "AsyncModelsWithRawResponse",
+]
 
 
 class _ImageMethods:
@@ -401,6 +415,385 @@ class _ModelMethods:
             The catalog.
         """
         return await self._list(
+            RequestOptions(
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            )
+        )
+
+
+class AsyncImagesWithRawResponse:
+    """``client.with_raw_response.images``: ``generate`` and ``status``, answering ``AsyncRawResponse``."""
+
+    __slots__ = ("_resource",)
+
+    def __init__(self, resource: AsyncImages) -> None:
+        self._resource = resource
+
+    async def generate(
+        self,
+        prompt: str,
+        *,
+        mode: ImageMode | None = None,
+        model: ImageModel | None = None,
+        image_url: str | None = None,
+        aspect_ratio: AspectRatio | None = None,
+        resolution: ImageResolution | None = None,
+        num_images: int | None = None,
+        quality: Quality | None = None,
+        output_format: OutputFormat | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str | int | float | bool] | None = None,
+        extra_body: Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None = None,
+    ) -> AsyncRawResponse[AsyncImageTask]:
+        """Submit an image task (charged when the server accepts it).
+
+        Sends what ``images.generate`` sends, with its retries and errors, and answers with
+        the HTTP response too.
+
+        The request is checked locally first: InvalidParameterError, and nothing is sent,
+        when it is refused. A parameter left None is not sent.
+
+        Args:
+            prompt: What to draw.
+            mode: "text" (text to image) or "image" (image to image); default: "image" when
+                image_url is given, else "text".
+            model: The image model id, e.g. nano-banana-pro; default: the server's (nano-banana).
+            image_url: A reference image URL (image to image).
+            aspect_ratio: The aspect ratio, e.g. 16:9; each model takes the ratios of its row.
+            resolution: 1K, 2K or 4K, for the models that take a resolution.
+            num_images: How many images to generate, 1 to 4.
+            quality: "standard" or "hd" (hd costs 2 more credits an image).
+            output_format: The file format: "png" or "jpeg".
+            extra_headers: Headers added to this request; they replace the SDK's of the same name
+                (Authorization cannot be set).
+            extra_query: Query parameters added to this request's URL; they replace the SDK's of the
+                same name.
+            extra_body: Fields merged into the JSON body as given, unvalidated, replacing the SDK's
+                of the same name: how to send a parameter the SDK does not know yet.
+            timeout: Seconds (or an httpx.Timeout) for this request; None: the client's timeout.
+
+        Returns:
+            The raw response: ``.http_response`` (the httpx.Response) and ``.parse()``, which
+            returns the task handle: ``await`` it (or ``wait()``) for the final status.
+        """
+        return await self._resource._submit_raw(
+            ImageRequest(
+                prompt,
+                mode=mode,
+                model=model,
+                image_url=image_url,
+                aspect_ratio=aspect_ratio,
+                resolution=resolution,
+                num_images=num_images,
+                quality=quality,
+                output_format=output_format,
+            ),
+            RequestOptions(
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    async def status(
+        self,
+        task_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str | int | float | bool] | None = None,
+        extra_body: Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None = None,
+    ) -> AsyncRawResponse[ImageStatus]:
+        """The current state of an image task (one request).
+
+        Sends what ``images.status`` sends, with its retries and errors, and answers with
+        the HTTP response too.
+
+        Args:
+            task_id: The id ``generate`` returned.
+            extra_headers: Headers added to this request; they replace the SDK's of the same name
+                (Authorization cannot be set).
+            extra_query: Query parameters added to this request's URL; they replace the SDK's of the
+                same name.
+            extra_body: Fields merged into the JSON body as given, unvalidated, replacing the SDK's
+                of the same name: how to send a parameter the SDK does not know yet.
+            timeout: Seconds (or an httpx.Timeout) for this request; None: the client's timeout.
+
+        Returns:
+            The raw response: ``.http_response`` (the httpx.Response) and ``.parse()``, which
+            returns the status as the server reports it now.
+        """
+        return await self._resource._status_raw(
+            task_id,
+            RequestOptions(
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+
+class AsyncVideosWithRawResponse:
+    """``client.with_raw_response.videos``: ``generate`` and ``status``, answering ``AsyncRawResponse``."""
+
+    __slots__ = ("_resource",)
+
+    def __init__(self, resource: AsyncVideos) -> None:
+        self._resource = resource
+
+    async def generate(
+        self,
+        prompt: str,
+        *,
+        model: VideoModel | None = None,
+        aspect_ratio: VideoAspectRatio | None = None,
+        duration: int | None = None,
+        resolution: VideoResolution | None = None,
+        image_url: str | None = None,
+        generate_audio: bool | None = None,
+        negative_prompt: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str | int | float | bool] | None = None,
+        extra_body: Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None = None,
+    ) -> AsyncRawResponse[AsyncVideoTask]:
+        """Submit a video task (charged when the server accepts it).
+
+        Sends what ``videos.generate`` sends, with its retries and errors, and answers with
+        the HTTP response too.
+
+        The request is checked locally first: InvalidParameterError, and nothing is sent,
+        when it is refused. A parameter left None is not sent.
+
+        Args:
+            prompt: What to film.
+            model: The video model id, e.g. sora-2 (sent as model_id); default: the server's
+                (veo-3.1-fast).
+            aspect_ratio: The aspect ratio, e.g. 16:9; each model takes the ratios of its row.
+            duration: Seconds of video, e.g. 4, 6 or 8; each model takes its own.
+            resolution: 480p, 720p or 1080p; each model takes the resolutions of its row.
+            image_url: A reference image URL (image to video).
+            generate_audio: Whether the video has sound, for models that choose.
+            negative_prompt: What the video should not show.
+            extra_headers: Headers added to this request; they replace the SDK's of the same name
+                (Authorization cannot be set).
+            extra_query: Query parameters added to this request's URL; they replace the SDK's of the
+                same name.
+            extra_body: Fields merged into the JSON body as given, unvalidated, replacing the SDK's
+                of the same name: how to send a parameter the SDK does not know yet.
+            timeout: Seconds (or an httpx.Timeout) for this request; None: the client's timeout.
+
+        Returns:
+            The raw response: ``.http_response`` (the httpx.Response) and ``.parse()``, which
+            returns the task handle: ``await`` it (or ``wait()``) for the final status.
+        """
+        return await self._resource._submit_raw(
+            VideoRequest(
+                prompt,
+                model=model,
+                aspect_ratio=aspect_ratio,
+                duration=duration,
+                resolution=resolution,
+                image_url=image_url,
+                generate_audio=generate_audio,
+                negative_prompt=negative_prompt,
+            ),
+            RequestOptions(
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    async def status(
+        self,
+        task_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str | int | float | bool] | None = None,
+        extra_body: Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None = None,
+    ) -> AsyncRawResponse[VideoStatus]:
+        """The current state of a video task (one request).
+
+        Sends what ``videos.status`` sends, with its retries and errors, and answers with
+        the HTTP response too.
+
+        Args:
+            task_id: The id ``generate`` returned.
+            extra_headers: Headers added to this request; they replace the SDK's of the same name
+                (Authorization cannot be set).
+            extra_query: Query parameters added to this request's URL; they replace the SDK's of the
+                same name.
+            extra_body: Fields merged into the JSON body as given, unvalidated, replacing the SDK's
+                of the same name: how to send a parameter the SDK does not know yet.
+            timeout: Seconds (or an httpx.Timeout) for this request; None: the client's timeout.
+
+        Returns:
+            The raw response: ``.http_response`` (the httpx.Response) and ``.parse()``, which
+            returns the status as the server reports it now.
+        """
+        return await self._resource._status_raw(
+            task_id,
+            RequestOptions(
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+
+class AsyncAccountWithRawResponse:
+    """``client.with_raw_response.account``: ``credits`` and ``calculate_cost``, answering ``AsyncRawResponse``."""
+
+    __slots__ = ("_resource",)
+
+    def __init__(self, resource: AsyncAccount) -> None:
+        self._resource = resource
+
+    async def credits(
+        self,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str | int | float | bool] | None = None,
+        extra_body: Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None = None,
+    ) -> AsyncRawResponse[Credits]:
+        """The balance and subscription.
+
+        Sends what ``account.credits`` sends, with its retries and errors, and answers with
+        the HTTP response too.
+
+        Args:
+            extra_headers: Headers added to this request; they replace the SDK's of the same name
+                (Authorization cannot be set).
+            extra_query: Query parameters added to this request's URL; they replace the SDK's of the
+                same name.
+            extra_body: Fields merged into the JSON body as given, unvalidated, replacing the SDK's
+                of the same name: how to send a parameter the SDK does not know yet.
+            timeout: Seconds (or an httpx.Timeout) for this request; None: the client's timeout.
+
+        Returns:
+            The raw response: ``.http_response`` (the httpx.Response) and ``.parse()``, which
+            returns the account's credits.
+        """
+        return await self._resource._credits_raw(
+            RequestOptions(
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            )
+        )
+
+    async def calculate_cost(
+        self,
+        type: CostType,
+        *,
+        mode: ImageMode | None = None,
+        model: ImageModel | VideoModel | None = None,
+        num_images: int | None = None,
+        resolution: ImageResolution | VideoResolution | None = None,
+        quality: Quality | None = None,
+        aspect_ratio: AspectRatio | VideoAspectRatio | None = None,
+        duration: int | None = None,
+        generate_audio: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str | int | float | bool] | None = None,
+        extra_body: Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None = None,
+    ) -> AsyncRawResponse[CostEstimate]:
+        """What a generation would cost, as the server prices it (nothing is charged).
+
+        Sends what ``account.calculate_cost`` sends, with its retries and errors, and
+        answers with the HTTP response too.
+
+        Args:
+            type: What to price: "image" or "video".
+            mode: Images: "text" or "image".
+            model: The model id; default: the server's default model of the type.
+            num_images: Images: how many, 1 to 4.
+            resolution: Images: 1K, 2K or 4K; videos: 480p, 720p or 1080p.
+            quality: Images: "standard" or "hd".
+            aspect_ratio: The aspect ratio, e.g. 16:9.
+            duration: Videos: seconds of video.
+            generate_audio: Videos: whether the video has sound.
+            extra_headers: Headers added to this request; they replace the SDK's of the same name
+                (Authorization cannot be set).
+            extra_query: Query parameters added to this request's URL; they replace the SDK's of the
+                same name.
+            extra_body: Fields merged into the JSON body as given, unvalidated, replacing the SDK's
+                of the same name: how to send a parameter the SDK does not know yet.
+            timeout: Seconds (or an httpx.Timeout) for this request; None: the client's timeout.
+
+        Returns:
+            The raw response: ``.http_response`` (the httpx.Response) and ``.parse()``, which
+            returns the server's estimate.
+        """
+        return await self._resource._submit_raw(
+            CostRequest(
+                type,
+                mode=mode,
+                model=model,
+                num_images=num_images,
+                resolution=resolution,
+                quality=quality,
+                aspect_ratio=aspect_ratio,
+                duration=duration,
+                generate_audio=generate_audio,
+            ),
+            RequestOptions(
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+
+class AsyncModelsWithRawResponse:
+    """``client.with_raw_response.models``: ``list``, answering ``AsyncRawResponse``."""
+
+    __slots__ = ("_resource",)
+
+    def __init__(self, resource: AsyncModels) -> None:
+        self._resource = resource
+
+    async def list(
+        self,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str | int | float | bool] | None = None,
+        extra_body: Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None = None,
+    ) -> AsyncRawResponse[ModelCatalog]:
+        """Every image and video model the server offers.
+
+        Sends what ``models.list`` sends, with its retries and errors, and answers with the
+        HTTP response too.
+
+        Args:
+            extra_headers: Headers added to this request; they replace the SDK's of the same name
+                (Authorization cannot be set).
+            extra_query: Query parameters added to this request's URL; they replace the SDK's of the
+                same name.
+            extra_body: Fields merged into the JSON body as given, unvalidated, replacing the SDK's
+                of the same name: how to send a parameter the SDK does not know yet.
+            timeout: Seconds (or an httpx.Timeout) for this request; None: the client's timeout.
+
+        Returns:
+            The raw response: ``.http_response`` (the httpx.Response) and ``.parse()``, which
+            returns the catalog.
+        """
+        return await self._resource._list_raw(
             RequestOptions(
                 extra_headers=extra_headers,
                 extra_query=extra_query,

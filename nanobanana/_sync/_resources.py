@@ -16,6 +16,7 @@ from .._options import OnSend, RequestOptions
 from .._policy import PollPolicy
 from .._requests import CostRequest, ImageRequest, VideoRequest
 from ._download import save_results
+from ._raw import RawResponse
 from ._schema_methods import _AccountMethods, _ImageMethods, _ModelMethods, _VideoMethods
 from ._tasks import ImageTask, VideoTask, wait_for_task
 
@@ -43,7 +44,8 @@ class _TaskResource(_Resource, Generic[StatusT, TaskT, RequestT]):
     """What images and videos share: the submit path, status, wait, save, generate_many.
 
     The public ``generate`` and ``status`` are generated from the schema
-    (``_schema_methods``); they call ``_submit`` and ``_status`` here.
+    (``_schema_methods``); they call ``_submit`` and ``_status`` here, and their raw
+    twins (``client.with_raw_response``) ``_submit_raw`` and ``_status_raw``.
     """
 
     __slots__ = ()
@@ -63,11 +65,23 @@ class _TaskResource(_Resource, Generic[StatusT, TaskT, RequestT]):
         *,
         on_send: OnSend | None = None,
     ) -> TaskT:
-        """The one way a generate request is sent: ``generate`` and the batch both come here.
+        """The task handle of ``_submit_raw``: what ``generate`` and the batch call."""
+        raw = self._submit_raw(request, options, on_send=on_send)
+        return raw.parse()
+
+    def _submit_raw(
+        self,
+        request: ImageRequest | VideoRequest,
+        options: RequestOptions,
+        *,
+        on_send: OnSend | None = None,
+    ) -> RawResponse[TaskT]:
+        """The one way a generate request is sent.
 
         Validates (InvalidParameterError: nothing sent), sends through the budget (calling
-        ``on_send`` just before the request leaves) and returns the task handle. The batch
-        hands over requests it built from any input, so the kind is checked here.
+        ``on_send`` just before the request leaves) and returns the task handle with the
+        response. The batch hands over requests it built from any input, so the kind is
+        checked here.
         """
         if not isinstance(request, self._request_type):
             raise InvalidParameterError(
@@ -77,11 +91,15 @@ class _TaskResource(_Resource, Generic[StatusT, TaskT, RequestT]):
                 f"got {type(request).__name__}",
             )
         op = _protocol.generate(request)
-        created = self._client._request(op, options, on_send=on_send)
-        return self._new_task(created, request.model)
+        raw = self._client._request_raw(op, options, on_send=on_send)
+        return RawResponse(raw.http_response, self._new_task(raw.parse(), request.model))
 
     def _status(self, task_id: str, options: RequestOptions) -> StatusT:
-        return self._client._request(self._status_op(task_id), options)
+        raw = self._status_raw(task_id, options)
+        return raw.parse()
+
+    def _status_raw(self, task_id: str, options: RequestOptions) -> RawResponse[StatusT]:
+        return self._client._request_raw(self._status_op(task_id), options)
 
     def wait(
         self,
@@ -169,11 +187,22 @@ class Account(_AccountMethods, _Resource):
     __slots__ = ()
 
     def _credits(self, options: RequestOptions) -> Credits:
-        return self._client._request(_protocol.credits(), options)
+        raw = self._credits_raw(options)
+        return raw.parse()
+
+    def _credits_raw(self, options: RequestOptions) -> RawResponse[Credits]:
+        return self._client._request_raw(_protocol.credits(), options)
 
     def _submit(self, request: CostRequest, options: RequestOptions) -> CostEstimate:
-        """The one way a cost preview is sent (``calculate_cost`` and the batch's preflight)."""
-        return self._client._request(_protocol.calculate_cost(request), options)
+        """A cost preview: ``calculate_cost`` and the batch's preflight come here."""
+        raw = self._submit_raw(request, options)
+        return raw.parse()
+
+    def _submit_raw(
+        self, request: CostRequest, options: RequestOptions
+    ) -> RawResponse[CostEstimate]:
+        """The one way a cost preview is sent."""
+        return self._client._request_raw(_protocol.calculate_cost(request), options)
 
 
 class Models(_ModelMethods, _Resource):
@@ -182,4 +211,8 @@ class Models(_ModelMethods, _Resource):
     __slots__ = ()
 
     def _list(self, options: RequestOptions) -> ModelCatalog:
-        return self._client._request(_protocol.models(), options)
+        raw = self._list_raw(options)
+        return raw.parse()
+
+    def _list_raw(self, options: RequestOptions) -> RawResponse[ModelCatalog]:
+        return self._client._request_raw(_protocol.models(), options)
