@@ -245,7 +245,7 @@ def test_missing_rich_is_a_clear_message(
 
 
 def test_exit_codes_by_error_class() -> None:
-    from nanobanana._cli._main import exit_code
+    from nanobanana._cli._exit import exit_code
 
     assert exit_code(nb.InvalidParameterError("x", 1)) == 2
     assert exit_code(nb.AuthenticationError("m", status_code=401)) == 3

@@ -13,7 +13,7 @@ import pytest
 
 import nanobanana as nb
 from nanobanana._cli import main
-from nanobanana._cli._main import build_parser
+from nanobanana._cli._parser import build_parser
 from nanobanana._requests import CostRequest, doc
 
 COMMANDS: list[tuple[str, tuple[type[Any], ...]]] = [

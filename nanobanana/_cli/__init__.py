@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
-from ._main import EXIT_CODES, build_parser, main
+from ._exit import EXIT_CODES
+from ._main import main
+from ._parser import build_parser
 
 __all__ = ["EXIT_CODES", "build_parser", "main"]

@@ -78,7 +78,7 @@ def add_request_flags(
     hints = [typing.get_type_hints(schema) for schema in schemas]
     names = list(dict.fromkeys(f.name for s in schemas for f in request_fields(s)))
     for name in names:
-        shapes = {_shape(h[name]) for h in hints if name in h}
+        shapes = list(dict.fromkeys(_shape(h[name]) for h in hints if name in h))  # in order
         kind = {k for k, _ in shapes}
         if len(kind) != 1:
             raise TypeError(f"{name}: the schemas disagree on its type")

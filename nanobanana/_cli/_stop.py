@@ -4,7 +4,9 @@
 generate request on the wire, a generate answered with a task id, a status poll of a task
 still running. The commands mark a task finished once its results are delivered. So on
 Ctrl-C the command can name every task that was paid for and is not done, whatever the
-batch engine does inside.
+batch engine does inside. The Ctrl-C report reads only ``unfinished()`` and ``sending``:
+anything else that knows of a charged task (a batch engine that names its unfinished
+ones) tells the ledger with ``running(task_id, kind)``.
 
 ``hold_interrupts`` keeps the first Ctrl-C from cutting a generate request short once it
 is on the wire (its answer carries the task id; without it the credits may be spent with

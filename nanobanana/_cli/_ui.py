@@ -12,11 +12,14 @@ file, where a bar would only appear at the end.
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["RichMissing", "UI", "write_error"]
+from ._exit import error_object
+
+__all__ = ["UI", "RichMissing", "WarningsToUI", "write_error"]
 
 
 class RichMissing(Exception):
@@ -26,8 +29,8 @@ class RichMissing(Exception):
 def write_error(message: str, *, kind: str, exit_code: int, json_mode: bool, **fields: Any) -> None:
     """An error on stderr without a UI (before one exists): JSON, or argparse's style."""
     if json_mode:
-        error = {"type": kind, "message": message, "exit_code": exit_code, **fields}
-        sys.stderr.write(json.dumps({"error": error}) + "\n")
+        error = error_object(message, kind=kind, code=exit_code, **fields)
+        sys.stderr.write(json.dumps(error) + "\n")
     else:
         sys.stderr.write(f"nanobanana: error: {message}\n")
     sys.stderr.flush()
@@ -131,6 +134,20 @@ class UI:
             console=self._err,
             transient=transient,
         )
+
+
+class WarningsToUI(logging.Handler):
+    """The SDK's warnings, through the UI: a yellow line, or a JSON object with --json."""
+
+    def __init__(self, ui: UI) -> None:
+        super().__init__(logging.WARNING)
+        self.ui = ui
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.ui.warn(record.getMessage())
+        except Exception:
+            self.handleError(record)
 
 
 class _NoProgress:

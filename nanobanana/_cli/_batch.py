@@ -1,0 +1,171 @@
+"""``nanobanana batch FILE``: every request of a file through ``generate_many``, with a
+journal to resume from, a progress bar, a line per failure, a summary and an exit code.
+
+Reading the file is ``_input.BatchFile``'s; the budget, the journal and the saving are the
+batch engine's. This module decides the defaults (the journal's place, the flags that
+fill a request) and shows what comes back.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from nanobanana._batch_models import BatchItem, NotSubmittedError
+from nanobanana._requests import ImageRequest, VideoRequest
+
+from ._context import Context, fake_state_path, resource_for
+from ._encode import to_json
+from ._exit import EXIT_FAILED, EXIT_OK, UsageError, exit_code
+from ._flags import refuse_foreign_flags, request_kwargs
+from ._input import BatchFile
+from ._stop import close_within
+
+__all__ = ["DEFAULT_JOURNAL", "batch"]
+
+DEFAULT_JOURNAL = "nanobanana-journal.sqlite"
+"""The journal's name in the output directory, unless --journal or --no-journal."""
+
+
+def batch(ctx: Context) -> int:
+    """``nanobanana batch FILE``."""
+    a, ui = ctx.args, ctx.ui
+    requests = BatchFile.from_arg(a.file, _defaults(a))
+    requests.check()
+    total = requests.count
+    if total == 0:
+        raise UsageError(
+            f"{requests.name} holds no requests (blank lines and lines starting with # "
+            "are skipped): nothing to do"
+        )
+    ctx.journal = journal = _journal(a)
+    if a.fake and journal is not None:
+        ctx.fake_state = fake_state_path(journal)
+    tally = _Tally()
+    with ctx.client() as client:
+        if journal is not None:
+            ui.note(f"journal: {journal} (rerun the same command to resume)")
+        with ui.progress() as progress:
+            bar = progress.add_task(f"{a.kind}s", total=total, detail="")
+            items = resource_for(client, a.kind).generate_many(
+                requests,
+                concurrency=a.concurrency,
+                max_credits=a.max_credits,
+                journal=journal,
+                save_to=None if a.no_download else a.out,
+                preflight=not a.no_preflight,
+            )
+            interrupted = False
+            try:
+                for item in items:
+                    ctx.ledger.finished(item.task_id)
+                    tally.add(item)
+                    if a.json:
+                        ui.data(to_json(item))
+                    elif not item.ok:
+                        _show_failure(progress, item)
+                    progress.update(bar, advance=1, detail=tally.detail())
+            except KeyboardInterrupt:
+                interrupted = True
+                _stop(ctx, items)
+                raise
+            finally:
+                if not interrupted:
+                    items.close()
+    if not a.json:
+        ui.note(tally.summary(total, a.out))
+        if tally.counts["attention"]:
+            ui.note(
+                "[yellow]some requests may have been charged without a task id: check "
+                "the balance before resubmitting them[/]"
+            )
+    return tally.exit_code(total)
+
+
+def _defaults(a: argparse.Namespace) -> dict[str, Any]:
+    """The request flags given: defaults for every request of the file (of its --kind)."""
+    schema, other = (
+        (ImageRequest, VideoRequest) if a.kind == "image" else (VideoRequest, ImageRequest)
+    )
+    refuse_foreign_flags(a, schema, [other], f"--kind {a.kind}")
+    return request_kwargs(a, schema)
+
+
+def _journal(a: argparse.Namespace) -> str | None:
+    """--journal; else OUT/DEFAULT_JOURNAL, except with --no-journal, --fake or --no-download."""
+    if a.journal:
+        return str(a.journal)
+    if not a.no_journal and not a.fake and not a.no_download:
+        return str(Path(a.out) / DEFAULT_JOURNAL)
+    return None
+
+
+class _Tally:
+    """How the items ended so far: the bar's detail, the summary and the exit code."""
+
+    def __init__(self) -> None:
+        self.counts = {"ok": 0, "failed": 0, "not submitted": 0, "attention": 0}
+        self.saved = 0
+        self.stopped: BaseException | None = None
+        """Why the batch stopped submitting (the first NotSubmittedError's reason)."""
+
+    def add(self, item: BatchItem) -> None:
+        self.saved += len(item.paths)
+        if item.ok:
+            self.counts["ok"] += 1
+        elif item.needs_attention:
+            self.counts["attention"] += 1
+        elif isinstance(item.error, NotSubmittedError):
+            self.counts["not submitted"] += 1
+            self.stopped = self.stopped or item.error.reason
+        else:
+            self.counts["failed"] += 1
+
+    def detail(self) -> str:
+        return f"[green]{self.counts['ok']} ok[/] [red]{self.counts['failed']} failed[/]"
+
+    def summary(self, total: int, out: str) -> str:
+        counts = ", ".join(f"{n} {name}" for name, n in self.counts.items() if n or name == "ok")
+        saved = self.saved
+        where = f"; {saved} file{'s' if saved != 1 else ''} in {out}" if saved else ""
+        return f"{counts} of {total}{where}"
+
+    def exit_code(self, total: int) -> int:
+        """0 when every request succeeded; else the code of why the batch stopped, or 1."""
+        if self.counts["ok"] == total:
+            return EXIT_OK
+        if self.stopped is not None:
+            return exit_code(self.stopped)
+        return EXIT_FAILED
+
+
+def _show_failure(progress: Any, item: BatchItem) -> None:
+    """A line above the bar: the item's index, its prompt (cut to 40) and its error."""
+    console = progress.console
+    if console is None:
+        return
+    from rich.markup import escape
+
+    prompt = item.request.prompt
+    label = prompt if len(prompt) <= 40 else prompt[:37] + "..."
+    error = item.error
+    kind = type(error).__name__ if error is not None else "failed"
+    console.print(f"[red]✗[/] #{item.index} {escape(label)}: {kind}: {escape(str(error))}")
+
+
+def _stop(ctx: Context, items: Any) -> None:
+    """Ctrl-C in a batch: say so at once, submit nothing more, wait only for generate
+    requests already on the wire (their task ids must not be lost), then leave.
+
+    The tasks left running are the ledger's; an engine that names them itself can feed
+    ``ctx.ledger.running(...)`` here."""
+    sending = ctx.ledger.sending
+    text = "submitting nothing more"
+    if sending:
+        text += (
+            f"; waiting for the answer to {sending} generate request(s) already sent, so "
+            "their task ids are not lost (Ctrl-C again to quit now)"
+        )
+    ctx.stopping(text)
+    close_within(items.close, ctx.ledger)
