@@ -97,6 +97,7 @@ class _Gate(httpx.AsyncBaseTransport, httpx.BaseTransport):
         self._sync = threading.Event()
         self._async = anyio.Event()
         self.held = 0
+        self.holding = threading.Event()
 
     def open(self) -> None:
         self._sync.set()
@@ -108,6 +109,7 @@ class _Gate(httpx.AsyncBaseTransport, httpx.BaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if self._holds(request):
             self.held += 1
+            self.holding.set()
             await self._async.wait()
         inner = self._inner
         assert isinstance(inner, httpx.AsyncBaseTransport)
@@ -116,6 +118,7 @@ class _Gate(httpx.AsyncBaseTransport, httpx.BaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         if self._holds(request):
             self.held += 1
+            self.holding.set()
             self._sync.wait()
         inner = self._inner
         assert isinstance(inner, httpx.BaseTransport)
@@ -197,6 +200,9 @@ async def test_rerun_waits_for_a_batch_still_winding_down(
     async with fake.async_client(_transport=gate) as client:
         async for item in client.images.generate_many(prompts, journal=journal, concurrency=2):
             assert item.index == 0
+            with anyio.fail_after(HANG):
+                while not gate.holding.is_set():
+                    await anyio.sleep(0.001)
             break
         # The dropped batch is stopping, but "slow 0" (maybe "slow 1" too) is on the wire:
         # the batch holds the journal until its answer is journaled. The rerun waits for
@@ -223,6 +229,7 @@ def test_sync_rerun_waits_for_a_batch_still_winding_down(
     with fake.client(_transport=gate) as client:
         for item in client.images.generate_many(prompts, journal=journal, concurrency=2):
             assert item.index == 0
+            assert gate.holding.wait(HANG)
             break
         assert gate.held >= 1
         waiting = _watch_for_waiting(on_waiting, gate.open)
@@ -281,6 +288,9 @@ async def test_a_batch_still_running_keeps_its_journal(anyio_backend: str, tmp_p
     async with fake.async_client(poll_policy=HOURS) as client:
         async with client.images.generate_many(prompts, journal=journal) as first:
             item = await first.__anext__()
+            with anyio.fail_after(HANG):
+                while len(fake.charges) < 3:  # every request of the first run submitted
+                    await anyio.sleep(0.001)
             charged = {c.task_id for c in fake.charges}
             with pytest.raises(nb.JournalError, match="still running"):
                 async for _ in client.images.generate_many(prompts, journal=journal):
@@ -290,6 +300,107 @@ async def test_a_batch_still_running_keeps_its_journal(anyio_backend: str, tmp_p
 
 
 # -- stopping is prompt, even while polls sleep for hours --------------------------------
+
+
+class _Permit:
+    def release(self, *, sent: bool = True) -> None:
+        pass
+
+
+class _Turnstile:
+    """A limiter that lets ``n`` requests through, then holds every other one until
+    ``open()``: a request waiting for its turn in an exhausted budget."""
+
+    def __init__(self, n: int) -> None:
+        self.left = n
+        self.blocked = threading.Event()
+        self._open = threading.Event()
+        self._async_open: anyio.Event | None = None
+
+    def open(self) -> None:
+        self._open.set()
+        if self._async_open is not None:
+            self._async_open.set()
+
+    def pause(self, seconds: float) -> None:
+        pass
+
+    def _take(self) -> bool:
+        if self.left > 0:
+            self.left -= 1
+            return True
+        self.blocked.set()
+        return False
+
+
+class _AsyncTurnstile(_Turnstile):
+    async def acquire(self) -> _Permit:
+        if not self._take():
+            self._async_open = self._async_open or anyio.Event()
+            await self._async_open.wait()
+        return _Permit()
+
+
+class _SyncTurnstile(_Turnstile):
+    def acquire(self) -> _Permit:
+        if not self._take():
+            self._open.wait()
+        return _Permit()
+
+
+async def test_leaving_does_not_wait_for_a_turn_in_the_budget(anyio_backend: str) -> None:
+    fake, _ = _slow_fake()
+    limiter = _AsyncTurnstile(4)  # two generate requests and their first polls
+    try:
+        async with fake.async_client(poll_policy=HOURS, rate_limit=limiter) as client:
+            with anyio.fail_after(HANG):
+                async with client.images.generate_many(
+                    _prompts(3), concurrency=2, preflight=False
+                ) as batch:
+                    async for item in batch:
+                        assert item.index == 0
+                        while not limiter.blocked.is_set():  # a "slow" one waits its turn
+                            await anyio.sleep(0.001)
+                        break
+            limiter.open()  # its turn comes after the batch stopped: it is not sent
+            await anyio.sleep(0.01)
+    finally:
+        limiter.open()
+    assert _generates(fake) == 2  # "fast", and one "slow" one; the other waited, unsent
+    assert set(batch.unreported.values()) == {c.task_id for c in fake.charges} - {item.task_id}
+
+
+def test_sync_leaving_does_not_wait_for_a_turn_in_the_budget() -> None:
+    fake, _ = _slow_fake()
+    limiter = _SyncTurnstile(4)
+    before = set(threading.enumerate())
+    seen: dict[str, object] = {}
+
+    def consume() -> None:
+        with fake.client(poll_policy=HOURS, rate_limit=limiter) as client:
+            batch = client.images.generate_many(_prompts(3), concurrency=2, preflight=False)
+            with batch:
+                for item in batch:
+                    assert limiter.blocked.wait(HANG)  # a "slow" one waits for its turn
+                    seen["first"] = item
+                    break
+            seen["unreported"] = batch.unreported
+
+    consumer = threading.Thread(target=consume, daemon=True)
+    consumer.start()
+    try:
+        consumer.join(HANG)
+        assert not consumer.is_alive(), "leaving the batch waited for the budget"
+    finally:
+        limiter.open()  # the thread still waiting gets its turn now, and sends nothing
+    for thread in set(threading.enumerate()) - before:
+        thread.join(HANG)
+        assert not thread.is_alive()
+    assert _generates(fake) == 2  # "fast", and one "slow" one; the other waited, unsent
+    first, unreported = seen["first"], seen["unreported"]
+    assert isinstance(first, nb.BatchItem) and first.index == 0
+    assert isinstance(unreported, dict)
+    assert set(unreported.values()) == {c.task_id for c in fake.charges} - {first.task_id}
 
 
 def test_sync_exit_is_prompt_while_polls_sleep_for_hours(tmp_path: Path) -> None:
@@ -387,13 +498,14 @@ def test_keyboard_interrupt_in_the_sync_loop_stops_the_batch(tmp_path: Path) -> 
         first = next(batch)
         with pytest.raises(KeyboardInterrupt), _CtrlC():
             next(batch)  # the next item is hours away: Ctrl-C it
-        charged = {c.task_id for c in fake.charges}
-        assert set(batch.unreported.values()) == charged - {first.task_id}
         # never closed, yet it lets go of the journal: a rerun resumes (nothing sent twice)
         _end_every_task(fake, clock)
         items = list(client.images.generate_many(_prompts(4), journal=journal))
     _resumed(items, 5)
     _no_double_charge(fake, 5)
+    unreported = batch.unreported
+    assert 0 not in unreported and first.task_id not in unreported.values()
+    assert {i.index: i.task_id for i in items if i.index in unreported} == unreported
 
 
 def test_a_batch_run_to_its_end_has_nothing_unreported() -> None:
