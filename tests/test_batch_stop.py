@@ -514,3 +514,40 @@ def test_a_batch_run_to_its_end_has_nothing_unreported() -> None:
         batch = client.images.generate_many([f"p{i}" for i in range(5)])
         items = list(batch)
     assert len(items) == 5 and batch.unreported == {}
+
+
+async def test_an_input_that_fails_is_reported_after_its_items(anyio_backend: str) -> None:
+    fake = FakeNanoBanana(time_scale=2000)
+
+    def prompts() -> Iterator[str]:
+        yield from ("a", "b", "c")
+        raise OSError("the prompt file went away")
+
+    got: list[nb.BatchItem] = []
+
+    async def consume() -> None:
+        async with fake.async_client() as client:
+            async for item in client.images.generate_many(prompts(), preflight=False):
+                got.append(item)
+
+    with pytest.raises(OSError, match="went away"):
+        await consume()
+    assert sorted(i.index for i in got) == [0, 1, 2] and all(i.ok for i in got)
+
+
+def test_sync_an_input_that_fails_is_reported_after_its_items() -> None:
+    fake = FakeNanoBanana(time_scale=2000)
+
+    def prompts() -> Iterator[str]:
+        yield from ("a", "b", "c")
+        raise OSError("the prompt file went away")
+
+    got: list[nb.BatchItem] = []
+
+    def consume() -> None:
+        with fake.client() as client:
+            got.extend(client.images.generate_many(prompts(), preflight=False))
+
+    with pytest.raises(OSError, match="went away"):
+        consume()
+    assert sorted(i.index for i in got) == [0, 1, 2] and all(i.ok for i in got)

@@ -450,7 +450,8 @@ class _Engine:
             self._stop_wake.wake()  # the watcher's turn to end
 
     def _watch(self, tg: TaskGroup) -> None:
-        """Waits for ``stop()`` (from any thread) and stops the workers from the host."""
+        """Waits for ``stop()`` (from any thread) and stops the workers from the host; at
+        the end of a batch run to its end, leaves the end marker for the iterating task."""
         assert self._stop_wake is not None
         self._stop_wake.wait()
         if self._closing:
@@ -482,7 +483,7 @@ class _Engine:
         with self._lock:
             if self._released:
                 return
-            self._released = self._closing = True
+            self._released = True
             running = sorted(self._waiting.values())
         try:
             if running:
