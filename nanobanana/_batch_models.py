@@ -116,7 +116,8 @@ class NotSubmittedError(NanoBananaError):
 
 
 class JournalError(NanoBananaError):
-    """The batch journal cannot be used: in use by another process, or written for another batch."""
+    """The batch journal cannot be used: in use by another run, written for another batch,
+    not a journal or damaged, or its file cannot be created. Raised before anything is sent."""
 
 
 # -- pure helpers ----------------------------------------------------------------------

@@ -5,11 +5,33 @@ run minutes of API time in milliseconds (``Clock(scale=600)`` runs ten minutes a
 from __future__ import annotations
 
 import time
+from typing import Protocol
 
 import anyio
 import attrs
 
-__all__ = ["Clock", "SYSTEM_CLOCK"]
+__all__ = ["SYSTEM_CLOCK", "AsyncTimeSource", "Clock", "TimeSource"]
+
+
+class AsyncTimeSource(Protocol):
+    """What async code asks of a clock: a ``Clock``, a test's ``ManualClock``, or a
+    batch's clock whose sleeps end when the batch stops."""
+
+    def now(self) -> float: ...
+
+    def to_real(self, seconds: float) -> float: ...
+
+    async def asleep(self, seconds: float) -> None: ...
+
+
+class TimeSource(Protocol):
+    """What blocking code asks of a clock (the twin of ``AsyncTimeSource``)."""
+
+    def now(self) -> float: ...
+
+    def to_real(self, seconds: float) -> float: ...
+
+    def sleep(self, seconds: float) -> None: ...
 
 
 @attrs.frozen

@@ -332,8 +332,9 @@ class AsyncTaskGroup:
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
-    ) -> None:
-        await self._tg.__aexit__(exc_type, exc, tb)
+    ) -> bool | None:
+        # True when the group swallowed the exception (its own cancellation, after cancel()).
+        return await self._tg.__aexit__(exc_type, exc, tb)
 
 
 class TaskGroup:
@@ -395,12 +396,21 @@ class TaskGroup:
 
 
 class AsyncShield:
-    """``with AsyncShield():`` the block runs to its end even when its task is cancelled."""
+    """``with AsyncShield():`` the block runs to its end even when its task is cancelled.
+
+    ``AsyncShield(engaged=False)`` protects nothing until ``engage()``: for a block that
+    may be cancelled while it waits, and must not be once it started something that
+    cannot be taken back (a paid request leaving). Call ``engage()`` from inside the block.
+    """
 
     __slots__ = ("_scope",)
 
-    def __init__(self) -> None:
-        self._scope = anyio.CancelScope(shield=True)
+    def __init__(self, engaged: bool = True) -> None:
+        self._scope = anyio.CancelScope(shield=engaged)
+
+    def engage(self) -> None:
+        """From now on, cancellation waits for the end of the block."""
+        self._scope.shield = True
 
     def __enter__(self) -> AsyncShield:
         self._scope.__enter__()
@@ -419,6 +429,12 @@ class Shield:
     """The blocking twin of AsyncShield: threads are never cancelled, so it does nothing."""
 
     __slots__ = ()
+
+    def __init__(self, engaged: bool = True) -> None:
+        pass
+
+    def engage(self) -> None:
+        pass
 
     def __enter__(self) -> Shield:
         return self

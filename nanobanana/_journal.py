@@ -6,6 +6,13 @@ committed at once with ``synchronous=FULL`` (it survives ``kill -9`` and power l
 The connection holds an exclusive lock on the file for its lifetime: two runs of the same
 journal at once would be the one way to submit a request twice, so the second one is
 refused (the lock dies with the process, so a killed run never blocks its rerun).
+Within one process the journals open are known by path: a second ``Journal`` of a file
+this process holds raises ``JournalBusy``, which names the holder, so a new run can wait
+for a run that is stopping (``closing``) to let go (``when_closed``) instead of failing.
+
+Every failure of the file is a ``JournalError`` naming the path: its directory cannot be
+created, it is not a database, it is damaged (all told when it is opened, before a batch
+sends anything), or a write fails later on.
 
 States of a request (``requests.state``):
 
@@ -33,6 +40,8 @@ import os
 import sqlite3
 import threading
 import time
+import weakref
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +49,7 @@ import attrs
 
 from ._batch_models import JournalError
 
-__all__ = ["Journal", "JournalRow", "RESUBMITTABLE"]
+__all__ = ["RESUBMITTABLE", "Journal", "JournalBusy", "JournalRow"]
 
 SCHEMA_VERSION = "1"
 
@@ -79,27 +88,80 @@ class JournalRow:
     error: str | None
 
 
+class JournalBusy(JournalError):
+    """The journal is open in this process already; ``holder`` is that ``Journal``."""
+
+    def __init__(self, message: str, holder: Journal) -> None:
+        super().__init__(message)
+        self.holder = holder
+
+
+_open: weakref.WeakValueDictionary[str, Journal] = weakref.WeakValueDictionary()
+"""The journals open in this process, by real path (one never closed is forgotten when
+it is collected, as its connection and lock are)."""
+_open_lock = threading.Lock()
+
+
 class Journal:
     """An open batch journal (see the module docs). Use as a context manager or ``close()``."""
 
     def __init__(self, path: str | os.PathLike[str], kind: str) -> None:
         self.path = Path(path)
         self.kind = kind
+        self.closing = False
         self._lock = threading.Lock()
-        if self.path.parent != Path():
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn: sqlite3.Connection | None = None
+        self._on_close: list[Callable[[], object]] = []
+        self._closed = False
+        try:
+            if self.path.parent != Path():
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._key = os.path.realpath(self.path)
+        except OSError as exc:
+            raise JournalError(
+                f"cannot create the directory of the batch journal {self.path}: {exc}"
+            ) from exc
+        with _open_lock:
+            holder = _open.get(self._key)
+            if holder is not None:
+                doing = (
+                    "is stopping"
+                    if holder.closing
+                    else "is still running: close it first (leave its `with` block, or "
+                    "call close()/aclose())"
+                )
+                raise JournalBusy(
+                    f"the batch journal {self.path} is in use by another run: a batch of this "
+                    f"process {doing}; one run per journal at a time",
+                    holder,
+                )
+            _open[self._key] = self
+        try:
+            self._conn = self._connect(kind)
+        except BaseException:
+            self._forget()
+            raise
+
+    def _connect(self, kind: str) -> sqlite3.Connection:
         try:
             conn = sqlite3.connect(
                 str(self.path), timeout=0.2, isolation_level=None, check_same_thread=False
             )
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             raise JournalError(f"cannot open the batch journal {self.path}: {exc}") from exc
-        self._conn: sqlite3.Connection | None = conn
         try:
             conn.execute("PRAGMA locking_mode=EXCLUSIVE")
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("BEGIN EXCLUSIVE")  # takes the lock now, held until close()
+            # A damaged page would otherwise surface mid-batch, request by request.
+            problems = [row[0] for row in conn.execute("PRAGMA quick_check").fetchall()]
+            if problems != ["ok"]:
+                raise JournalError(
+                    f"the batch journal {self.path} is damaged ({'; '.join(problems[:3])}): "
+                    "move it away and start a new one (its task ids can still be read with "
+                    "the sqlite3 tool)"
+                )
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     conn.execute(statement)
@@ -115,7 +177,6 @@ class Journal:
             conn.execute("COMMIT")
         except sqlite3.OperationalError as exc:
             conn.close()
-            self._conn = None
             if "locked" in str(exc):
                 raise JournalError(
                     f"the batch journal {self.path} is in use by another run "
@@ -124,58 +185,48 @@ class Journal:
             raise JournalError(f"cannot use the batch journal {self.path}: {exc}") from exc
         except sqlite3.DatabaseError as exc:
             conn.close()
-            self._conn = None
-            raise JournalError(f"{self.path} is not a batch journal: {exc}") from exc
+            raise JournalError(
+                f"{self.path} is not a batch journal, or it is damaged: {exc} "
+                "(move it away, or use another journal file)"
+            ) from exc
         except BaseException:
             conn.close()
-            self._conn = None
             raise
+        return conn
 
     # -- reading -----------------------------------------------------------------------
 
     def get(self, index: int) -> JournalRow | None:
         """The row of request ``index``, or None."""
-        with self._lock:
-            row = (
-                self._db()
-                .execute(
-                    "SELECT idx, fingerprint, request, state, task_id, credits_used, status, paths,"
-                    " error FROM requests WHERE idx = ?",
-                    (index,),
-                )
-                .fetchone()
-            )
-        return None if row is None else _row(row)
+        row = self._run(
+            "SELECT idx, fingerprint, request, state, task_id, credits_used, status, paths,"
+            " error FROM requests WHERE idx = ?",
+            (index,),
+        )
+        return None if not row else _row(row[0])
 
     def counts(self) -> dict[str, int]:
         """How many requests are in each state."""
-        with self._lock:
-            rows = self._db().execute("SELECT state, COUNT(*) FROM requests GROUP BY state")
-            return {str(state): int(n) for state, n in rows.fetchall()}
+        rows = self._run("SELECT state, COUNT(*) FROM requests GROUP BY state")
+        return {str(state): int(n) for state, n in rows}
 
     def rows(self) -> list[JournalRow]:
         """Every row, by index (for tools and tests: a journal may be large)."""
-        with self._lock:
-            found = (
-                self._db()
-                .execute(
-                    "SELECT idx, fingerprint, request, state, task_id, credits_used, status,"
-                    " paths, error FROM requests ORDER BY idx"
-                )
-                .fetchall()
-            )
+        found = self._run(
+            "SELECT idx, fingerprint, request, state, task_id, credits_used, status,"
+            " paths, error FROM requests ORDER BY idx"
+        )
         return [_row(r) for r in found]
 
     # -- writing (each call is one committed transaction) --------------------------------
 
     def begin(self, index: int, fingerprint: str, request: str) -> JournalRow:
         """The row of request ``index``, created ``pending`` when new."""
-        with self._lock:
-            self._db().execute(
-                "INSERT OR IGNORE INTO requests (idx, fingerprint, request, state, updated_at)"
-                " VALUES (?, ?, ?, 'pending', ?)",
-                (index, fingerprint, request, time.time()),
-            )
+        self._run(
+            "INSERT OR IGNORE INTO requests (idx, fingerprint, request, state, updated_at)"
+            " VALUES (?, ?, ?, 'pending', ?)",
+            (index, fingerprint, request, time.time()),
+        )
         row = self.get(index)
         assert row is not None
         return row
@@ -218,25 +269,54 @@ class Journal:
 
     def _set(self, index: int, **fields: Any) -> None:
         names = ", ".join(f"{name} = ?" for name in fields)
-        with self._lock:
-            self._db().execute(
-                f"UPDATE requests SET {names}, updated_at = ? WHERE idx = ?",
-                (*fields.values(), time.time(), index),
-            )
+        self._run(
+            f"UPDATE requests SET {names}, updated_at = ? WHERE idx = ?",
+            (*fields.values(), time.time(), index),
+        )
 
-    def _db(self) -> sqlite3.Connection:
-        if self._conn is None:
-            raise JournalError(f"the batch journal {self.path} is closed")
-        return self._conn
+    def _run(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """Run one statement (its own committed transaction); its rows."""
+        with self._lock:
+            if self._conn is None:
+                raise JournalError(f"the batch journal {self.path} is closed")
+            try:
+                return self._conn.execute(sql, args).fetchall()
+            except sqlite3.Error as exc:
+                raise JournalError(f"the batch journal {self.path} failed: {exc}") from exc
 
     # -- lifecycle -----------------------------------------------------------------------
+
+    def close_soon(self) -> None:
+        """Say that its run is stopping: a new run in this process may wait for ``close()``."""
+        self.closing = True
+
+    def when_closed(self, callback: Callable[[], object]) -> None:
+        """Call ``callback()`` (from any thread) once the journal is closed; now if it is."""
+        with self._lock:
+            closed = self._closed
+            if not closed:
+                self._on_close.append(callback)
+        if closed:
+            callback()
 
     def close(self) -> None:
         """Close the connection (and release the file)."""
         with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+            conn, self._conn = self._conn, None
+            if conn is not None:
+                conn.close()
+        self._forget()
+
+    def _forget(self) -> None:
+        """No longer open in this process: tell whoever waits for it."""
+        with _open_lock:
+            if _open.get(self._key) is self:
+                del _open[self._key]
+        with self._lock:
+            self._closed = True
+            callbacks, self._on_close = self._on_close, []
+        for callback in callbacks:
+            callback()
 
     def __enter__(self) -> Journal:
         return self

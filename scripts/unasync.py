@@ -87,10 +87,11 @@ RULES = Rules(
         ),
         (r"``nanobanana\._sync`` is generated from it\.", "Its source is ``nanobanana._async``."),
         (
-            r"a task of their own \(a system task on Trio\), never inside the\s+caller's cancel "
-            r"scopes, so leaving the loop at any point is safe on asyncio and Trio\.",
-            "a thread of their own, so leaving the loop at any point is safe.",
+            r"a task of their own \(a system task on Trio, a thread in the sync\s+twin\), never "
+            r"inside the\s+caller's cancel scopes\.",
+            "a thread of their own.",
         ),
+        (r"\bsafe on asyncio and Trio\.", "safe."),
     ),
 )
 

@@ -165,3 +165,80 @@ def test_sync_batch_journal_survives_reopen(tmp_path: Path) -> None:
     assert all(isinstance(i.error, nb.TaskFailedError) for i in second)
     assert {i.task_id for i in second} == {i.task_id for i in first}
     assert _generates(fake) == 2
+
+
+# -- a journal that cannot be used is a JournalError, before anything is sent ------------
+
+
+def _big_journal(path: Path) -> None:
+    """A journal of many pages (written in one go)."""
+    from nanobanana._journal import Journal
+
+    Journal(path, "image").close()
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.executemany(
+            "INSERT INTO requests (idx, fingerprint, request, state, updated_at)"
+            " VALUES (?, ?, ?, 'pending', 0)",
+            [(i, f"fp{i}", "x" * 1000) for i in range(300)],
+        )
+    conn.close()
+
+
+def _refused(fake: FakeNanoBanana, journal: Path, *, preflight: bool) -> nb.JournalError:
+    with fake.client() as client:
+        with pytest.raises(nb.JournalError) as caught:
+            list(client.images.generate_many(["a", "b"], journal=journal, preflight=preflight))
+    assert str(journal) in str(caught.value)
+    assert fake.api_requests == [] and fake.charges == []
+    return caught.value
+
+
+@pytest.mark.parametrize("preflight", [True, False])
+def test_a_file_that_is_not_a_journal_is_refused(tmp_path: Path, preflight: bool) -> None:
+    journal = tmp_path / "notes.sqlite"
+    journal.write_text("these are my notes, not a database " * 200)
+    error = _refused(FakeNanoBanana(time_scale=2000), journal, preflight=preflight)
+    assert "not a batch journal" in str(error)
+    assert journal.read_text().startswith("these are my notes")  # left as it was
+
+
+@pytest.mark.parametrize("preflight", [True, False])
+def test_a_damaged_journal_is_refused(tmp_path: Path, preflight: bool) -> None:
+    journal = tmp_path / "j.sqlite"
+    _big_journal(journal)
+    data = bytearray(journal.read_bytes())
+    page = 4096
+    assert len(data) > 40 * page
+    data[30 * page : 31 * page] = b"\x5a" * page  # one page in the middle, overwritten
+    journal.write_bytes(bytes(data))
+    error = _refused(FakeNanoBanana(time_scale=2000), journal, preflight=preflight)
+    assert "damaged" in str(error)
+
+
+async def test_a_truncated_journal_is_refused(anyio_backend: str, tmp_path: Path) -> None:
+    journal = tmp_path / "j.sqlite"
+    _big_journal(journal)
+    data = journal.read_bytes()
+    journal.write_bytes(data[: len(data) // 2])
+    fake = FakeNanoBanana(time_scale=2000)
+    async with fake.async_client() as client:
+        with pytest.raises(nb.JournalError, match="damaged"):
+            async for _ in client.images.generate_many(["a"], journal=journal, preflight=False):
+                pass
+    assert fake.api_requests == []
+
+
+def test_a_journal_whose_directory_cannot_be_created_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("a file, not a directory")
+    journal = tmp_path / "afile" / "sub" / "j.sqlite"
+    for preflight in (True, False):
+        error = _refused(FakeNanoBanana(time_scale=2000), journal, preflight=preflight)
+        assert "cannot create the directory" in str(error)
+        assert isinstance(error.__cause__, OSError)
+
+
+def test_a_journal_that_is_a_directory_is_refused(tmp_path: Path) -> None:
+    journal = tmp_path / "j.sqlite"
+    journal.mkdir()
+    _refused(FakeNanoBanana(time_scale=2000), journal, preflight=False)

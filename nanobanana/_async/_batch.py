@@ -1,23 +1,28 @@
 """Batch fan-out: ``images.generate_many`` / ``videos.generate_many``.
 
 ``AsyncBatch`` submits requests from its input with at most ``concurrency`` in flight,
-waits for each task through the client's poll scheduler, saves the results, and hands
-out one ``BatchItem`` per request as each ends. Every request of the input is accounted
-for exactly once: a success, a failure of that request, or "not submitted".
+waits for each task through a poll scheduler, saves the results, and hands out one
+``BatchItem`` per request as each ends. Every request of the input is accounted for
+exactly once: a success, a failure of that request, or "not submitted".
 
-Structured concurrency: the workers run in a task group that the batch enters when it
-starts and leaves when it ends or is closed. ``async with client.images.generate_many(...)
-as items:`` makes that scope explicit and is required when the loop may be left early
-(``break``, an exception, a timeout around the loop); a plain ``async for`` that runs to
-the end needs nothing more. Closing stops new submissions (a generate request whose turn
-has not come is never sent), lets a generate request already on the wire finish (so its
-task id is journaled, never lost), and stops waiting for the rest: their task ids are in
-the journal, or logged.
+The workers run in a task of their own (a system task on Trio, a thread in the sync
+twin), never inside the caller's cancel scopes. Every request they make goes through a
+copy of the client whose limiter has a gate and whose clock's sleeps end when the batch
+stops. So stopping is prompt: leaving ``async with``, ``aclose()``, an exception or a
+cancellation out of the loop, or merely dropping the batch (a ``break``) stops it at
+once. No generate request is sent any more (one whose turn comes later is refused before
+it leaves), waits and sleeps end (in the sync twin a thread blocked elsewhere is left to
+end by itself, and sends nothing), and the journal is let go as soon as the generate
+requests already on the wire have their answer journaled. Their task ids are never lost:
+the journal has them, the log names them, and ``unreported`` lists every task whose
+outcome the batch did not hand out.
 """
 
 from __future__ import annotations
 
 import os
+import threading
+import time
 from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterable
 from contextlib import aclosing
 from pathlib import Path
@@ -39,6 +44,7 @@ from .._batch_models import (
     status_to_json,
     to_request,
 )
+from .._clock import AsyncTimeSource
 from .._concurrency import (
     AsyncAnyIterable,
     AsyncDetached,
@@ -46,6 +52,7 @@ from .._concurrency import (
     AsyncQueue,
     AsyncShield,
     AsyncTaskGroup,
+    AsyncWakeup,
     QueueClosed,
 )
 from .._exceptions import (
@@ -55,7 +62,8 @@ from .._exceptions import (
     RateLimitError,
     TaskFailedError,
 )
-from .._journal import RESUBMITTABLE, Journal, JournalRow
+from .._journal import RESUBMITTABLE, Journal, JournalBusy, JournalRow
+from .._limits import AsyncLimiter, Permit
 from .._log import logger
 from .._options import NO_OPTIONS, OnSend, RequestOptions
 from .._requests import CostRequest, ImageRequest, VideoRequest, cost_request
@@ -75,6 +83,11 @@ budget busy; video tasks take minutes and poll less often, so more of them fit."
 BATCH_RETRIES = 3
 """How many more times a batch submits a request the server provably never processed
 (429, failed connect) after the client's own retries gave up."""
+
+HANDOFF_TIMEOUT = 180.0
+"""Real seconds a new run waits for a stopping batch of this process to let go of the
+journal. Stopping waits only for generate requests on the wire (bounded by the client's
+timeouts: 130 s at most by default), so this is reached only if that batch hangs."""
 
 
 class BatchTarget(Protocol):
@@ -97,7 +110,7 @@ class BatchTarget(Protocol):
 
 
 class _Abandoned(Exception):
-    """The batch was closed: stop this request without an item (internal)."""
+    """The batch stopped: end this request without an item (internal)."""
 
 
 class _End:
@@ -107,6 +120,58 @@ class _End:
 
     def __init__(self, error: BaseException | None = None) -> None:
         self.error = error
+
+
+class _StoppingLimiter:
+    """The client's limiter, for the requests of a batch: a request whose turn comes
+    after the batch stopped is refused (``gate`` raises) and never leaves."""
+
+    __slots__ = ("_gate", "_inner")
+
+    def __init__(self, inner: AsyncLimiter, gate: Callable[[], None]) -> None:
+        self._inner = inner
+        self._gate = gate
+
+    async def acquire(self) -> Permit:
+        permit = await self._inner.acquire()
+        try:
+            self._gate()
+        except BaseException:
+            permit.release(sent=False)
+            raise
+        return permit
+
+    def pause(self, seconds: float) -> None:
+        self._inner.pause(seconds)
+
+
+class _StoppableClock:
+    """The client's clock, whose sleeps end (raising ``_Abandoned``) when the batch stops.
+
+    A clock that does not wait in real time (``to_real`` is 0: a ManualClock) is asked
+    to sleep itself, so that its time moves on as before.
+    """
+
+    __slots__ = ("_inner", "_stop")
+
+    def __init__(self, inner: AsyncTimeSource, stop: AsyncWakeup) -> None:
+        self._inner = inner
+        self._stop = stop
+
+    def now(self) -> float:
+        return self._inner.now()
+
+    def to_real(self, seconds: float) -> float:
+        return self._inner.to_real(seconds)
+
+    async def asleep(self, seconds: float) -> None:
+        if self._stop.is_set():
+            raise _Abandoned
+        real = self._inner.to_real(seconds)
+        if real <= 0:
+            await self._inner.asleep(seconds)
+        elif await self._stop.wait(real):
+            raise _Abandoned
 
 
 async def _each(requests: AsyncAnyIterable[Any]) -> AsyncGenerator[Any, None]:
@@ -149,10 +214,11 @@ class AsyncBatch:
     Nothing happens until it is entered or iterated. ``on_progress(item)`` is called in
     the iterating task, with each item, just before it is handed out.
 
-    The workers run in a task of their own (a system task on Trio), never inside the
-    caller's cancel scopes, so leaving the loop at any point is safe on asyncio and Trio.
-    ``aclose()`` (or leaving ``async with``) stops the batch and waits for that; a batch
-    merely dropped stops submitting at once and winds down by itself.
+    Leaving the loop at any point is safe on asyncio and Trio. ``aclose()`` (or leaving
+    ``async with``) stops the batch and returns once it let go of its journal; a batch
+    dropped (``break`` out of a plain ``async for``), or whose iteration is cancelled or
+    interrupted, stops by itself at once. A new run of the same journal in this process
+    waits for a stopping one to let go, and resumes where it stopped.
     """
 
     def __init__(
@@ -194,6 +260,14 @@ class AsyncBatch:
         self._state = "new"
         self._host: AsyncDetached | None = None
 
+    @property
+    def unreported(self) -> dict[int, str]:
+        """Task ids (by request index) that were charged and whose outcome this batch has
+        not handed out: after it stopped, the tasks still running then (or that ended
+        while nobody was reading). Collect them with ``wait(task_id)``, or rerun with the
+        same journal. Empty once a batch ran to its end."""
+        return self._engine.unreported()
+
     def __aiter__(self) -> AsyncBatch:
         return self
 
@@ -206,7 +280,14 @@ class AsyncBatch:
             got = await self._engine.items.get()
         except QueueClosed:
             got = _End()
+        except BaseException:
+            # Cancelled or interrupted: whoever iterates is leaving. Stop now, so that the
+            # journal is let go even if this batch is never closed.
+            self._state = "closing"
+            self._engine.stop()
+            raise
         if isinstance(got, BatchItem):
+            self._engine.handed_out(got)
             if self._on_progress is not None:
                 self._on_progress(got)
             return got
@@ -235,6 +316,7 @@ class AsyncBatch:
             await self._engine.prepare()
         except BaseException:
             self._state = "closed"
+            self._engine.items.close()
             raise
         host = AsyncDetached()
         host.start(self._engine.run)
@@ -242,29 +324,42 @@ class AsyncBatch:
         self._state = "running"
 
     async def aclose(self) -> None:
-        """Stop: no new submission; generate requests on the wire finish and are journaled;
-        waits in progress end (their task ids are in the journal, or logged)."""
-        if self._state == "running" and self._host is not None:
+        """Stop: nothing more is sent; waits and sleeps end; returns once the generate
+        requests already on the wire are answered and journaled, and the journal let go.
+        ``unreported`` then names the tasks still running."""
+        if self._state in ("running", "closing"):
             self._state = "closing"
             self._engine.stop()
             try:
-                await self._host.wait()
+                await self._engine.wait_released()
+                # unasync: async-only
+                if self._host is not None:
+                    await self._host.wait()  # on an event loop, the rest ends at once
+                # unasync: end
             finally:
                 self._state = "closed"
+                self._engine.items.close()
         elif self._state == "new":
             self._state = "closed"
+            self._engine.items.close()
 
     def __del__(self) -> None:
-        # Dropped without aclose() (a loop left early): submit nothing more, wind down.
+        # Dropped without aclose() (a loop left early): stop at once, let go of the journal.
         if getattr(self, "_state", None) == "running":
             try:
-                self._engine.abandon()
+                self._engine.stop()
             except Exception:  # interpreter shutdown: nothing left to stop
                 pass
 
 
 class _Engine:
-    """The state and the workers of one batch (run by AsyncBatch's detached host)."""
+    """The state and the workers of one batch (run by AsyncBatch's detached host).
+
+    Shared between the workers and whoever stops the batch (any thread): ``_closing``
+    (nothing is sent once it is set), ``_on_wire`` (generate requests that got their turn
+    and whose answer is not journaled yet) and ``_released`` (the journal was let go),
+    under ``_lock``. The journal is let go once ``_closing`` is set and ``_on_wire`` is 0.
+    """
 
     def __init__(
         self,
@@ -278,7 +373,6 @@ class _Engine:
         save_to: str | os.PathLike[str] | None,
         preflight: bool,
     ) -> None:
-        self._resource = resource
         self._client = resource._client
         self._kind = kind
         self._requests = requests
@@ -287,9 +381,7 @@ class _Engine:
         self._journal_path = journal
         self._save_to = Path(save_to) if save_to is not None else None
         self._preflight = preflight
-        self._closing = False
         self._journal: Journal | None = None
-        self._tg: AsyncTaskGroup | None = None
         self.items = AsyncQueue(1)
         self._pull_lock = AsyncLock()
         self._budget_lock = AsyncLock()
@@ -299,15 +391,34 @@ class _Engine:
         self._costs: dict[CostRequest, int] = {}
         self._committed = 0
         self._stop: BaseException | None = None
+        self._lock = threading.Lock()
+        self._closing = False
+        self._on_wire = 0
+        self._released = False
         self._waiting: dict[int, str] = {}
+        self._unreported: dict[int, str] = {}
+        self._stop_wake: AsyncWakeup | None = None
+        self._released_wake: AsyncWakeup | None = None
+        self._sender: AsyncClient | None = None
+        self._resource: BatchTarget | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
 
     async def prepare(self) -> None:
         """Open the journal, run the preflight (in the caller's task: errors raise there)."""
+        self._stop_wake = AsyncWakeup()
+        self._released_wake = AsyncWakeup()
+        # Every request of the batch goes through this copy of the client: its limiter
+        # refuses to send once the batch stops, its clock's sleeps end then.
+        sender = self._client._copy(
+            clock=_StoppableClock(self._client._clock, self._stop_wake),
+            limiter=_StoppingLimiter(self._client._limiter, self._gate),
+        )
+        self._sender = sender
+        self._resource = sender.images if self._kind == "image" else sender.videos
         try:
             if self._journal_path is not None:
-                self._journal = Journal(self._journal_path, self._kind)
+                self._journal = await self._open_journal(self._journal_path)
             requests = self._requests
             if self._preflight:
                 if not _reiterable(requests):
@@ -317,54 +428,146 @@ class _Engine:
         except BaseException:
             if self._journal is not None:
                 self._journal.close()
+                self._journal = None
             raise
 
+    async def _open_journal(self, path: str | os.PathLike[str]) -> Journal:
+        """Open the journal; when a batch of this process is stopping and still holds it,
+        wait for it to let go (bounded) rather than fail."""
+        deadline: float | None = None
+        while True:
+            wakeup = AsyncWakeup()
+            try:
+                return Journal(path, self._kind)
+            except JournalBusy as busy:
+                if not busy.holder.closing:
+                    raise
+                if deadline is None:
+                    deadline = time.monotonic() + HANDOFF_TIMEOUT
+                    logger.info(
+                        "batch: waiting for the run of %s that is stopping to let go of it",
+                        busy.holder.path,
+                    )
+                busy.holder.when_closed(wakeup.wake)
+                left = deadline - time.monotonic()
+                if left <= 0 or not await wakeup.wait(left):
+                    raise JournalError(
+                        f"the batch journal {busy.holder.path} is still in use by a batch of "
+                        f"this process that has been stopping for {HANDOFF_TIMEOUT:g} s"
+                    ) from busy
+
     async def run(self) -> None:
-        """The host: the workers, then the end marker, then cleanup. Never raises."""
-        error: BaseException | None = None
-        try:
-            async with AsyncTaskGroup() as tg:
-                self._tg = tg
-                if not self._closing:
+        """The host: the workers, then cleanup and the end marker. Never raises."""
+        assert self._stop_wake is not None
+        async with AsyncTaskGroup() as tg:
+            tg.start_soon(self._watch, tg)
+            error: BaseException | None = None
+            try:
+                async with AsyncTaskGroup() as workers:
                     for _ in range(self._concurrency):
-                        tg.start_soon(self._worker)
-        except Exception as exc:  # a bug of ours: hand it to the iterating task
-            logger.exception("batch failed")
-            error = exc
-        finally:
-            self._tg = None
-            await self._finish()
-        try:
-            await self.items.put(_End(error or self._source_error))
-        except QueueClosed:
-            pass
+                        workers.start_soon(self._worker)
+            except Exception as exc:  # a bug of ours: hand it to the iterating task
+                logger.exception("batch failed")
+                error = exc
+            finally:
+                await self._finish()
+            try:
+                await self.items.put(_End(error or self._source_error))
+            except QueueClosed:
+                pass
+            self._stop_wake.wake()  # the watcher's turn to end
 
-    def abandon(self) -> None:
-        """Submit nothing more; workers stop at their next step (any thread may call it)."""
-        self._closing = True
-        self.items.close()
-
-    def stop(self) -> None:
-        """Abandon, and cancel what is waiting (generate requests on the wire finish)."""
-        self.abandon()
-        tg = self._tg
-        if tg is not None:
+    async def _watch(self, tg: AsyncTaskGroup) -> None:
+        """Waits for ``stop()`` (from any thread) and stops the workers from the host; at
+        the end of a batch run to its end, leaves the end marker for the iterating task."""
+        assert self._stop_wake is not None
+        await self._stop_wake.wait()
+        if self._closing:
+            self.items.close()
             tg.cancel()
 
-    async def _finish(self) -> None:
+    def stop(self) -> None:
+        """Stop at once (any thread may call it): nothing more is sent, waits end, and the
+        journal is let go once the generate requests on the wire are journaled."""
+        with self._lock:
+            if self._closing:
+                return
+            self._closing = True
+            idle = self._on_wire == 0
+        if self._journal is not None:
+            self._journal.close_soon()
+        if self._stop_wake is not None:
+            self._stop_wake.wake()
+        if idle:
+            self._release()
+
+    async def wait_released(self) -> None:
+        """Wait until the batch let go of its journal (``stop()`` first)."""
+        if self._released_wake is not None:
+            await self._released_wake.wait()
+
+    def _release(self) -> None:
+        """Let go of the journal, once: nothing is on the wire and nothing will be sent."""
+        with self._lock:
+            if self._released:
+                return
+            self._released = True
+            running = sorted(self._waiting.values())
         try:
-            if self._waiting:
+            if running:
                 where = (
                     f"recorded in the journal {self._journal.path}"
                     if self._journal is not None
                     else "not journaled"
                 )
                 logger.warning(
-                    "batch closed while %d task(s) were still running (%s): %s",
-                    len(self._waiting),
+                    "batch stopped while %d task(s) were still running (%s): %s",
+                    len(running),
                     where,
-                    ", ".join(sorted(self._waiting.values())),
+                    ", ".join(running),
                 )
+            if self._journal is not None:
+                self._journal.close()
+        finally:
+            if self._released_wake is not None:
+                self._released_wake.wake()
+
+    def _client_copy(self) -> AsyncClient:
+        """The batch's copy of the client (made by ``prepare``)."""
+        assert self._sender is not None, "prepare() runs first"
+        return self._sender
+
+    def _target(self) -> BatchTarget:
+        """``images`` or ``videos`` of the batch's copy of the client."""
+        assert self._resource is not None, "prepare() runs first"
+        return self._resource
+
+    def _gate(self) -> None:
+        """Run for each request of the batch when it has its turn: refuse it once stopping."""
+        if self._closing:
+            raise _Abandoned
+
+    def handed_out(self, item: BatchItem) -> None:
+        """The iterating task got ``item``."""
+        with self._lock:
+            self._unreported.pop(item.index, None)
+
+    def unreported(self) -> dict[int, str]:
+        with self._lock:
+            return dict(sorted(self._unreported.items()))
+
+    def _charged(self, index: int, task_id: str) -> None:
+        with self._lock:
+            self._waiting[index] = task_id
+            self._unreported[index] = task_id
+
+    def _ended(self, index: int) -> None:
+        with self._lock:
+            self._waiting.pop(index, None)
+
+    async def _finish(self) -> None:
+        """After the workers: close the input, let go of the journal."""
+        try:
             if self._source is not None:
                 source, self._source = self._source, None
                 with AsyncShield():
@@ -373,12 +576,11 @@ class _Engine:
                     except Exception:  # the input's own cleanup failed: nothing left to do
                         logger.debug("closing the batch input failed", exc_info=True)
         finally:
-            if self._journal is not None:
-                self._journal.close()
+            self._release()
 
     async def _cost(self, key: CostRequest) -> int:
         if key not in self._costs:
-            estimate = await self._client.account._submit(key, NO_OPTIONS)
+            estimate = await self._client_copy().account._submit(key, NO_OPTIONS)
             self._costs[key] = estimate.credits_needed
         return self._costs[key]
 
@@ -412,7 +614,7 @@ class _Engine:
                 continue
         if total == 0:
             return
-        balance = (await self._client.account.credits()).credits
+        balance = (await self._client_copy().account.credits()).credits
         if total > balance:
             raise BudgetExceededError(
                 f"this batch needs {total} credits but the account has {balance}: "
@@ -445,7 +647,11 @@ class _Engine:
                 item = await self._process(index, raw)
             except _Abandoned:
                 return
-            except Exception as exc:  # a bug of ours: report it rather than lose the request
+            except Exception as exc:
+                if self._closing:  # the batch stopped under it (its journal let go)
+                    logger.debug("batch request #%d: stopped", index, exc_info=True)
+                    return
+                # a bug of ours: report it rather than lose the request
                 logger.exception("batch request #%d failed unexpectedly", index)
                 item = BatchItem(index, self._placeholder(raw), error=exc)
             try:
@@ -508,6 +714,8 @@ class _Engine:
             return BatchItem(index, request, error=error)
         if row.state == "submitted" or row.status is None:
             return await self._wait(index, request, row.task_id, None)
+        self._charged(index, row.task_id)
+        self._ended(index)
         status = status_from_json(self._kind, row.status)
         if row.state == "failed":
             return BatchItem(
@@ -581,17 +789,13 @@ class _Engine:
             reserved = held
         try:
             task = await self._generate_retrying(index, request)
-        except NanoBananaError as exc:
+        except NanoBananaError as exc:  # journaled by _generate
             if getattr(exc, "may_have_been_processed", False):
-                if journal is not None:
-                    journal.unknown(index, _describe(exc))
                 return BatchItem(index, request, error=exc)
             self._committed -= reserved
             if is_fatal(exc, request) and self._stop is None:
                 self._stop = exc
                 logger.warning("batch: %s; submitting nothing more", _describe(exc))
-            if journal is not None:
-                journal.not_submitted(index, _describe(exc))
             return BatchItem(index, request, error=exc)
         except _Abandoned:
             self._committed -= reserved
@@ -615,27 +819,72 @@ class _Engine:
                 retry_after = exc.retry_after if isinstance(exc, RateLimitError) else None
                 delay = retry_after if retry_after is not None else 5.0 * (attempt + 1)
                 logger.info("batch request #%d: %s; trying again in %.1fs", index, exc, delay)
-                await self._client._clock.asleep(delay)
-                if self._closing:
-                    raise _Abandoned from None
+                await self._client_copy()._clock.asleep(delay)  # ends with _Abandoned on stop
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _generate(self, index: int, request: Request) -> AsyncImageTask | AsyncVideoTask:
-        """Send one generate request; its task id is journaled before anything else."""
+        """Send one generate request; its outcome (a task id first of all) is journaled
+        before anything else, and before a stopping batch lets go of the journal.
+
+        Cancellation cannot interrupt it once the request got its turn (the shield is
+        engaged then): its fate would be unknown, and its task id lost."""
         journal = self._journal
+        shield = AsyncShield(engaged=False)
+        on_wire = False
 
         def on_send() -> None:
-            if self._closing:
-                raise _Abandoned  # its turn came after the batch was closed: never sent
+            nonlocal on_wire
+            with self._lock:
+                if self._closing:
+                    raise _Abandoned  # its turn came after the batch stopped: never sent
+                if not on_wire:
+                    on_wire = True
+                    self._on_wire += 1
+            shield.engage()
             if journal is not None:
                 journal.sending(index)
 
-        with AsyncShield():
-            task = await self._resource._submit(request, NO_OPTIONS, on_send=on_send)
-            self._waiting[index] = task.task_id
-            if journal is not None:
-                journal.submitted(index, task.task_id, task.credits_used)
+        try:
+            with shield:
+                try:
+                    task = await self._target()._submit(request, NO_OPTIONS, on_send=on_send)
+                except NanoBananaError as exc:
+                    if journal is not None and on_wire:
+                        if getattr(exc, "may_have_been_processed", False):
+                            journal.unknown(index, _describe(exc))
+                        else:
+                            journal.not_submitted(index, _describe(exc))
+                    raise
+                except _Abandoned:
+                    if journal is not None and on_wire:  # the earlier attempts never arrived
+                        journal.not_submitted(index, "not submitted: the batch was closed")
+                    raise
+                except RuntimeError:
+                    if journal is not None and on_wire and self._client_copy()._http.is_closed:
+                        # httpx refuses to send through a closed client: it never left
+                        journal.not_submitted(index, "not submitted: the client was closed")
+                    raise
+                self._charged(index, task.task_id)
+                if journal is not None:
+                    try:
+                        journal.submitted(index, task.task_id, task.credits_used)
+                    except JournalError:  # the disk failed: the task id must not be lost
+                        logger.exception(
+                            "batch request #%d: task %s was created, and could not be journaled",
+                            index,
+                            task.task_id,
+                        )
+        finally:
+            if on_wire:
+                self._off_wire()
         return task
+
+    def _off_wire(self) -> None:
+        with self._lock:
+            self._on_wire -= 1
+            idle = self._closing and self._on_wire == 0
+        if idle:
+            self._release()
 
     async def _wait(
         self,
@@ -648,14 +897,14 @@ class _Engine:
             if self._closing:
                 raise _Abandoned
 
-        self._waiting[index] = task_id
+        self._charged(index, task_id)
         try:
             if task is not None:
                 status: Status = await task.wait(on_progress=on_progress)
             else:
-                status = await self._resource.wait(task_id, on_progress=on_progress)
+                status = await self._target().wait(task_id, on_progress=on_progress)
         except TaskFailedError as exc:
-            del self._waiting[index]
+            self._ended(index)
             if self._journal is not None:
                 self._journal.finished(
                     index,
@@ -666,13 +915,13 @@ class _Engine:
                 )
             return BatchItem(index, request, task_id, exc.status, exc)
         except NanoBananaError as exc:  # a timeout, a lost task, the key revoked...
-            del self._waiting[index]
+            self._ended(index)
             if is_fatal(exc) and self._stop is None:
                 self._stop = exc
             if self._journal is not None:
                 self._journal.error(index, _describe(exc))  # still "submitted": a rerun polls
             return BatchItem(index, request, task_id, None, exc)
-        del self._waiting[index]
+        self._ended(index)
         if self._save_to is not None:
             return await self._save(index, request, status)
         if self._journal is not None:
@@ -683,10 +932,12 @@ class _Engine:
 
     async def _save(self, index: int, request: Request, status: Status) -> BatchItem:
         assert self._save_to is not None
+        if self._closing:
+            raise _Abandoned  # no download starts once the batch stopped
         error: BaseException | None = None
         paths: tuple[Path, ...] = ()
         try:
-            paths = tuple(await save_results(self._resource, status, self._save_to))
+            paths = tuple(await save_results(self._target(), status, self._save_to))
         except (NanoBananaError, OSError) as exc:
             error = exc
         if self._journal is not None:

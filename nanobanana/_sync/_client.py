@@ -8,12 +8,12 @@ import random
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import httpx
 
 from .. import _policy, _protocol
-from .._clock import SYSTEM_CLOCK, Clock
+from .._clock import SYSTEM_CLOCK, Clock, TimeSource
 from .._config import (
     DEFAULT_MAX_RESPONSE_SIZE,
     DEFAULT_TIMEOUT,
@@ -300,6 +300,27 @@ class Client:
             _transport=self._transport,
             # Same budget, same polls: the clone's waits take turns with this client's.
             _poll_scheduler=self._poll_scheduler if same_key and same_limit else None,
+        )
+
+    def _copy(self, *, clock: TimeSource, limiter: Limiter) -> Self:
+        """This client with a clock and a limiter of its caller's: a batch's, whose sleeps
+        end and whose gate on the budget closes when the batch stops. It shares the pool;
+        its polls take turns in a scheduler of its own, on ``clock``."""
+        return type(self)(
+            api_key=self._api_key,
+            base_url=self._base_url,
+            timeout=self._timeout,
+            max_retries=self._max_retries,
+            rate_limit=self._rate_limit,
+            http_client=self._http,
+            poll_policy=self._poll_policy,
+            default_headers=self._default_headers,
+            max_response_size=self._max_response_size,
+            # The limiter is given, so the clock never becomes a shared budget's (which
+            # also needs the blocking ``sleep``): the copy only reads and sleeps on it.
+            _clock=cast(Clock, clock),
+            _limiter=limiter,
+            _transport=self._transport,
         )
 
     def close(self) -> None:
