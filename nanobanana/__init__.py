@@ -14,43 +14,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._async._client import AsyncClient
-from ._async._tasks import ImageTask, VideoTask
-from ._exceptions import (
-    APIConnectionError,
-    APIStatusError,
-    APITimeoutError,
-    AuthenticationError,
-    BadRequestError,
-    ContentFilteredError,
-    InsufficientCreditsError,
-    InternalServerError,
-    InvalidParameterError,
-    LimiterDeadlockError,
-    NanoBananaError,
-    PermissionDeniedError,
-    RateLimitError,
-    TaskFailedError,
-    TaskNotFoundError,
-    TaskTimeoutError,
-    UnexpectedResponseError,
-)
-from ._limits import AsyncLimiter, Limiter, Permit
-from ._models import (
-    CostEstimate,
-    Credits,
-    ImageStatus,
-    ModelCatalog,
-    ModelInfo,
-    Subscription,
-    TaskStatus,
-    VideoStatus,
-)
-from ._policy import PollPolicy, RateLimit
+from . import _log as _log  # NANOBANANA_LOG=debug takes effect at import
 from ._version import __version__
 
 if TYPE_CHECKING:
     from ._async._batch import AsyncBatch
+    from ._async._client import AsyncClient
+    from ._async._tasks import ImageTask, VideoTask
     from ._batch_models import (
         BatchItem,
         BudgetExceededError,
@@ -59,15 +29,81 @@ if TYPE_CHECKING:
         NotSubmittedError,
         VideoRequest,
     )
+    from ._exceptions import (
+        APIConnectionError,
+        APIStatusError,
+        APITimeoutError,
+        AuthenticationError,
+        BadRequestError,
+        ContentFilteredError,
+        InsufficientCreditsError,
+        InternalServerError,
+        InvalidParameterError,
+        LimiterDeadlockError,
+        NanoBananaError,
+        PermissionDeniedError,
+        RateLimitError,
+        TaskFailedError,
+        TaskNotFoundError,
+        TaskTimeoutError,
+        UnexpectedResponseError,
+    )
     from ._fanin import as_completed, gather
+    from ._limits import AsyncLimiter, Limiter, Permit
+    from ._models import (
+        CostEstimate,
+        Credits,
+        ImageStatus,
+        ModelCatalog,
+        ModelInfo,
+        Subscription,
+        TaskStatus,
+        VideoStatus,
+    )
+    from ._policy import PollPolicy, RateLimit
     from ._sync._batch import Batch
     from ._sync._client import Client
     from ._sync._tasks import SyncImageTask, SyncVideoTask
     from .limiters._errors import RateLimiterUnavailableError
 
-# Loaded on first use: the sync twin, the batch machinery (sqlite3, the journal) and the
-# fan-in helpers are not needed to import the package, and cost a third of its import time.
+# Every public name is resolved on first use (PEP 562), so ``import nanobanana`` costs
+# almost nothing and a program pays only for what it touches: the async client, the sync
+# twin, the task handles (polling), the batch machinery (sqlite3, the journal) and the
+# fan-in helpers each load when first named. Type checkers read the imports above.
 _LAZY = {
+    "AsyncClient": "._async._client",
+    "APIConnectionError": "._exceptions",
+    "APIStatusError": "._exceptions",
+    "APITimeoutError": "._exceptions",
+    "AuthenticationError": "._exceptions",
+    "BadRequestError": "._exceptions",
+    "ContentFilteredError": "._exceptions",
+    "InsufficientCreditsError": "._exceptions",
+    "InternalServerError": "._exceptions",
+    "InvalidParameterError": "._exceptions",
+    "LimiterDeadlockError": "._exceptions",
+    "NanoBananaError": "._exceptions",
+    "PermissionDeniedError": "._exceptions",
+    "RateLimitError": "._exceptions",
+    "TaskFailedError": "._exceptions",
+    "TaskNotFoundError": "._exceptions",
+    "TaskTimeoutError": "._exceptions",
+    "UnexpectedResponseError": "._exceptions",
+    "AsyncLimiter": "._limits",
+    "Limiter": "._limits",
+    "Permit": "._limits",
+    "CostEstimate": "._models",
+    "Credits": "._models",
+    "ImageStatus": "._models",
+    "ModelCatalog": "._models",
+    "ModelInfo": "._models",
+    "Subscription": "._models",
+    "TaskStatus": "._models",
+    "VideoStatus": "._models",
+    "PollPolicy": "._policy",
+    "RateLimit": "._policy",
+    "ImageTask": "._async._tasks",
+    "VideoTask": "._async._tasks",
     "AsyncBatch": "._async._batch",
     "BatchItem": "._batch_models",
     "BudgetExceededError": "._batch_models",

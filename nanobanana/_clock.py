@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import time
 
-import anyio
 import attrs
 
 __all__ = ["Clock", "SYSTEM_CLOCK"]
@@ -29,6 +28,8 @@ class Clock:
 
     async def asleep(self, seconds: float) -> None:
         """Wait ``seconds`` of API time (async)."""
+        import anyio  # here, not at import: a sync program never needs it
+
         await anyio.sleep(self.to_real(seconds))
 
     def sleep(self, seconds: float) -> None:

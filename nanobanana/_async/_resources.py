@@ -10,13 +10,16 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 from .. import _protocol
 from .._models import CostEstimate, Credits, ImageStatus, ModelCatalog, VideoStatus
 from .._policy import PollPolicy
-from ._download import save_results
-from ._tasks import ImageTask, VideoTask, wait_for_task
 
 if TYPE_CHECKING:
     from .._batch_models import BatchItem, ImageRequest, VideoRequest  # noqa: F401 (the base classes name them)
     from ._batch import AsyncBatch
     from ._client import AsyncClient
+    from ._tasks import ImageTask, VideoTask
+
+# Task handles, polling and downloads are imported on first use (generate, wait, save):
+# they are a quarter of the package's import time, and a program that only asks for a
+# status or the credits never needs them.
 
 __all__ = ["AsyncAccount", "AsyncImages", "AsyncModels", "AsyncVideos"]
 
@@ -29,7 +32,7 @@ class _Resource:
 
 
 StatusT = TypeVar("StatusT", ImageStatus, VideoStatus)
-TaskT = TypeVar("TaskT", ImageTask, VideoTask)
+TaskT = TypeVar("TaskT", "ImageTask", "VideoTask")
 RequestT = TypeVar("RequestT")
 
 
@@ -55,6 +58,8 @@ class _TaskResource(_Resource, Generic[StatusT, TaskT, RequestT]):
         poll_policy: PollPolicy | None = None,
     ) -> StatusT:
         """Poll task ``task_id`` until it ends; the final status, or TaskFailedError/TaskTimeoutError."""
+        from ._tasks import wait_for_task
+
         result: StatusT = await wait_for_task(
             self,
             task_id,
@@ -69,6 +74,8 @@ class _TaskResource(_Resource, Generic[StatusT, TaskT, RequestT]):
         self, status_or_task: StatusT | TaskT, directory: str | os.PathLike[str]
     ) -> list[Path]:
         """Download every result of a finished task into ``directory``; the paths written."""
+        from ._download import save_results
+
         return await save_results(self, status_or_task, directory)
 
     def generate_many(
@@ -100,7 +107,7 @@ class _TaskResource(_Resource, Generic[StatusT, TaskT, RequestT]):
         )
 
 
-class AsyncImages(_TaskResource[ImageStatus, ImageTask, "ImageRequest"]):
+class AsyncImages(_TaskResource[ImageStatus, "ImageTask", "ImageRequest"]):
     """Image generation: ``generate``, ``status``, ``wait``, ``save``, ``generate_many``."""
 
     __slots__ = ()
@@ -135,10 +142,12 @@ class AsyncImages(_TaskResource[ImageStatus, ImageTask, "ImageRequest"]):
             output_format=output_format,
         )
         created = await self._client._request(op)
+        from ._tasks import ImageTask
+
         return ImageTask._from_created(created, self, model=model)
 
 
-class AsyncVideos(_TaskResource[VideoStatus, VideoTask, "VideoRequest"]):
+class AsyncVideos(_TaskResource[VideoStatus, "VideoTask", "VideoRequest"]):
     """Video generation: ``generate``, ``status``, ``wait``, ``save``, ``generate_many``."""
 
     __slots__ = ()
@@ -171,6 +180,8 @@ class AsyncVideos(_TaskResource[VideoStatus, VideoTask, "VideoRequest"]):
             negative_prompt=negative_prompt,
         )
         created = await self._client._request(op)
+        from ._tasks import VideoTask
+
         return VideoTask._from_created(created, self, model=model)
 
 

@@ -11,13 +11,16 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 from .. import _protocol
 from .._models import CostEstimate, Credits, ImageStatus, ModelCatalog, VideoStatus
 from .._policy import PollPolicy
-from ._download import save_results
-from ._tasks import SyncImageTask, SyncVideoTask, wait_for_task
 
 if TYPE_CHECKING:
     from .._batch_models import BatchItem, ImageRequest, VideoRequest  # noqa: F401 (the base classes name them)
     from ._batch import Batch
     from ._client import Client
+    from ._tasks import SyncImageTask, SyncVideoTask
+
+# Task handles, polling and downloads are imported on first use (generate, wait, save):
+# they are a quarter of the package's import time, and a program that only asks for a
+# status or the credits never needs them.
 
 __all__ = ["Account", "Images", "Models", "Videos"]
 
@@ -30,7 +33,7 @@ class _Resource:
 
 
 StatusT = TypeVar("StatusT", ImageStatus, VideoStatus)
-TaskT = TypeVar("TaskT", SyncImageTask, SyncVideoTask)
+TaskT = TypeVar("TaskT", "SyncImageTask", "SyncVideoTask")
 RequestT = TypeVar("RequestT")
 
 
@@ -56,6 +59,8 @@ class _TaskResource(_Resource, Generic[StatusT, TaskT, RequestT]):
         poll_policy: PollPolicy | None = None,
     ) -> StatusT:
         """Poll task ``task_id`` until it ends; the final status, or TaskFailedError/TaskTimeoutError."""
+        from ._tasks import wait_for_task
+
         result: StatusT = wait_for_task(
             self,
             task_id,
@@ -70,6 +75,8 @@ class _TaskResource(_Resource, Generic[StatusT, TaskT, RequestT]):
         self, status_or_task: StatusT | TaskT, directory: str | os.PathLike[str]
     ) -> list[Path]:
         """Download every result of a finished task into ``directory``; the paths written."""
+        from ._download import save_results
+
         return save_results(self, status_or_task, directory)
 
     def generate_many(
@@ -101,7 +108,7 @@ class _TaskResource(_Resource, Generic[StatusT, TaskT, RequestT]):
         )
 
 
-class Images(_TaskResource[ImageStatus, SyncImageTask, "ImageRequest"]):
+class Images(_TaskResource[ImageStatus, "SyncImageTask", "ImageRequest"]):
     """Image generation: ``generate``, ``status``, ``wait``, ``save``, ``generate_many``."""
 
     __slots__ = ()
@@ -136,10 +143,12 @@ class Images(_TaskResource[ImageStatus, SyncImageTask, "ImageRequest"]):
             output_format=output_format,
         )
         created = self._client._request(op)
+        from ._tasks import SyncImageTask
+
         return SyncImageTask._from_created(created, self, model=model)
 
 
-class Videos(_TaskResource[VideoStatus, SyncVideoTask, "VideoRequest"]):
+class Videos(_TaskResource[VideoStatus, "SyncVideoTask", "VideoRequest"]):
     """Video generation: ``generate``, ``status``, ``wait``, ``save``, ``generate_many``."""
 
     __slots__ = ()
@@ -172,6 +181,8 @@ class Videos(_TaskResource[VideoStatus, SyncVideoTask, "VideoRequest"]):
             negative_prompt=negative_prompt,
         )
         created = self._client._request(op)
+        from ._tasks import SyncVideoTask
+
         return SyncVideoTask._from_created(created, self, model=model)
 
 
