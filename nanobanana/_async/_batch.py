@@ -637,11 +637,15 @@ class _Engine:
                 if isinstance(request, ImageRequest):
                     op = _protocol.image_generate(request.prompt, **request.params())
                     created = await self._sender._request(op)
-                    task = ImageTask._from_created(created, self._resource, model=request.model)
+                    task = ImageTask._from_created(
+                        created, self._resource, model=request.model, body=op.body
+                    )
                 else:
                     op = _protocol.video_generate(request.prompt, **request.params())
                     created = await self._sender._request(op)
-                    task = VideoTask._from_created(created, self._resource, model=request.model)
+                    task = VideoTask._from_created(
+                        created, self._resource, model=request.model, body=op.body
+                    )
                 self._waiting[index] = task.task_id
                 if journal is not None:
                     journal.submitted(index, task.task_id, task.credits_used)

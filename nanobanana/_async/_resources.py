@@ -144,7 +144,7 @@ class AsyncImages(_TaskResource[ImageStatus, "ImageTask", "ImageRequest"]):
         created = await self._client._request(op)
         from ._tasks import ImageTask
 
-        return ImageTask._from_created(created, self, model=model)
+        return ImageTask._from_created(created, self, model=model, body=op.body)
 
 
 class AsyncVideos(_TaskResource[VideoStatus, "VideoTask", "VideoRequest"]):
@@ -182,7 +182,7 @@ class AsyncVideos(_TaskResource[VideoStatus, "VideoTask", "VideoRequest"]):
         created = await self._client._request(op)
         from ._tasks import VideoTask
 
-        return VideoTask._from_created(created, self, model=model)
+        return VideoTask._from_created(created, self, model=model, body=op.body)
 
 
 class AsyncAccount(_Resource):

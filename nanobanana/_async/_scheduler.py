@@ -25,7 +25,7 @@ import weakref
 from typing import Any
 
 from .._concurrency import AsyncEvent
-from .._polling import FirstPollTracker, Submissions
+from .._polling import DurationTracker, Submissions
 
 __all__ = ["AsyncPollScheduler", "scheduler_for"]
 
@@ -63,7 +63,7 @@ class AsyncPollScheduler:
         self._live = 0
         self._seq = itertools.count()
         self._lock = threading.Lock()
-        self.tracker = FirstPollTracker()
+        self.tracker = DurationTracker()
         self.submissions = Submissions()
 
     def now(self) -> float:

@@ -145,7 +145,7 @@ class Images(_TaskResource[ImageStatus, "SyncImageTask", "ImageRequest"]):
         created = self._client._request(op)
         from ._tasks import SyncImageTask
 
-        return SyncImageTask._from_created(created, self, model=model)
+        return SyncImageTask._from_created(created, self, model=model, body=op.body)
 
 
 class Videos(_TaskResource[VideoStatus, "SyncVideoTask", "VideoRequest"]):
@@ -183,7 +183,7 @@ class Videos(_TaskResource[VideoStatus, "SyncVideoTask", "VideoRequest"]):
         created = self._client._request(op)
         from ._tasks import SyncVideoTask
 
-        return SyncVideoTask._from_created(created, self, model=model)
+        return SyncVideoTask._from_created(created, self, model=model, body=op.body)
 
 
 class Account(_Resource):

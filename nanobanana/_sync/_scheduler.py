@@ -26,7 +26,7 @@ import weakref
 from typing import Any
 
 from .._concurrency import Event
-from .._polling import FirstPollTracker, Submissions
+from .._polling import DurationTracker, Submissions
 
 __all__ = ["PollScheduler", "scheduler_for"]
 
@@ -64,7 +64,7 @@ class PollScheduler:
         self._live = 0
         self._seq = itertools.count()
         self._lock = threading.Lock()
-        self.tracker = FirstPollTracker()
+        self.tracker = DurationTracker()
         self.submissions = Submissions()
 
     def now(self) -> float:

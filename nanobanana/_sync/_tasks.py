@@ -8,7 +8,7 @@ sends the status request and reads the answer.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
@@ -24,7 +24,7 @@ from .._exceptions import (
 )
 from .._models import ImageStatus, TaskCreated, VideoStatus, status_outcome
 from .._policy import PollPolicy
-from .._polling import PollState, StatusOp, wait_timeout
+from .._polling import PollState, StatusOp, profile, wait_timeout
 from ._scheduler import PollScheduler, scheduler_for
 
 if TYPE_CHECKING:
@@ -56,15 +56,16 @@ def new_state(
     """The polling plan of one wait, and the client's scheduler."""
     client = resource._client
     scheduler = scheduler_for(client)
-    if submitted_at is None:
-        known = scheduler.submissions.get(task_id)
-        if known is not None:
-            submitted_at, model = known[0], model or known[1]
+    profile = None if model is None else f"{model}|"
+    known = scheduler.submissions.get(task_id)
+    if known is not None:  # submitted by this client: its time and its duration profile
+        submitted_at = known[0] if submitted_at is None else submitted_at
+        profile = known[1]
     policy = poll_policy if poll_policy is not None else client._poll_policy
     state = PollState(
         task_id=task_id,
         kind=kind,
-        model=model,
+        profile=profile,
         now=client._clock.now(),
         timeout=timeout,
         policy=policy,
@@ -177,10 +178,18 @@ class SyncImageTask:
 
     @classmethod
     def _from_created(
-        cls, created: TaskCreated, resource: Images, *, model: str | None = None
+        cls,
+        created: TaskCreated,
+        resource: Images,
+        *,
+        model: str | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> SyncImageTask:
+        """The handle of a task just created by a request with ``body``: waits learn its
+        durations under that request's profile (``_polling.profile``)."""
         now = resource._client._clock.now()
-        scheduler_for(resource._client).submissions.add(created.task_id, now, model)
+        key = profile(body) if body is not None else None if model is None else f"{model}|"
+        scheduler_for(resource._client).submissions.add(created.task_id, now, key)
         return cls(
             created.task_id,
             created.status,
@@ -235,10 +244,18 @@ class SyncVideoTask:
 
     @classmethod
     def _from_created(
-        cls, created: TaskCreated, resource: Videos, *, model: str | None = None
+        cls,
+        created: TaskCreated,
+        resource: Videos,
+        *,
+        model: str | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> SyncVideoTask:
+        """The handle of a task just created by a request with ``body``: waits learn its
+        durations under that request's profile (``_polling.profile``)."""
         now = resource._client._clock.now()
-        scheduler_for(resource._client).submissions.add(created.task_id, now, model)
+        key = profile(body) if body is not None else None if model is None else f"{model}|"
+        scheduler_for(resource._client).submissions.add(created.task_id, now, key)
         return cls(
             created.task_id,
             created.status,
