@@ -51,7 +51,12 @@ class VirtualClock:
     def now(self) -> float:
         import trio
 
-        return float(trio.current_time())
+        try:
+            return float(trio.current_time())
+        except RuntimeError:
+            # Outside its run (a process-wide budget registry pruning old budgets): the
+            # run is over, and everything that happened on this clock is in the past.
+            return math.inf
 
     def to_real(self, seconds: float) -> float:
         return math.ceil(max(0.0, seconds) * 1e6) / 1e6

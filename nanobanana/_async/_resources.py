@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from ._tasks import ImageTask, VideoTask
 
 # Task handles, polling and downloads are imported on first use (generate, wait, save):
-# they are a quarter of the package's import time, and a program that only asks for a
+# about a quarter of what the package adds to `import httpx`, and a program that only asks for a
 # status or the credits never needs them.
 
 __all__ = ["AsyncAccount", "AsyncImages", "AsyncModels", "AsyncVideos"]
