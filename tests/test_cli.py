@@ -70,6 +70,7 @@ def test_no_key_says_so_and_mentions_fake(capsys: pytest.CaptureFixture[str]) ->
     assert "no API key" in err and "NANOBANANA_API_KEY" in err and "--fake" in err
 
 
+@pytest.mark.slow
 def test_api_key_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["credits", "--api-key-file", str(tmp_path / "missing")]) == 3
     assert "cannot read the API key file" in capsys.readouterr().err
@@ -82,6 +83,7 @@ def test_api_key_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert json.loads(capsys.readouterr().out)["credits"] == 1000
 
 
+@pytest.mark.slow
 def test_key_from_the_environment(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -148,6 +150,7 @@ def test_unknown_task_exits_5(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--fake", "wait", "clx-nope", "--kind", "video", "--no-download"]) == 5
 
 
+@pytest.mark.slow
 def test_fake_batch_writes_every_image(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "out"
     assert main(["--fake", "batch", str(ROOT / "examples" / "prompts.txt"), "-o", str(out)]) == 0

@@ -1,4 +1,4 @@
-"""Every example in examples/ runs against the simulator."""
+"""Every example in examples/ runs against the simulator (slow: scripts, subprocesses)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from nanobanana.testing import FakeNanoBanana
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
 
 def _load(name: str) -> Any:

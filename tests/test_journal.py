@@ -113,6 +113,7 @@ def test_journal_for_another_batch_is_refused_before_spending(tmp_path: Path) ->
             list(client.videos.generate_many(["one"], journal=journal))
 
 
+@pytest.mark.slow
 def test_one_run_per_journal_at_a_time(tmp_path: Path) -> None:
     from nanobanana._journal import Journal
 

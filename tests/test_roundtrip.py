@@ -1,5 +1,5 @@
 """Full round trips: generate -> status -> download, on the async and sync clients,
-in-process and over ``fake.serve()`` (a real socket through uvicorn)."""
+in-process and over ``fake.serve()`` (a real socket through uvicorn: marked slow)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 import nanobanana as nb
-from nanobanana.testing import FakeNanoBanana, Fault
+from nanobanana.testing import FakeNanoBanana, Fault, ManualClock
 
 pytestmark = pytest.mark.anyio
 
@@ -120,6 +120,7 @@ def served() -> Iterator[tuple[FakeNanoBanana, str]]:
         yield fake, url
 
 
+@pytest.mark.slow
 async def test_async_roundtrip_over_serve(served: tuple[FakeNanoBanana, str]) -> None:
     fake, url = served
     assert url.startswith("http://127.0.0.1:") and url.endswith("/api/v1")
@@ -136,6 +137,7 @@ async def test_async_roundtrip_over_serve(served: tuple[FakeNanoBanana, str]) ->
     assert {r.host for r in fake.requests if not r.is_asset} == {"127.0.0.1"}
 
 
+@pytest.mark.slow
 def test_sync_roundtrip_over_serve(served: tuple[FakeNanoBanana, str], tmp_path: Path) -> None:
     fake, url = served
     with nb.Client(api_key=fake.api_key, base_url=url, _clock=fake.clock) as client:  # type: ignore[arg-type]
@@ -149,6 +151,7 @@ def test_sync_roundtrip_over_serve(served: tuple[FakeNanoBanana, str], tmp_path:
     assert [c.credits for c in fake.charges] == [20]
 
 
+@pytest.mark.slow
 def test_serve_drops_the_connection_after_processing(
     served: tuple[FakeNanoBanana, str],
 ) -> None:
@@ -160,6 +163,7 @@ def test_serve_drops_the_connection_after_processing(
     assert len(fake.charges) == 1 and len(fake.requests) == 1  # charged, never resent
 
 
+@pytest.mark.slow
 async def test_serve_read_timeout_really_times_out(served: tuple[FakeNanoBanana, str]) -> None:
     fake, url = served
     fake.inject(Fault.READ_TIMEOUT, route="account/credits", times=1)
@@ -167,7 +171,7 @@ async def test_serve_read_timeout_really_times_out(served: tuple[FakeNanoBanana,
         api_key=fake.api_key,
         base_url=url,
         _clock=fake.clock,  # type: ignore[arg-type]
-        timeout=0.2,
+        timeout=1.0,  # real seconds: the answer to the retry must come within it
         max_retries=1,
     ) as client:
         credits = await client.account.credits()  # first try hangs, the retry answers
@@ -175,8 +179,9 @@ async def test_serve_read_timeout_really_times_out(served: tuple[FakeNanoBanana,
     assert [r.fault for r in fake.requests] == ["read_timeout", None]
 
 
+@pytest.mark.slow
 def test_serve_rate_limit_answers_429_with_retry_after() -> None:
-    fake = FakeNanoBanana(rate_limit=(2, 60.0))
+    fake = FakeNanoBanana(rate_limit=(2, 60.0), clock=ManualClock())  # time stands still
     with fake.serve() as url:
         headers = {"Authorization": f"Bearer {fake.api_key}"}
         with httpx.Client(base_url=url + "/", headers=headers) as http:
@@ -185,4 +190,4 @@ def test_serve_rate_limit_answers_429_with_retry_after() -> None:
             refused = http.get("models")
     assert refused.status_code == 429
     assert refused.json()["error"]["code"] == "RATE_LIMIT_EXCEEDED"
-    assert 59 <= int(refused.headers["retry-after"]) <= 60
+    assert refused.headers["retry-after"] == "60"

@@ -7,9 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow
 def test_committed_sync_matches_generator(tmp_path: Path) -> None:
     out = tmp_path / "_sync"
     committed = ROOT / "nanobanana" / "_sync"
@@ -23,6 +26,7 @@ def test_committed_sync_matches_generator(tmp_path: Path) -> None:
     assert not stale, f"nanobanana/_sync is stale ({stale}): run `nox -s generate`"
 
 
+@pytest.mark.slow
 def test_check_mode_reports_a_hand_edit(tmp_path: Path) -> None:
     out = tmp_path / "_sync"
     subprocess.run(
