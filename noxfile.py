@@ -22,6 +22,8 @@ import os
 import nox
 
 nox.options.error_on_missing_interpreters = bool(os.environ.get("CI"))
+# A missing CPython means missing: uv would otherwise fetch one from the network.
+os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")
 nox.options.sessions = ["tests", "lint", "typecheck"]
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_venv = "yes"
