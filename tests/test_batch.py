@@ -61,7 +61,8 @@ async def test_500_prompts_with_filtered_and_failing_tasks(anyio_backend: str) -
 
 
 def test_sync_twin_yields_the_same_items(tmp_path: Path) -> None:
-    fake = FakeNanoBanana(time_scale=2000, seed=2, content_filter=["forbidden"])
+    # result_ttl=None: threads in scaled time; a late download must not find it expired
+    fake = FakeNanoBanana(time_scale=2000, seed=2, content_filter=["forbidden"], result_ttl=None)
     prompts = [f"a cat {i}" for i in range(20)] + ["forbidden", ""]
     with fake.client() as client:
         batch = client.images.generate_many(prompts, save_to=tmp_path)
@@ -366,7 +367,7 @@ def test_sync_twin_stops_on_budget_and_fatal_errors(tmp_path: Path) -> None:
 
 
 def test_sync_twin_journal_unknown_fate_and_videos(tmp_path: Path) -> None:
-    fake = FakeNanoBanana(time_scale=20_000)
+    fake = FakeNanoBanana(time_scale=20_000, result_ttl=None)  # results never expire
     fake.inject(Fault.READ_TIMEOUT, route="videos/generate", times=1, processed=True)
     journal = tmp_path / "v.sqlite"
     requests = [nb.VideoRequest(f"a wave {i}", duration=4) for i in range(4)]

@@ -130,7 +130,7 @@ def test_fake_video(
 ) -> None:
     import nanobanana.testing
 
-    fast = FakeNanoBanana(time_scale=20_000)
+    fast = FakeNanoBanana(time_scale=20_000, result_ttl=None)  # however late the download
     monkeypatch.setattr(nanobanana.testing, "FakeNanoBanana", lambda **kw: fast)
     code = main(
         ["--fake", "--json", "video", "A cat walking", "--duration", "4", "-o", str(tmp_path)]
@@ -193,7 +193,7 @@ def test_batch_resumes_from_its_journal(
 ) -> None:
     import nanobanana.testing
 
-    fake = FakeNanoBanana(time_scale=2000)
+    fake = FakeNanoBanana(time_scale=2000, result_ttl=None)  # the rerun downloads again
     monkeypatch.setattr(
         nanobanana.testing, "FakeNanoBanana", lambda **kw: fake
     )  # one for both runs

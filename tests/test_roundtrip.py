@@ -1,5 +1,6 @@
 """Full round trips: generate -> status -> download, on the async and sync clients,
-in-process and over ``fake.serve()`` (a real socket through uvicorn: marked slow)."""
+in-process (async in virtual time, sync on a ManualClock) and over ``fake.serve()`` (a
+real socket through uvicorn, in scaled real time: marked slow)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from virtual_time import LoopClock
 
 import nanobanana as nb
 from nanobanana.testing import FakeNanoBanana, Fault, ManualClock
 
 pytestmark = pytest.mark.anyio
 
-SCALE = 1000.0  # images take 10-20 ms, videos 60-300 ms of real time
+SCALE = 1000.0  # over a socket: images take 10-20 ms, videos 60-300 ms of real time
 
 
 def check_png(data: bytes, size: tuple[int, int]) -> None:
@@ -46,8 +48,9 @@ def assert_no_key_on_asset_host(fake: FakeNanoBanana, asset_host: str) -> None:
 # -- in-process ------------------------------------------------------------------------
 
 
+@pytest.mark.virtual_time
 async def test_async_roundtrip_in_process() -> None:
-    fake = FakeNanoBanana(time_scale=SCALE, seed=1)
+    fake = FakeNanoBanana(clock=LoopClock(), seed=1)
     async with fake.async_client() as client:
         task = await client.images.generate("A sunset", aspect_ratio="16:9", num_images=2)
         while not (status := await client.images.status(task.task_id)).done:
@@ -66,7 +69,7 @@ async def test_async_roundtrip_in_process() -> None:
 
 
 def test_sync_roundtrip_in_process() -> None:
-    fake = FakeNanoBanana(time_scale=SCALE, seed=2)
+    fake = FakeNanoBanana(clock=ManualClock(), seed=2)
     with fake.client() as client:
         task = client.images.generate("A sunset", model="nano-banana-pro", resolution="2K")
         while not (status := client.images.status(task.task_id)).done:
@@ -78,8 +81,9 @@ def test_sync_roundtrip_in_process() -> None:
     assert_no_key_on_asset_host(fake, fake.asset_host)
 
 
+@pytest.mark.virtual_time
 async def test_async_task_wait_and_client_download(tmp_path: Path) -> None:
-    fake = FakeNanoBanana(time_scale=SCALE, seed=3)
+    fake = FakeNanoBanana(clock=LoopClock(), seed=3)
     async with fake.async_client() as client:
         status = await (await client.images.generate("A fox", num_images=2)).wait(timeout=600)
         paths = [await client.download(url, tmp_path) for url in status.image_urls]
@@ -90,7 +94,7 @@ async def test_async_task_wait_and_client_download(tmp_path: Path) -> None:
 
 
 def test_sync_task_wait_and_client_download(tmp_path: Path) -> None:
-    fake = FakeNanoBanana(time_scale=SCALE, seed=4)
+    fake = FakeNanoBanana(clock=ManualClock(), seed=4)
     with fake.client() as client:
         status = client.videos.generate("A dog").wait(timeout=600)
         assert status.video_url is not None
@@ -100,7 +104,7 @@ def test_sync_task_wait_and_client_download(tmp_path: Path) -> None:
 
 
 async def test_sync_and_async_clients_share_one_simulator() -> None:
-    fake = FakeNanoBanana(time_scale=SCALE)
+    fake = FakeNanoBanana(clock=ManualClock())
     with fake.client() as sync_client:
         sync_task = sync_client.images.generate("one")
     async with fake.async_client() as client:
@@ -115,7 +119,7 @@ async def test_sync_and_async_clients_share_one_simulator() -> None:
 
 @pytest.fixture
 def served() -> Iterator[tuple[FakeNanoBanana, str]]:
-    fake = FakeNanoBanana(time_scale=SCALE, seed=5)
+    fake = FakeNanoBanana(time_scale=SCALE, seed=5, result_ttl=None)  # however late the download
     with fake.serve() as url:
         yield fake, url
 
