@@ -32,11 +32,13 @@ PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
 COVERAGE_PYTHON = "3.11"
 # coverage>=7.10 measures subprocesses (patch = ["subprocess"]); ruff: the staleness test
 # regenerates _sync; pillow: tests decode the simulator's images; fastapi: the FastAPI
-# example is tested for real; pytest-timeout: a hung test fails instead of stalling CI.
+# example is tested for real; pytest-timeout: a hung test fails instead of stalling CI;
+# pytest-xdist: the whole suite runs in two processes (its slow tests mostly wait).
 TEST_DEPS = [
     "pytest>=8",
     "pytest-cov>=5",
     "pytest-timeout>=2.3",
+    "pytest-xdist>=3.5",
     "coverage[toml]>=7.10",
     "respx>=0.21",
     "trio>=0.25",
@@ -53,7 +55,7 @@ def tests(session: nox.Session) -> None:
     """The test suite: all of it with coverage on COVERAGE_PYTHON, the fast part elsewhere."""
     session.install("-e", ".[testing,cli,redis]", *TEST_DEPS)
     if session.python == COVERAGE_PYTHON:
-        selection = ["--cov=nanobanana", "--cov-report=term-missing:skip-covered"]
+        selection = ["-n", "2", "--cov=nanobanana", "--cov-report=term-missing:skip-covered"]
         selection += ["--cov-fail-under=90"]
     else:
         selection = ["-m", "not slow"]
