@@ -165,21 +165,18 @@ def test_the_default_budget_is_shared_by_async_and_sync_clients_of_a_key() -> No
     assert server.arrivals[-1] - min(server.answered[:60]) >= 60.0
 
 
-def test_sync_and_async_clients_of_a_key_never_exceed_the_budget_together() -> None:
-    server = Server(Clock(), latency=0.005)
+@pytest.mark.anyio
+async def test_sync_and_async_clients_of_a_key_never_exceed_the_budget_together() -> None:
+    server = Server(Clock(), latency=0.005)  # threads: real time
     key = fresh_key()
     limit = nb.RateLimit(4, per=REAL_PER)
     aclient = server.async_client(key, rate_limit=limit)
     sclient = server.client(key, rate_limit=limit)
-
-    async def both() -> None:
-        async with anyio.create_task_group() as tg:
-            for _ in range(6):
-                tg.start_soon(aclient.account.credits)
-            for _ in range(6):
-                tg.start_soon(anyio.to_thread.run_sync, sclient.account.credits)
-
-    anyio.run(both)
+    async with anyio.create_task_group() as tg:
+        for _ in range(6):
+            tg.start_soon(aclient.account.credits)
+        for _ in range(6):
+            tg.start_soon(anyio.to_thread.run_sync, sclient.account.credits)
     assert len(server.arrivals) == 12  # and every one got through
     assert max_in_any_window(server.arrivals, REAL_PER) <= 4
 
