@@ -175,7 +175,7 @@ async def test_serve_read_timeout_really_times_out(served: tuple[FakeNanoBanana,
         api_key=fake.api_key,
         base_url=url,
         _clock=fake.clock,  # type: ignore[arg-type]
-        timeout=1.0,  # real seconds: the answer to the retry must come within it
+        timeout=2.0,  # real seconds: the answer to the retry must come within it
         max_retries=1,
     ) as client:
         credits = await client.account.credits()  # first try hangs, the retry answers
