@@ -146,9 +146,21 @@ class SharedBudget:
             self._window.pause_until(self.clock.now() + seconds)
 
     def forgettable(self) -> bool:
-        """True when this budget behaves like a new one from now on (so may be dropped)."""
+        """True when this budget behaves like a new one from now on (so may be dropped).
+
+        Any client may prune the registry, so one budget's clock must not break another
+        key's request: an idle budget whose clock cannot tell the time any more (a test's
+        event-loop clock, its loop gone) is forgotten, since nobody can wait on it.
+        """
         with self._lock:
-            return self._window.forgettable_at() <= self.clock.now()
+            at = self._window.forgettable_at()
+            if at == math.inf:  # a request in flight or a waiter
+                return False
+            try:
+                now = self.clock.now()
+            except Exception:
+                return True
+            return at <= now
 
     def _head_waker(self) -> _Wakeable | None:
         head = self._window.head()

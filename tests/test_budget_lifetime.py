@@ -149,3 +149,26 @@ def test_memory_follows_the_keys_in_use_not_every_key_seen() -> None:
         spend(budget_ref(limit, f"nb_sk_{i}", clock, registry)).release()
         clock.advance(1.0)  # a new key every second: about 61 keys matter at any time
     assert len(registry) <= 2 * 62
+
+
+class StoppedClock:
+    """A clock that cannot tell the time any more (an event loop's clock, its loop gone)."""
+
+    def now(self) -> float:
+        raise RuntimeError("no event loop")
+
+    def to_real(self, seconds: float) -> float:
+        return seconds
+
+
+def test_a_budget_whose_clock_stopped_does_not_break_other_keys() -> None:
+    clock = ManualClock()
+    registry = BudgetRegistry()
+    limit = nb.RateLimit(1, per=1.0)
+    stopped = budget_ref(limit, "nb_sk_stopped", StoppedClock(), registry)  # type: ignore[arg-type]
+    gone = weakref.ref(touch(stopped))  # idle: nothing holds it
+    for i in range(4 * PRUNE_MIN):  # enough new keys to prune the registry: none raises
+        touch(budget_ref(limit, f"nb_sk_{i}", clock, registry))
+    assert len(registry) <= PRUNE_MIN
+    gc.collect()
+    assert gone() is None  # forgotten: nobody can wait on it any more

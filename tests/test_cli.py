@@ -70,6 +70,7 @@ def test_no_key_says_so_and_mentions_fake(capsys: pytest.CaptureFixture[str]) ->
     assert "no API key" in err and "NANOBANANA_API_KEY" in err and "--fake" in err
 
 
+@pytest.mark.slow
 def test_api_key_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["credits", "--api-key-file", str(tmp_path / "missing")]) == 3
     assert "cannot read the API key file" in capsys.readouterr().err
@@ -82,6 +83,7 @@ def test_api_key_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert json.loads(capsys.readouterr().out)["credits"] == 1000
 
 
+@pytest.mark.slow
 def test_key_from_the_environment(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -139,7 +141,7 @@ def test_fake_video(
 ) -> None:
     import nanobanana.testing
 
-    fast = FakeNanoBanana(time_scale=20_000)
+    fast = FakeNanoBanana(time_scale=20_000, result_ttl=None)  # however late the download
     monkeypatch.setattr(nanobanana.testing, "FakeNanoBanana", lambda **kw: fast)
     code = main(
         ["--fake", "--json", "video", "A cat walking", "--duration", "4", "-o", str(tmp_path)]
@@ -159,6 +161,7 @@ def test_unknown_task_exits_5(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--fake", "wait", "clx-nope", "--kind", "video", "--no-download"]) == 5
 
 
+@pytest.mark.slow
 def test_fake_batch_writes_every_image(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "out"
     assert main(["--fake", "batch", str(ROOT / "examples" / "prompts.txt"), "-o", str(out)]) == 0
@@ -207,7 +210,7 @@ def test_batch_resumes_from_its_journal(
     real = FakeNanoBanana
 
     def fake_for_this_run(*, state: Path | None = None, **kw: object) -> FakeNanoBanana:
-        fakes.append(real(time_scale=2000, state=state))
+        fakes.append(real(time_scale=2000, result_ttl=None, state=state))  # rerun downloads
         return fakes[-1]
 
     monkeypatch.setattr(nanobanana.testing, "FakeNanoBanana", fake_for_this_run)

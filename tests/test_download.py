@@ -8,16 +8,18 @@ from typing import Any
 
 import httpx
 import pytest
+from virtual_time import LoopClock
 
 import nanobanana as nb
-from nanobanana.testing import FakeNanoBanana
+from nanobanana.testing import FakeNanoBanana, ManualClock
 
-SCALE = 1000.0
 KEY = "nb_sk_test_0123456789abcdef"
+pytestmark = pytest.mark.virtual_time  # async tests; the sync one runs on a ManualClock
 
 
-def _fake() -> FakeNanoBanana:
-    fake = FakeNanoBanana(time_scale=SCALE, seed=9)
+def _fake(clock: Any = None) -> FakeNanoBanana:
+    """The simulator; in virtual time unless given a clock (create it inside the test)."""
+    fake = FakeNanoBanana(clock=clock or LoopClock(), seed=9)
     fake.durations["image"] = (10.0, 20.0)
     fake.durations["video"] = 60.0
     return fake
@@ -74,7 +76,7 @@ async def test_videos_save(tmp_path: Path) -> None:
 
 
 def test_sync_download_and_save(tmp_path: Path) -> None:
-    fake = _fake()
+    fake = _fake(ManualClock())
     with fake.client() as client:
         task = client.images.generate("a fox")
         (path,) = client.images.save(task, tmp_path)

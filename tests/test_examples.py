@@ -1,4 +1,4 @@
-"""Every example in examples/ runs against the simulator."""
+"""Every example in examples/ runs against the simulator (slow: scripts, subprocesses)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from virtual_time import LoopClock
 
 import nanobanana as nb
 from nanobanana.testing import FakeNanoBanana
@@ -17,7 +18,7 @@ from nanobanana.testing import FakeNanoBanana
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
 
 def _load(name: str) -> Any:
@@ -43,9 +44,10 @@ def test_prompts_file_has_about_twenty_prompts() -> None:
     assert all(p.strip() and not p.startswith("#") for p in prompts)
 
 
+@pytest.mark.virtual_time
 async def test_batch_example(anyio_backend: str, tmp_path: Path) -> None:
     batch = _load("batch")
-    fake = FakeNanoBanana(time_scale=2000)
+    fake = FakeNanoBanana(clock=LoopClock())
     prompts = batch.read_prompts(EXAMPLES / "prompts.txt")
     async with fake.async_client() as client:
         failed = await batch.run(client, prompts, tmp_path, None)
@@ -77,16 +79,17 @@ def test_batch_example_script_with_fake(tmp_path: Path) -> None:
 
 def test_sync_script_example(tmp_path: Path) -> None:
     script = _load("sync_script")
-    fake = FakeNanoBanana(time_scale=2000)
+    fake = FakeNanoBanana(time_scale=2000, result_ttl=None)  # however late the download
     with fake.client() as client:
         written = script.run(client, tmp_path)
     assert len(written) == 4
     assert all(_is_png(p) for p in written)
 
 
+@pytest.mark.virtual_time
 async def test_fastapi_example_handlers_share_one_client(anyio_backend: str) -> None:
     app_module = _load("fastapi_app")
-    fake = FakeNanoBanana(time_scale=2000)
+    fake = FakeNanoBanana(clock=LoopClock())
     made: list[nb.AsyncClient] = []
 
     def make_client() -> nb.AsyncClient:

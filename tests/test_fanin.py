@@ -1,4 +1,5 @@
-"""nb.as_completed and nb.gather for async and sync handles."""
+"""nb.as_completed and nb.gather for async and sync handles (async ones in virtual time,
+tests/virtual_time.py; the sync iterator polls from one thread, on a ManualClock)."""
 
 from __future__ import annotations
 
@@ -6,15 +7,17 @@ from typing import Any
 
 import anyio
 import pytest
+from virtual_time import LoopClock
 
 import nanobanana as nb
 from nanobanana.testing import FakeNanoBanana, ManualClock
 
-SCALE = 1000.0
+pytestmark = pytest.mark.virtual_time
 
 
-def _fake(**kw: Any) -> FakeNanoBanana:
-    fake = FakeNanoBanana(time_scale=SCALE, seed=kw.pop("seed", 5), **kw)
+def _fake(clock: Any = None, **kw: Any) -> FakeNanoBanana:
+    """The simulator; in virtual time unless given a clock (create it inside the test)."""
+    fake = FakeNanoBanana(clock=clock or LoopClock(), seed=kw.pop("seed", 5), **kw)
     fake.durations["image"] = (10.0, 20.0)
     return fake
 
@@ -75,7 +78,7 @@ async def test_as_completed_can_stop_early_and_leaves_nothing_running() -> None:
         async for _ in nb.as_completed(tasks):
             break
         before = len(fake.api_requests)
-        await anyio.sleep(0.1)  # 100 API seconds
+        await anyio.sleep(100.0)
         assert len(fake.api_requests) == before
 
 
@@ -98,7 +101,7 @@ async def test_no_tasks() -> None:
 
 
 def test_sync_as_completed_and_gather() -> None:
-    fake = FakeNanoBanana(clock=ManualClock(), seed=5)  # the order: durations alone
+    fake = _fake(ManualClock())
     with fake.client() as client:
         tasks = []
         for d in (30.0, 10.0):
@@ -114,7 +117,7 @@ def test_sync_as_completed_and_gather() -> None:
 
 @pytest.mark.anyio
 async def test_mixing_sync_and_async_handles_is_refused() -> None:
-    fake = _fake()
+    fake = _fake(ManualClock())
     async with fake.async_client() as aclient:
         atask = await aclient.images.generate("fox")
     with fake.client() as client:

@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from virtual_time import LoopClock
 
 import nanobanana as nb
 from nanobanana.testing import FakeNanoBanana
@@ -29,10 +30,11 @@ def _states(path: Path) -> dict[int, tuple[str, str | None]]:
     return {idx: (state, task_id) for idx, state, task_id in rows}
 
 
+@pytest.mark.virtual_time
 async def test_rerun_skips_finished_requests_and_redownloads_missing_files(
     anyio_backend: str, tmp_path: Path
 ) -> None:
-    fake = FakeNanoBanana(time_scale=2000, failure_rate=0.0)
+    fake = FakeNanoBanana(clock=LoopClock(), failure_rate=0.0)
     journal, out = tmp_path / "batch.sqlite", tmp_path / "out"
     prompts = [f"a harbour at dawn {i}" for i in range(10)]
     async with fake.async_client() as client:
@@ -113,6 +115,7 @@ def test_journal_for_another_batch_is_refused_before_spending(tmp_path: Path) ->
             list(client.videos.generate_many(["one"], journal=journal))
 
 
+@pytest.mark.slow
 def test_one_run_per_journal_at_a_time(tmp_path: Path) -> None:
     from nanobanana._journal import Journal
 

@@ -13,11 +13,12 @@ from typing import Any
 
 import httpx
 import pytest
+from virtual_time import LoopClock
 
 import nanobanana as nb
-from nanobanana._clock import Clock
+from nanobanana.testing import ManualClock
 
-CLOCK = Clock(scale=5000.0)
+pytestmark = pytest.mark.virtual_time  # async tests: retries and budget waits in API time
 PROMPT = "a secret-plan prompt about zebras"
 
 CREDITS = {"success": True, "data": {"credits": 5, "is_vip": False}}
@@ -39,7 +40,7 @@ async def test_each_request_is_logged_at_debug(caplog: pytest.LogCaptureFixture)
         return httpx.Response(200, json=CREDITS)
 
     client = nb.AsyncClient(
-        api_key=key(), _clock=CLOCK, _transport=httpx.MockTransport(handler), rate_limit=None
+        api_key=key(), _clock=LoopClock(), _transport=httpx.MockTransport(handler), rate_limit=None
     )
     with caplog.at_level(logging.DEBUG, logger="nanobanana"):
         await client.account.credits()
@@ -57,7 +58,7 @@ async def test_each_request_is_logged_at_debug(caplog: pytest.LogCaptureFixture)
 async def test_the_time_waited_for_the_budget_is_logged(caplog: pytest.LogCaptureFixture) -> None:
     client = nb.AsyncClient(
         api_key=key(),
-        _clock=Clock(scale=600.0),  # a 60 s window is 0.1 real seconds
+        _clock=LoopClock(),
         _transport=httpx.MockTransport(lambda r: httpx.Response(200, json=CREDITS)),
         rate_limit=nb.RateLimit(1, per=60.0),
     )
@@ -69,8 +70,8 @@ async def test_the_time_waited_for_the_budget_is_logged(caplog: pytest.LogCaptur
         for r in caplog.records
         if "waited" in r.getMessage()
     ]
-    assert waits[0] < 1.0
-    assert waits[1] >= 55.0  # the slot came back a window after the first answer
+    assert waits[0] == 0.0
+    assert waits[1] == pytest.approx(60.25, abs=2e-3)  # a window (and margin) after the answer
 
 
 def leaky_handler(secret: str) -> Any:
@@ -106,7 +107,7 @@ async def test_the_key_never_appears_in_logs_errors_or_reprs(
     secret = key()
     client = nb.AsyncClient(
         api_key=secret,
-        _clock=CLOCK,
+        _clock=LoopClock(),
         _transport=httpx.MockTransport(leaky_handler(secret)),
     )
     texts = [repr(client), str(client), repr(client.with_options(max_retries=0))]
@@ -135,7 +136,10 @@ async def test_the_key_never_appears_in_logs_errors_or_reprs(
 def test_the_sync_client_keeps_the_key_out_too(caplog: pytest.LogCaptureFixture) -> None:
     secret = key()
     client = nb.Client(
-        api_key=secret, _clock=CLOCK, _transport=httpx.MockTransport(leaky_handler(secret))
+        api_key=secret,
+        _clock=ManualClock(),
+        _transport=httpx.MockTransport(leaky_handler(secret)),
+        rate_limit=None,
     )
     with caplog.at_level(logging.DEBUG):
         with pytest.raises(nb.AuthenticationError) as info:
@@ -154,7 +158,7 @@ async def test_prompts_are_never_logged_above_debug(caplog: pytest.LogCaptureFix
     )
     client = nb.AsyncClient(
         api_key=key(),
-        _clock=CLOCK,
+        _clock=LoopClock(),
         _transport=httpx.MockTransport(lambda r: next(answers)),
         rate_limit=None,
     )

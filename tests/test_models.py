@@ -181,6 +181,7 @@ def test_error_objects_become_readable_text() -> None:
     assert "nsfw" in image.error
 
 
+@pytest.mark.slow
 def test_nanobanana_log_env_turns_on_debug_logging() -> None:
     import os
     import subprocess

@@ -1,7 +1,11 @@
 """RedisRateLimiter against a real redis-server (tests/redis_server.py starts one).
 
 Windows are scaled down to a fraction of a second of real time: the limiter's times are
-Redis's own clock, so there is nothing to inject; a small window is the scaling.
+Redis's own clock, so there is nothing to inject; a small window is the scaling. So the
+tests check only what no scheduling can change: never N+1 in a window, never a 429, no
+slot freed before its time, what Redis holds. How much of the budget a run uses is a
+benchmark (benchmarks/bench_redis.py). A bound on a wait only guards against a wait
+that would never end, with seconds of room.
 """
 
 from __future__ import annotations
@@ -87,7 +91,7 @@ def max_in_window(times: list[float], per: float) -> int:
     return best
 
 
-def wait_for(predicate: Any, timeout: float = 2.0) -> None:
+def wait_for(predicate: Any, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
@@ -230,9 +234,7 @@ def test_strict_window_across_processes(redis_url: str, key: str) -> None:
     ts = sorted(times)
     # strict: request i + n is sent at least `per` after request i
     assert min(ts[i + n] - ts[i] for i in range(len(ts) - n)) >= per - 1e-4
-    assert max_in_window(ts, per) == n  # ...and the budget is used, not wasted
-    # and it is not slow: 15 requests at 4 per window is 3 waits of a window
-    assert ts[-1] - ts[0] < 4 * per + 0.5
+    assert max_in_window(ts, per) <= n
 
 
 # -- the clients ----------------------------------------------------------------------------
@@ -252,7 +254,7 @@ async def test_async_client_shares_the_budget_with_no_429(
                 tg.start_soon((a if i % 2 else b).account.credits)
     reqs = fake.api_requests
     assert [r.status for r in reqs] == [200] * 6  # a 429 would have raised (no retries)
-    assert max_in_window([r.time for r in reqs], 0.2) == 3
+    assert max_in_window([r.time for r in reqs], 0.2) <= 3
 
 
 def test_sync_client_from_threads_with_no_429(
@@ -278,7 +280,7 @@ def test_sync_client_from_threads_with_no_429(
     assert errors == []
     reqs = fake.api_requests
     assert [r.status for r in reqs] == [200] * 6
-    assert max_in_window([r.time for r in reqs], 0.2) == 3
+    assert max_in_window([r.time for r in reqs], 0.2) <= 3
 
 
 @pytest.mark.anyio
@@ -296,7 +298,7 @@ async def test_sync_and_async_clients_share_one_budget(
                 tg.start_soon(anyio.to_thread.run_sync, sync_client.account.credits)
     reqs = fake.api_requests
     assert [r.status for r in reqs] == [200] * 5
-    assert max_in_window([r.time for r in reqs], 0.2) == 2
+    assert max_in_window([r.time for r in reqs], 0.2) <= 2
 
 
 def test_bind_is_per_key_and_client(redis_url: str, limiters: list[RedisRateLimiter]) -> None:
@@ -322,14 +324,15 @@ def test_bind_is_per_key_and_client(redis_url: str, limiters: list[RedisRateLimi
 
 
 def test_release_not_sent_frees_the_slot_at_once_sync(
-    redis_url: str, key: str, limiters: list[RedisRateLimiter]
+    redis_url: str, key: str, limiters: list[RedisRateLimiter], inspect_redis: Any
 ) -> None:
     lim = make(limiters, redis_url, requests=1, per=5.0).bind_sync(key)
-    start = time.monotonic()
-    lim.acquire().release(sent=False)
-    lim.acquire().release(sent=False)
+    for _ in range(3):  # the one slot, three times: never held for the window
+        permit = lim.acquire()
+        (slots,) = inspect_redis.keys("*:slots")
+        permit.release(sent=False)
+        wait_for(lambda s=slots: inspect_redis.zcard(s) == 0)  # released in the background
     permit = lim.acquire()
-    assert time.monotonic() - start < 0.5
     permit.release()  # sent: the slot is now held for the window
     # a second limiter object (another process, as far as Redis knows) sees it held
     other = make(limiters, redis_url, requests=1, per=5.0).bind_sync(key)
@@ -352,9 +355,13 @@ async def test_release_not_sent_frees_the_slot_at_once_async(
 ) -> None:
     limiter = make(limiters, redis_url, requests=1, per=5.0)
     lim = limiter.bind_async(key)
-    with anyio.fail_after(0.3):  # no waiting for a window, nor for a poll
-        for _ in range(3):
-            (await lim.acquire()).release(sent=False)
+    for _ in range(3):  # the one slot, three times: never held for the window
+        permit = await lim.acquire()
+        (slots,) = inspect_redis.keys("*:slots")
+        permit.release(sent=False)
+        with anyio.fail_after(10.0):  # released in the background; held, it stays for ever
+            while inspect_redis.zcard(slots):
+                await anyio.sleep(0.005)
     (await lim.acquire()).release(sent=True)
     with anyio.move_on_after(0.2) as scope:
         await lim.acquire()
@@ -367,11 +374,10 @@ def test_a_permit_never_released_frees_after_its_lease(
     """A process that dies holding a slot (no release ever comes) leaks it only until
     the lease ends."""
     lim = make(limiters, redis_url, requests=1, per=0.05, lease=0.3).bind_sync(key)
-    lim.acquire()  # and never released: the process "crashed"
     start = time.monotonic()
-    lim.acquire().release(sent=False)
-    waited = time.monotonic() - start
-    assert 0.25 <= waited < 1.0
+    lim.acquire()  # and never released: the process "crashed"
+    lim.acquire().release(sent=False)  # returns once the lease ends (or the test times out)
+    assert time.monotonic() - start >= 0.3 - 0.01
 
 
 @pytest.mark.anyio
@@ -391,7 +397,7 @@ async def test_a_cancelled_waiter_holds_nothing(
     (slots,) = inspect_redis.keys("*:slots")
     assert inspect_redis.zcard(slots) == 1  # the first permit only
     first.release(sent=False)
-    with anyio.fail_after(1.0):
+    with anyio.fail_after(10.0):  # a waiter left behind would hold it for its lease (185 s)
         second = await lim.acquire()
     second.release(sent=False)
 
@@ -402,14 +408,13 @@ async def test_a_cancelled_waiter_holds_nothing(
 def test_keys_have_ttls_and_vanish_when_idle(
     redis_url: str, key: str, limiters: list[RedisRateLimiter], inspect_redis: Any
 ) -> None:
-    lim = make(limiters, redis_url, requests=2, per=0.1, lease=0.3).bind_sync(key)
+    lim = make(limiters, redis_url, requests=2, per=0.1, lease=1.0).bind_sync(key)
     lim.acquire().release()
-    lim.pause(0.2)
-    keys = inspect_redis.keys("*")
-    assert len(keys) == 2
-    for k in keys:
-        assert 0 < inspect_redis.pttl(k) <= 400  # every key expires
-    wait_for(lambda: inspect_redis.dbsize() == 0, timeout=2.0)
+    lim.pause(1.0)
+    for k in inspect_redis.keys("*"):  # the slots and the pause
+        # every key expires: a TTL of at most the lease (-2: it already has; -1 would be none)
+        assert inspect_redis.pttl(k) == -2 or 0 < inspect_redis.pttl(k) <= 1100
+    wait_for(lambda: inspect_redis.dbsize() == 0)
 
 
 def test_redis_holds_a_hash_of_the_key_never_the_key(
@@ -455,14 +460,21 @@ PAUSER = textwrap.dedent(
 def test_a_pause_in_one_process_holds_the_others(
     redis_url: str, key: str, limiters: list[RedisRateLimiter], inspect_redis: Any
 ) -> None:
-    subprocess.run([sys.executable, "-c", PAUSER, redis_url, key, "0.8"], cwd=ROOT, check=True)
-    lim = make(limiters, redis_url, requests=5, per=1.0).bind_sync(key)
+    # another process saw a 429 and paused the key's budget for a minute
+    subprocess.run([sys.executable, "-c", PAUSER, redis_url, key, "60"], cwd=ROOT, check=True)
     (pause_key,) = inspect_redis.keys("*:pause")
-    left = inspect_redis.pttl(pause_key) / 1000
-    assert left > 0.2
-    start = time.monotonic()
-    lim.acquire().release(sent=False)
-    assert time.monotonic() - start >= left - 0.05
+    assert 0 < inspect_redis.pttl(pause_key) <= 60_000
+    lim = make(limiters, redis_url, requests=5, per=1.0).bind_sync(key)
+    done = threading.Event()
+
+    def waiter() -> None:
+        lim.acquire().release(sent=False)
+        done.set()
+
+    threading.Thread(target=waiter, daemon=True).start()
+    assert not done.wait(0.3)  # held by the other process's pause
+    inspect_redis.delete(pause_key)  # the pause ends
+    assert done.wait(10)
 
 
 @pytest.mark.anyio
@@ -470,7 +482,7 @@ async def test_a_429_seen_by_a_client_pauses_the_shared_budget(
     redis_url: str, limiters: list[RedisRateLimiter], inspect_redis: Any
 ) -> None:
     fake = FakeNanoBanana(rate_limit=None)
-    fake.inject("http_429", times=1, retry_after=0.5)
+    fake.inject("http_429", times=1, retry_after=60.0)
     async with fake.async_client(
         rate_limit=make(limiters, redis_url, requests=5, per=1.0), max_retries=0
     ) as client:
@@ -478,12 +490,15 @@ async def test_a_429_seen_by_a_client_pauses_the_shared_budget(
             await client.account.credits()
     wait_for(lambda: len(inspect_redis.keys("*:pause")) == 1)
     (pause_key,) = inspect_redis.keys("*:pause")
-    assert 200 < inspect_redis.pttl(pause_key) <= 500
+    assert 0 < inspect_redis.pttl(pause_key) <= 60_000  # the Retry-After, shared through Redis
     # another process (a limiter object of its own) waits for the pause to end
     other = make(limiters, redis_url, requests=5, per=1.0).bind_async(fake.api_key)
-    start = time.monotonic()
-    (await other.acquire()).release(sent=False)
-    assert time.monotonic() - start > 0.15
+    with anyio.move_on_after(0.3) as held:
+        await other.acquire()
+    assert held.cancelled_caught
+    inspect_redis.delete(pause_key)  # the pause ends
+    with anyio.fail_after(10.0):
+        (await other.acquire()).release(sent=False)
 
 
 @pytest.mark.anyio
@@ -491,11 +506,11 @@ async def test_a_local_pause_holds_local_waiters_at_once(
     redis_url: str, key: str, limiters: list[RedisRateLimiter]
 ) -> None:
     lim = make(limiters, redis_url, requests=5, per=1.0).bind_async(key)
+    start = time.monotonic()
     lim.pause(0.3)
     lim.pause(0)  # ignored
-    start = time.monotonic()
     (await lim.acquire()).release(sent=False)
-    assert time.monotonic() - start >= 0.25
+    assert time.monotonic() - start >= 0.3 - 0.01
 
 
 # -- the redis.asyncio and redis.Redis clients ---------------------------------------------
@@ -518,8 +533,8 @@ async def test_a_redis_asyncio_client(
         for _ in range(4):
             (await lim.acquire()).release()
         assert time.monotonic() - start >= 0.3  # the third waited for a window
-        lim.pause(0.5)
-        wait_for_async = anyio.fail_after(2.0)
+        lim.pause(60.0)
+        wait_for_async = anyio.fail_after(10.0)  # it is shared in the background
         with wait_for_async:
             while not inspect_redis.keys("*:pause"):
                 await anyio.sleep(0.01)
@@ -624,10 +639,10 @@ def test_release_and_pause_never_raise_when_redis_goes_down(
         with caplog.at_level(logging.WARNING, logger="nanobanana"):
             permit.release()  # the lease will free the slot
             permit.release()  # a second release is a no-op
+            start = time.monotonic()
             lim.pause(0.1)  # still holds this process's waiters
         assert "could not release a slot" in caplog.text
         assert "could not share a pause" in caplog.text
-        start = time.monotonic()
         with pytest.raises(RateLimiterUnavailableError):
             lim.acquire()
-        assert time.monotonic() - start >= 0.05  # the local pause came first
+        assert time.monotonic() - start >= 0.1 - 0.01  # the local pause came first

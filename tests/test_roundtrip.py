@@ -1,5 +1,6 @@
 """Full round trips: generate -> status -> download, on the async and sync clients,
-in-process and over ``fake.serve()`` (a real socket through uvicorn)."""
+in-process (async in virtual time, sync on a ManualClock) and over ``fake.serve()`` (a
+real socket through uvicorn, in scaled real time: marked slow)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from virtual_time import LoopClock
 
 import nanobanana as nb
-from nanobanana.testing import FakeNanoBanana, Fault
+from nanobanana.testing import FakeNanoBanana, Fault, ManualClock
 
 pytestmark = pytest.mark.anyio
 
-SCALE = 1000.0  # images take 10-20 ms, videos 60-300 ms of real time
+SCALE = 1000.0  # over a socket: images take 10-20 ms, videos 60-300 ms of real time
 
 
 def check_png(data: bytes, size: tuple[int, int]) -> None:
@@ -46,8 +48,9 @@ def assert_no_key_on_asset_host(fake: FakeNanoBanana, asset_host: str) -> None:
 # -- in-process ------------------------------------------------------------------------
 
 
+@pytest.mark.virtual_time
 async def test_async_roundtrip_in_process() -> None:
-    fake = FakeNanoBanana(time_scale=SCALE, seed=1)
+    fake = FakeNanoBanana(clock=LoopClock(), seed=1)
     async with fake.async_client() as client:
         task = await client.images.generate("A sunset", aspect_ratio="16:9", num_images=2)
         while not (status := await client.images.status(task.task_id)).done:
@@ -66,7 +69,7 @@ async def test_async_roundtrip_in_process() -> None:
 
 
 def test_sync_roundtrip_in_process() -> None:
-    fake = FakeNanoBanana(time_scale=SCALE, seed=2)
+    fake = FakeNanoBanana(clock=ManualClock(), seed=2)
     with fake.client() as client:
         task = client.images.generate("A sunset", model="nano-banana-pro", resolution="2K")
         while not (status := client.images.status(task.task_id)).done:
@@ -78,8 +81,9 @@ def test_sync_roundtrip_in_process() -> None:
     assert_no_key_on_asset_host(fake, fake.asset_host)
 
 
+@pytest.mark.virtual_time
 async def test_async_task_wait_and_client_download(tmp_path: Path) -> None:
-    fake = FakeNanoBanana(time_scale=SCALE, seed=3)
+    fake = FakeNanoBanana(clock=LoopClock(), seed=3)
     async with fake.async_client() as client:
         status = await (await client.images.generate("A fox", num_images=2)).wait(timeout=600)
         paths = [await client.download(url, tmp_path) for url in status.image_urls]
@@ -90,7 +94,7 @@ async def test_async_task_wait_and_client_download(tmp_path: Path) -> None:
 
 
 def test_sync_task_wait_and_client_download(tmp_path: Path) -> None:
-    fake = FakeNanoBanana(time_scale=SCALE, seed=4)
+    fake = FakeNanoBanana(clock=ManualClock(), seed=4)
     with fake.client() as client:
         status = client.videos.generate("A dog").wait(timeout=600)
         assert status.video_url is not None
@@ -100,7 +104,7 @@ def test_sync_task_wait_and_client_download(tmp_path: Path) -> None:
 
 
 async def test_sync_and_async_clients_share_one_simulator() -> None:
-    fake = FakeNanoBanana(time_scale=SCALE)
+    fake = FakeNanoBanana(clock=ManualClock())
     with fake.client() as sync_client:
         sync_task = sync_client.images.generate("one")
     async with fake.async_client() as client:
@@ -115,11 +119,12 @@ async def test_sync_and_async_clients_share_one_simulator() -> None:
 
 @pytest.fixture
 def served() -> Iterator[tuple[FakeNanoBanana, str]]:
-    fake = FakeNanoBanana(time_scale=SCALE, seed=5)
+    fake = FakeNanoBanana(time_scale=SCALE, seed=5, result_ttl=None)  # however late the download
     with fake.serve() as url:
         yield fake, url
 
 
+@pytest.mark.slow
 async def test_async_roundtrip_over_serve(served: tuple[FakeNanoBanana, str]) -> None:
     fake, url = served
     assert url.startswith("http://127.0.0.1:") and url.endswith("/api/v1")
@@ -136,6 +141,7 @@ async def test_async_roundtrip_over_serve(served: tuple[FakeNanoBanana, str]) ->
     assert {r.host for r in fake.requests if not r.is_asset} == {"127.0.0.1"}
 
 
+@pytest.mark.slow
 def test_sync_roundtrip_over_serve(served: tuple[FakeNanoBanana, str], tmp_path: Path) -> None:
     fake, url = served
     with nb.Client(api_key=fake.api_key, base_url=url, _clock=fake.clock) as client:  # type: ignore[arg-type]
@@ -149,6 +155,7 @@ def test_sync_roundtrip_over_serve(served: tuple[FakeNanoBanana, str], tmp_path:
     assert [c.credits for c in fake.charges] == [20]
 
 
+@pytest.mark.slow
 def test_serve_drops_the_connection_after_processing(
     served: tuple[FakeNanoBanana, str],
 ) -> None:
@@ -160,6 +167,7 @@ def test_serve_drops_the_connection_after_processing(
     assert len(fake.charges) == 1 and len(fake.requests) == 1  # charged, never resent
 
 
+@pytest.mark.slow
 async def test_serve_read_timeout_really_times_out(served: tuple[FakeNanoBanana, str]) -> None:
     fake, url = served
     fake.inject(Fault.READ_TIMEOUT, route="account/credits", times=1)
@@ -167,7 +175,7 @@ async def test_serve_read_timeout_really_times_out(served: tuple[FakeNanoBanana,
         api_key=fake.api_key,
         base_url=url,
         _clock=fake.clock,  # type: ignore[arg-type]
-        timeout=0.2,
+        timeout=2.0,  # real seconds: the answer to the retry must come within it
         max_retries=1,
     ) as client:
         credits = await client.account.credits()  # first try hangs, the retry answers
@@ -175,8 +183,9 @@ async def test_serve_read_timeout_really_times_out(served: tuple[FakeNanoBanana,
     assert [r.fault for r in fake.requests] == ["read_timeout", None]
 
 
+@pytest.mark.slow
 def test_serve_rate_limit_answers_429_with_retry_after() -> None:
-    fake = FakeNanoBanana(rate_limit=(2, 60.0))
+    fake = FakeNanoBanana(rate_limit=(2, 60.0), clock=ManualClock())  # time stands still
     with fake.serve() as url:
         headers = {"Authorization": f"Bearer {fake.api_key}"}
         with httpx.Client(base_url=url + "/", headers=headers) as http:
@@ -185,4 +194,4 @@ def test_serve_rate_limit_answers_429_with_retry_after() -> None:
             refused = http.get("models")
     assert refused.status_code == 429
     assert refused.json()["error"]["code"] == "RATE_LIMIT_EXCEEDED"
-    assert 59 <= int(refused.headers["retry-after"]) <= 60
+    assert refused.headers["retry-after"] == "60"

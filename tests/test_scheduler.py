@@ -1,23 +1,29 @@
-"""The per-client poll scheduler: cancellation, scale, threads, fairness to submissions."""
+"""The per-client poll scheduler: cancellation, scale, threads, fairness to submissions.
+
+The async tests run in virtual time (tests/virtual_time.py): every wait, cancel scope and
+deadline below is in API seconds, and each figure is the same on any machine.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from typing import Any
 
 import anyio
 import pytest
+from virtual_time import LoopClock
 
 import nanobanana as nb
+from nanobanana._window import default_margin
 from nanobanana.testing import FakeNanoBanana, Fault
 
-SCALE = 1000.0
+pytestmark = pytest.mark.virtual_time
 
 
-def _fake(**kw: Any) -> FakeNanoBanana:
-    fake = FakeNanoBanana(time_scale=kw.pop("time_scale", SCALE), seed=kw.pop("seed", 3), **kw)
+def _fake(scale: float = 1.0, **kw: Any) -> FakeNanoBanana:
+    """A simulator in virtual time (create it inside the test)."""
+    fake = FakeNanoBanana(clock=LoopClock(scale), seed=kw.pop("seed", 3), **kw)
     fake.durations["image"] = (10.0, 20.0)
     return fake
 
@@ -32,11 +38,11 @@ async def test_cancelled_wait_leaves_nothing_behind_and_keeps_the_task_id() -> N
     fake.durations["image"] = 200.0
     async with fake.async_client() as client:
         task = await client.images.generate("a red fox")
-        with anyio.move_on_after(0.02):  # real seconds: 20 s of API time
+        with anyio.move_on_after(20.0):
             await task
         assert task.task_id
         before = _polls(fake)
-        await anyio.sleep(0.1)  # 100 API seconds: a leftover loop would have polled
+        await anyio.sleep(100.0)  # a leftover loop would have polled
         assert _polls(fake) == before
         fake.durations["image"] = 1.0
         status = await task
@@ -50,17 +56,17 @@ async def test_cancelling_polls_in_flight_gives_their_turns_back() -> None:
         tasks = [await client.images.generate(f"fox {i}") for i in range(12)]
         slow = fake.inject(Fault.LATENCY, route="images/status", seconds=5000.0)
         now_policy = nb.PollPolicy(initial_delay=0.0, interval=1.0)
-        with anyio.move_on_after(0.05):
+        with anyio.move_on_after(50.0):  # eight polls in flight, the rest waiting for a turn
             async with anyio.create_task_group() as tg:
                 for task in tasks:
                     tg.start_soon(lambda t=task: t.wait(poll_policy=now_policy))
         slow.remove()
-        with anyio.fail_after(3.0):
+        with anyio.fail_after(600.0):  # a leaked turn would hold these for ever
             statuses = await nb.gather(*tasks)
         assert [s.status for s in statuses] == ["completed"] * 12
 
 
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.parametrize("anyio_backend", ["asyncio"], indirect=True)
 @pytest.mark.anyio
 async def test_asyncio_task_cancel() -> None:
     fake = _fake()
@@ -68,24 +74,26 @@ async def test_asyncio_task_cancel() -> None:
     async with fake.async_client() as client:
         task = await client.images.generate("a red fox")
         waiter = asyncio.ensure_future(task.wait())
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(20.0)
         waiter.cancel()
         with pytest.raises(asyncio.CancelledError):
             await waiter
         before = _polls(fake)
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(100.0)
         assert _polls(fake) == before
         fake.durations["image"] = 1.0
         assert (await task).status == "completed"
 
 
+@pytest.mark.slow
 @pytest.mark.anyio
 async def test_thousand_concurrent_waits_on_one_client() -> None:
     # 1,000 tasks submitted and awaited at once through the real 60/min budget: about
     # 33 minutes of API time. Every task costs one submission and one poll, the strict
-    # window never answers 429, and the default deadline (10 min) does not fail tasks
-    # whose polls were only held up by the budget.
-    fake = _fake(time_scale=3000.0)
+    # window never answers 429, the budget never idles while polls wait for it, and the
+    # default deadline (10 min) does not fail tasks whose polls were only held up by it.
+    # (scale: a waiter in the limiter looks again once a real second, i.e. a window here)
+    fake = _fake(scale=60.0)
     async with fake.async_client() as client:
         results: list[nb.ImageStatus] = []
 
@@ -93,24 +101,26 @@ async def test_thousand_concurrent_waits_on_one_client() -> None:
             task = await client.images.generate(f"fox {i}")
             results.append(await task)
 
-        started = time.monotonic()
         async with anyio.create_task_group() as tg:
             for i in range(1000):
                 tg.start_soon(one, i)
-        assert time.monotonic() - started < 8.0
+        elapsed = fake.clock.now()
     assert len(results) == 1000
     assert {r.status for r in results} == {"completed"}
     assert len({r.task_id for r in results}) == 1000
     api = fake.api_requests
     assert not [r for r in api if r.status == 429]
     assert len(api) <= 2.05 * 1000
+    # N requests per window and a margin: the budget is the only thing that took time
+    rounds = -(-len(api) // 60)  # ceil
+    assert elapsed <= (rounds - 1) * (60.0 + default_margin(60.0)) + 20.0 + 1.0
 
 
 @pytest.mark.anyio
 async def test_submissions_are_not_starved_by_many_waiting_polls() -> None:
     # 60 waits polling every second on a saturated 60/min budget: a new submission still
     # gets through after at most a handful of polls (the scheduler's slots), not after all.
-    fake = _fake(time_scale=2000.0)
+    fake = _fake()
     fake.durations["image"] = 1000.0
     async with fake.async_client() as client:
         tasks: list[nb.AsyncImageTask] = []
@@ -125,7 +135,7 @@ async def test_submissions_are_not_starved_by_many_waiting_polls() -> None:
         async with anyio.create_task_group() as tg:
             for task in tasks:
                 tg.start_soon(lambda t=task: t.wait(poll_policy=every_second))
-            await fake.clock.asleep(5.0)
+            await anyio.sleep(5.0)
             start = len(fake.api_requests)
             await client.images.generate("urgent")
             tg.cancel_scope.cancel()
@@ -135,7 +145,9 @@ async def test_submissions_are_not_starved_by_many_waiting_polls() -> None:
 
 
 def test_sync_waits_from_many_threads() -> None:
-    fake = _fake()
+    # Threads live in real time: a scaled clock, and only what no scheduling changes.
+    fake = FakeNanoBanana(time_scale=1000.0, seed=3)
+    fake.durations["image"] = 5.0  # done before the first poll (about 15 s), however late
     with fake.client() as client:
         tasks = [client.images.generate(f"fox {i}") for i in range(20)]
         results: list[Any] = []
@@ -151,7 +163,7 @@ def test_sync_waits_from_many_threads() -> None:
         for thread in threads:
             thread.start()
         for thread in threads:
-            thread.join(10)
+            thread.join()
         assert not errors
         assert len(results) == 20 and {r.status for r in results} == {"completed"}
-        assert _polls(fake) <= 2 * 20
+        assert _polls(fake) == 20  # one poll each: none before its planned time

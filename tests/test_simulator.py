@@ -788,6 +788,7 @@ def test_threads_share_one_simulator_safely() -> None:
     assert fake.account().credits == 10_000 - 200 * 6
 
 
+@pytest.mark.slow
 def test_the_simulator_imports_neither_rich_redis_nor_uvicorn() -> None:
     import subprocess
     import sys

@@ -35,6 +35,7 @@ def committed() -> dict[str, str]:
     return {p.relative_to(PACKAGE).as_posix(): p.read_text() for p in paths}
 
 
+@pytest.mark.slow
 def test_committed_sync_matches_generator(tmp_path: Path) -> None:
     subprocess.run([sys.executable, str(UNASYNC), "--out", str(tmp_path)], check=True)
     generated = {p.relative_to(tmp_path).as_posix(): p.read_text() for p in tmp_path.rglob("*.py")}
@@ -44,6 +45,7 @@ def test_committed_sync_matches_generator(tmp_path: Path) -> None:
     assert not stale, f"the generated code is stale ({stale}): run `nox -s generate`"
 
 
+@pytest.mark.slow
 def test_check_mode_reports_a_hand_edit(tmp_path: Path) -> None:
     subprocess.run([sys.executable, str(UNASYNC), "--out", str(tmp_path)], check=True)
     target = tmp_path / "_sync" / "_client.py"

@@ -1,25 +1,29 @@
-"""Task handles and waiting, against the simulator with scaled time (asyncio and Trio)."""
+"""Task handles and waiting, against the simulator (asyncio and Trio).
+
+Async tests run in virtual time (tests/virtual_time.py) and sync ones on a ManualClock,
+so every poll count and every time below is exact, however busy the machine.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import uuid
 from typing import Any
 
 import httpx
 import pytest
+from virtual_time import LoopClock
 
 import nanobanana as nb
-from nanobanana._clock import Clock
 from nanobanana.testing import FakeNanoBanana, ManualClock
 
-pytestmark = pytest.mark.anyio
-
-SCALE = 1000.0
+pytestmark = [pytest.mark.anyio, pytest.mark.virtual_time]
 
 
-def _fake(**kw: Any) -> FakeNanoBanana:
-    fake = FakeNanoBanana(time_scale=SCALE, seed=kw.pop("seed", 7), **kw)
+def _fake(clock: Any = None, **kw: Any) -> FakeNanoBanana:
+    """The simulator; in virtual time unless given a clock (create it inside the test)."""
+    fake = FakeNanoBanana(clock=clock or LoopClock(), seed=kw.pop("seed", 7), **kw)
     fake.durations["image"] = (10.0, 20.0)
     fake.durations["video"] = (60.0, 120.0)
     return fake
@@ -29,8 +33,14 @@ def _status_polls(fake: FakeNanoBanana) -> int:
     return sum(1 for r in fake.api_requests if r.route in ("images/status", "videos/status"))
 
 
+def _times(fake: FakeNanoBanana, route: str) -> list[float]:
+    """When the server saw each request of ``route`` (API seconds)."""
+    return [r.time for r in fake.api_requests if r.route == route]
+
+
 async def test_await_task_returns_the_final_status() -> None:
     fake = _fake()
+    fake.durations["image"] = 12.0
     async with fake.async_client() as client:
         task = await client.images.generate("a red fox")
         assert isinstance(task, nb.AsyncImageTask)
@@ -38,8 +48,13 @@ async def test_await_task_returns_the_final_status() -> None:
         assert isinstance(status, nb.ImageStatus)
         assert status.status == "completed" and status.image_url
         assert status.task_id == task.task_id
-        # Polled near the expected completion, not every second.
-        assert _status_polls(fake) <= 3
+        # No task of this profile has ended yet, so this one is a probe: polled once early
+        # (30-80% of the images' default 15 s), then once when its progress says it ends
+        # (12 s): two polls, not one a second, and the result a moment after the end.
+        (submitted,) = _times(fake, "images/generate")
+        first, last = (t - submitted for t in _times(fake, "images/status"))
+        assert 0.3 * 15.0 <= first <= 0.8 * 15.0
+        assert 12.0 <= last <= 13.0
 
 
 async def test_progress_callback_sees_every_status_including_the_final_one() -> None:
@@ -50,7 +65,7 @@ async def test_progress_callback_sees_every_status_including_the_final_one() -> 
         seen: list[nb.ImageStatus] = []
         policy = nb.PollPolicy(initial_delay=1.0, interval=2.0, backoff=1.0)
         status = await task.wait(on_progress=seen.append, poll_policy=policy)
-        assert len(seen) == _status_polls(fake) >= 3
+        assert len(seen) == _status_polls(fake) >= 13  # 1 s, then every 2 s (±20%) to 30 s
         assert all(s.status == "pending" for s in seen[:-1])
         assert seen[-1] == status and status.status == "completed"
 
@@ -101,7 +116,7 @@ async def test_default_deadline_is_finite() -> None:
         start = fake.clock.now()
         with pytest.raises(nb.TaskTimeoutError):
             await task
-        assert 600.0 <= fake.clock.now() - start < 700.0
+        assert fake.clock.now() - start == pytest.approx(600.0, abs=1e-3)
 
 
 async def test_wait_by_id_for_images_and_videos() -> None:
@@ -124,15 +139,22 @@ async def test_a_policy_given_to_the_client_applies_and_a_per_wait_policy_overri
     async with fake.async_client(poll_policy=policy) as client:
         task = await client.images.generate("a red fox")
         await task
-        frequent = _status_polls(fake)
-        assert frequent >= 5  # about every 2 s until 30 s
+        # every 2 s (±20%) from the submission until the first poll after the end, at 30 s
+        (submitted,) = _times(fake, "images/generate")
+        polls = _times(fake, "images/status")
+        gaps = [b - a for a, b in zip([submitted, *polls], polls, strict=False)]
+        assert all(1.6 - 1e-6 <= gap <= 2.4 + 1e-6 for gap in gaps), gaps
+        assert polls[-2] < submitted + 30.0 <= polls[-1]
         task2 = await client.images.generate("a red fox")
         await task2.wait(poll_policy=nb.PollPolicy(initial_delay=40.0, interval=5.0))
-        assert _status_polls(fake) - frequent == 1
+        # the wait's own policy: one poll, 40 s (±20%) after the submission
+        submitted2 = _times(fake, "images/generate")[-1]
+        (poll2,) = _times(fake, "images/status")[len(polls) :]
+        assert 32.0 <= poll2 - submitted2 <= 48.0
 
 
 def test_sync_client_blocking_wait() -> None:
-    fake = _fake()
+    fake = _fake(ManualClock())
     with fake.client() as client:
         task = client.images.generate("a red fox")
         assert isinstance(task, nb.ImageTask)
@@ -145,12 +167,12 @@ def test_sync_client_blocking_wait() -> None:
 
 
 def test_sync_failed_and_timeout() -> None:
-    fake = _fake(failure_rate=1.0)
+    fake = _fake(ManualClock(), failure_rate=1.0)
     with fake.client() as client:
         task = client.images.generate("a red fox")
         with pytest.raises(nb.TaskFailedError):
             task.wait()
-    fake2 = _fake()
+    fake2 = _fake(ManualClock())
     fake2.durations["image"] = 100.0
     with fake2.client() as client:
         task = client.images.generate("a red fox")
@@ -167,7 +189,7 @@ def _mock_client(handler: Any, **kw: Any) -> nb.AsyncClient:
         api_key="nb_sk_test_0123456789abcdef",
         base_url="https://api.test/api/v1",
         rate_limit=None,
-        _clock=Clock(scale=SCALE),
+        _clock=LoopClock(),
         _transport=httpx.MockTransport(handler),
         **kw,
     )
@@ -178,10 +200,10 @@ def _envelope(data: dict[str, Any], headers: dict[str, str] | None = None) -> ht
 
 
 async def test_unknown_status_is_treated_as_running_and_logged_once(
-    caplog: pytest.LogCaptureFixture, anyio_backend: str
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.WARNING, logger="nanobanana")
-    word = f"queued_at_provider_{anyio_backend}"
+    word = f"queued_at_provider_{uuid.uuid4().hex[:8]}"  # once per process: a new word
     answers = iter([word, word, "completed"])
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -196,7 +218,7 @@ async def test_unknown_status_is_treated_as_running_and_logged_once(
 
 
 async def test_retry_after_on_a_status_response_is_honoured() -> None:
-    clock = Clock(scale=SCALE)
+    clock = LoopClock()
     times: list[float] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -215,7 +237,7 @@ async def test_retry_after_on_a_status_response_is_honoured() -> None:
     async with client:
         await client.images.wait("abc", poll_policy=nb.PollPolicy(initial_delay=0.0, interval=1.0))
     assert len(times) == 2
-    assert times[1] - times[0] >= 39.0
+    assert times[1] - times[0] == pytest.approx(40.0, abs=1e-3)
 
 
 async def test_video_provider_failure_words_are_failures() -> None:
@@ -262,7 +284,7 @@ async def test_a_clone_from_with_options_shares_the_poll_scheduler() -> None:
 
 
 def test_waiting_again_on_an_ended_sync_task_sends_nothing() -> None:
-    fake = _fake()
+    fake = _fake(ManualClock())
     with fake.client() as client:
         task = client.images.generate("a red fox")
         first = task.wait()
