@@ -23,14 +23,18 @@ from ._exceptions import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    BudgetExceededError,
     ContentFilteredError,
     InsufficientCreditsError,
     InternalServerError,
     InvalidParameterError,
+    JournalError,
     LimiterDeadlockError,
     NanoBananaError,
+    NotSubmittedError,
     PermissionDeniedError,
     RateLimitError,
+    RateLimiterUnavailableError,
     TaskFailedError,
     TaskNotFoundError,
     TaskTimeoutError,
@@ -65,27 +69,18 @@ from ._version import __version__
 
 if TYPE_CHECKING:
     from ._async._batch import AsyncBatch
-    from ._batch_models import (
-        BatchItem,
-        BudgetExceededError,
-        JournalError,
-        NotSubmittedError,
-    )
+    from ._batch_models import BatchItem
     from ._fanin import as_completed, gather
     from ._sync._batch import Batch
     from ._sync._client import Client
     from ._sync._raw import RawResponse
     from ._sync._tasks import ImageTask, VideoTask
-    from .limiters._errors import RateLimiterUnavailableError
 
 # Loaded on first use: the sync twin, the batch machinery (sqlite3, the journal) and the
 # fan-in helpers are not needed to import the package, and cost a third of its import time.
 _LAZY = {
     "AsyncBatch": "._async._batch",
     "BatchItem": "._batch_models",
-    "BudgetExceededError": "._batch_models",
-    "JournalError": "._batch_models",
-    "NotSubmittedError": "._batch_models",
     "as_completed": "._fanin",
     "gather": "._fanin",
     "Batch": "._sync._batch",
@@ -93,7 +88,6 @@ _LAZY = {
     "ImageTask": "._sync._tasks",
     "VideoTask": "._sync._tasks",
     "RawResponse": "._sync._raw",
-    "RateLimiterUnavailableError": ".limiters._errors",
 }
 
 

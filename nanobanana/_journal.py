@@ -47,9 +47,9 @@ from typing import Any
 
 import attrs
 
-from ._batch_models import JournalError
+from ._exceptions import JournalBusy, JournalError
 
-__all__ = ["RESUBMITTABLE", "Journal", "JournalBusy", "JournalRow"]
+__all__ = ["RESUBMITTABLE", "Journal", "JournalRow"]
 
 SCHEMA_VERSION = "1"
 
@@ -86,14 +86,6 @@ class JournalRow:
     status: str | None
     paths: tuple[str, ...]
     error: str | None
-
-
-class JournalBusy(JournalError):
-    """The journal is open in this process already; ``holder`` is that ``Journal``."""
-
-    def __init__(self, message: str, holder: Journal) -> None:
-        super().__init__(message)
-        self.holder = holder
 
 
 _open: weakref.WeakValueDictionary[str, Journal] = weakref.WeakValueDictionary()

@@ -251,6 +251,7 @@ def test_exit_codes_by_error_class() -> None:
     assert exit_code(nb.AuthenticationError("m", status_code=401)) == 3
     assert exit_code(nb.PermissionDeniedError("m", status_code=403)) == 3
     assert exit_code(nb.InsufficientCreditsError("m", status_code=402)) == 4
+    assert exit_code(nb.BudgetExceededError("m", needed=2, available=1)) == 4  # not a 402
     assert exit_code(nb.TaskNotFoundError("m", status_code=404)) == 5
     assert exit_code(nb.RateLimitError("m")) == 6
     assert exit_code(nb.InternalServerError("m", status_code=500)) == 7

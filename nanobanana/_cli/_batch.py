@@ -12,7 +12,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from nanobanana._batch_models import BatchItem, NotSubmittedError
+from nanobanana._batch_models import BatchItem
+from nanobanana._exceptions import NotSubmittedError
 from nanobanana._requests import ImageRequest, VideoRequest
 
 from ._context import Context, fake_state_path, resource_for

@@ -32,9 +32,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 from .. import _catalog
 from .._batch_models import (
     BatchItem,
-    BudgetExceededError,
-    JournalError,
-    NotSubmittedError,
     Request,
     Status,
     fingerprint,
@@ -57,12 +54,16 @@ from .._concurrency import (
 )
 from .._exceptions import (
     APIConnectionError,
+    BudgetExceededError,
     InvalidParameterError,
+    JournalBusy,
+    JournalError,
     NanoBananaError,
+    NotSubmittedError,
     RateLimitError,
     TaskFailedError,
 )
-from .._journal import RESUBMITTABLE, Journal, JournalBusy, JournalRow
+from .._journal import RESUBMITTABLE, Journal, JournalRow
 from .._limits import Limiter, Permit
 from .._log import logger
 from .._options import NO_OPTIONS, OnSend, RequestOptions
