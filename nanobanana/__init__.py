@@ -22,21 +22,25 @@ if TYPE_CHECKING:
     from ._async._client import AsyncClient
     from ._async._raw import AsyncRawResponse
     from ._async._tasks import AsyncImageTask, AsyncVideoTask
-    from ._batch_models import BatchItem, BudgetExceededError, JournalError, NotSubmittedError
+    from ._batch_models import BatchItem
     from ._exceptions import (
         APIConnectionError,
         APIStatusError,
         APITimeoutError,
         AuthenticationError,
         BadRequestError,
+        BudgetExceededError,
         ContentFilteredError,
         InsufficientCreditsError,
         InternalServerError,
         InvalidParameterError,
+        JournalError,
         LimiterDeadlockError,
         NanoBananaError,
+        NotSubmittedError,
         PermissionDeniedError,
         RateLimitError,
+        RateLimiterUnavailableError,
         TaskFailedError,
         TaskNotFoundError,
         TaskTimeoutError,
@@ -72,7 +76,6 @@ if TYPE_CHECKING:
         VideoModel,
         VideoResolution,
     )
-    from .limiters._errors import RateLimiterUnavailableError
 
 # Every public name is resolved on first use (PEP 562), so ``import nanobanana`` costs
 # almost nothing and a program pays only for what it touches: the async client, the sync
@@ -84,20 +87,24 @@ _MODULES: dict[str, tuple[str, ...]] = {
     "._async._client": ("AsyncClient",),
     "._async._raw": ("AsyncRawResponse",),
     "._async._tasks": ("AsyncImageTask", "AsyncVideoTask"),
-    "._batch_models": ("BatchItem", "BudgetExceededError", "JournalError", "NotSubmittedError"),
+    "._batch_models": ("BatchItem",),
     "._exceptions": (
         "APIConnectionError",
         "APIStatusError",
         "APITimeoutError",
         "AuthenticationError",
         "BadRequestError",
+        "BudgetExceededError",
         "ContentFilteredError",
         "InsufficientCreditsError",
         "InternalServerError",
         "InvalidParameterError",
+        "JournalError",
         "LimiterDeadlockError",
         "NanoBananaError",
+        "NotSubmittedError",
         "PermissionDeniedError",
+        "RateLimiterUnavailableError",
         "RateLimitError",
         "TaskFailedError",
         "TaskNotFoundError",
@@ -134,7 +141,6 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "VideoModel",
         "VideoResolution",
     ),
-    ".limiters._errors": ("RateLimiterUnavailableError",),
 }
 _LAZY = {name: module for module, names in _MODULES.items() for name in names}
 

@@ -1,4 +1,5 @@
-"""Batch outputs: BatchItem and the batch errors (the inputs are ``_requests``' classes).
+"""Batch outputs: BatchItem (the inputs are ``_requests``' classes; the batch errors are
+``_exceptions``').
 
 Also the pure helpers of a batch: turning an input into a request, a request's
 fingerprint (parameters + position, what the journal checks on a rerun), and which errors
@@ -18,20 +19,15 @@ import attrs
 from . import _catalog
 from ._exceptions import (
     AuthenticationError,
+    BudgetExceededError,
     InsufficientCreditsError,
     InvalidParameterError,
-    NanoBananaError,
     PermissionDeniedError,
 )
 from ._models import ImageStatus, VideoStatus
 from ._requests import ImageRequest, VideoRequest
 
-__all__ = [
-    "BatchItem",
-    "BudgetExceededError",
-    "JournalError",
-    "NotSubmittedError",
-]
+__all__ = ["BatchItem"]
 
 
 Request = ImageRequest | VideoRequest
@@ -72,52 +68,6 @@ class BatchItem:
         5xx, or a crash in a previous run). It is never resubmitted automatically.
         """
         return bool(getattr(self.error, "may_have_been_processed", False))
-
-
-# -- errors ----------------------------------------------------------------------------
-
-
-class BudgetExceededError(InsufficientCreditsError):
-    """A batch would spend more than the balance or ``max_credits``: refused before spending.
-
-    ``needed`` is the credits still to spend; ``available`` the limit it ran into (the
-    balance or ``max_credits``); ``balance`` the account's credits when known.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        needed: int,
-        available: int,
-        balance: int | None = None,
-        max_credits: int | None = None,
-    ) -> None:
-        super().__init__(message, status_code=402, code="BUDGET_EXCEEDED")
-        self.needed = needed
-        self.available = available
-        self.balance = balance
-        self.max_credits = max_credits
-
-    def __str__(self) -> str:
-        return self.message
-
-
-class NotSubmittedError(NanoBananaError):
-    """A request of a batch was never sent (nothing charged); ``reason`` says why.
-
-    The batch stopped before it (a fatal error, the budget, or the batch was closed).
-    Resubmitting it later is safe.
-    """
-
-    def __init__(self, message: str, *, reason: BaseException | None = None) -> None:
-        super().__init__(message)
-        self.reason = reason
-
-
-class JournalError(NanoBananaError):
-    """The batch journal cannot be used: in use by another run, written for another batch,
-    not a journal or damaged, or its file cannot be created. Raised before anything is sent."""
 
 
 # -- pure helpers ----------------------------------------------------------------------
@@ -169,11 +119,12 @@ def fingerprint(kind: str, index: int, request: Request) -> str:
 
 
 def is_fatal(error: BaseException, request: Request | None = None) -> bool:
-    """True when ``error`` stops a whole batch: 401, 402, or a 403 on the key.
+    """True when ``error`` stops a whole batch: 401, 402, a 403 on the key, or the batch's
+    own budget refusing.
 
     A 403 for a subscription-only model (NOTES §6) is that request's own failure.
     """
-    if isinstance(error, (AuthenticationError, InsufficientCreditsError)):
+    if isinstance(error, (AuthenticationError, InsufficientCreditsError, BudgetExceededError)):
         return True
     if isinstance(error, PermissionDeniedError):
         model = request.model if isinstance(request, ImageRequest) else None

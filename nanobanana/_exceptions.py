@@ -1,4 +1,30 @@
-"""The exception hierarchy. Every error the SDK raises derives from NanoBananaError.
+"""The exception hierarchy: every error nanobanana raises derives from ``NanoBananaError``.
+
+    NanoBananaError
+    ├── InvalidParameterError (also ValueError)    refused locally: nothing sent
+    ├── APIConnectionError                         the request could not complete
+    │   └── APITimeoutError
+    ├── APIStatusError                             the API answered with an error status
+    │   ├── BadRequestError                        400
+    │   ├── AuthenticationError                    401
+    │   ├── InsufficientCreditsError               402
+    │   ├── PermissionDeniedError                  403
+    │   ├── TaskNotFoundError                      404
+    │   ├── RateLimitError                         429
+    │   ├── ContentFilteredError                   451
+    │   └── InternalServerError                    5xx
+    ├── UnexpectedResponseError                    an answer that does not decode
+    ├── TaskFailedError                            a task ended in failure
+    ├── TaskTimeoutError (also TimeoutError)       waiting for a task passed its deadline
+    ├── BudgetExceededError                        a batch over its budget: refused locally
+    ├── NotSubmittedError                          a request of a batch never sent
+    ├── JournalError                               a batch journal that cannot be used
+    │   └── JournalBusy                            (internal) open in this process already
+    ├── LimiterDeadlockError (also RuntimeError)   a blocking call would wait forever
+    └── RateLimiterUnavailableError                the shared limiter's Redis is unreachable
+
+``APIStatusError`` and its subclasses are answers of the API; every other error is raised
+by the SDK itself (``BudgetExceededError`` too: the API was never asked).
 
 Messages never contain the API key: they are built from the server's envelope, the
 status line and our own words only.
@@ -11,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import httpx
 
+    from ._journal import Journal
     from ._models import ImageStatus, VideoStatus
 
 __all__ = [
@@ -19,14 +46,19 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "BudgetExceededError",
     "ContentFilteredError",
     "InsufficientCreditsError",
     "InternalServerError",
     "InvalidParameterError",
+    "JournalBusy",
+    "JournalError",
     "LimiterDeadlockError",
     "NanoBananaError",
+    "NotSubmittedError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RateLimiterUnavailableError",
     "TaskFailedError",
     "TaskNotFoundError",
     "TaskTimeoutError",
@@ -199,15 +231,6 @@ class UnexpectedResponseError(NanoBananaError):
         self.may_have_been_processed = may_have_been_processed
 
 
-class LimiterDeadlockError(NanoBananaError, RuntimeError):
-    """A blocking ``Client`` call would wait forever for the rate limit: it runs on the
-    thread of an event loop whose own requests hold every slot of the key's budget, and
-    they cannot finish while the call blocks that loop. Nothing was sent.
-
-    Use ``AsyncClient`` in async code, or run the blocking call in a worker thread
-    (``anyio.to_thread.run_sync``, ``asyncio.to_thread``)."""
-
-
 class TaskFailedError(NanoBananaError):
     """A task ended in failure. ``status`` is the final status model; ``error`` its message."""
 
@@ -236,3 +259,74 @@ class TaskTimeoutError(NanoBananaError, TimeoutError):
         super().__init__(
             f"task {task_id} did not finish{after}; it may still complete: wait for it again with its task_id"
         )
+
+
+# -- refusals of the SDK's own machinery (the API was not asked) ---------------------------
+
+
+class BudgetExceededError(NanoBananaError):
+    """A batch would spend more than the balance or ``max_credits``: refused before spending.
+
+    A local refusal, not an answer of the API (so not an ``APIStatusError``). ``needed``
+    is the credits still to spend; ``available`` the limit it ran into (the balance or
+    ``max_credits``); ``balance`` the account's credits when known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        needed: int,
+        available: int,
+        balance: int | None = None,
+        max_credits: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.needed = needed
+        self.available = available
+        self.balance = balance
+        self.max_credits = max_credits
+
+
+class NotSubmittedError(NanoBananaError):
+    """A request of a batch was never sent (nothing charged); ``reason`` says why.
+
+    The batch stopped before it (a fatal error, the budget, or the batch was closed).
+    Resubmitting it later is safe.
+    """
+
+    def __init__(self, message: str, *, reason: BaseException | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class JournalError(NanoBananaError):
+    """The batch journal cannot be used: in use by another run, written for another batch,
+    not a journal or damaged, or its file cannot be created. Raised before anything is sent."""
+
+
+class JournalBusy(JournalError):
+    """The journal is open in this process already; ``holder`` is that ``Journal`` (a new
+    run waits for a holder that is stopping, instead of failing)."""
+
+    def __init__(self, message: str, holder: Journal) -> None:
+        super().__init__(message)
+        self.holder = holder
+
+
+class LimiterDeadlockError(NanoBananaError, RuntimeError):
+    """A blocking ``Client`` call would wait forever for the rate limit: it runs on the
+    thread of an event loop whose own requests hold every slot of the key's budget, and
+    they cannot finish while the call blocks that loop. Nothing was sent.
+
+    Use ``AsyncClient`` in async code, or run the blocking call in a worker thread
+    (``anyio.to_thread.run_sync``, ``asyncio.to_thread``)."""
+
+
+class RateLimiterUnavailableError(NanoBananaError):
+    """The shared rate limiter's store (Redis) could not be reached or refused a command.
+
+    Nothing was sent to the API: the request was stopped before it took a slot. Pass
+    ``on_redis_error="local"`` to ``RedisRateLimiter`` to fall back to the in-process
+    limiter instead (the budget is then no longer shared with other processes).
+    """

@@ -14,23 +14,7 @@ Every failure of the file is a ``JournalError`` naming the path: its directory c
 created, it is not a database, it is damaged (all told when it is opened, before a batch
 sends anything), or a write fails later on.
 
-States of a request (``requests.state``):
-
-``pending``
-    seen, never sent: a rerun submits it.
-``sending``
-    its generate request got its turn and may have reached the server, answer unknown
-    (the process died meanwhile): a rerun does NOT resubmit it; it needs attention.
-``submitted``
-    the server answered with ``task_id``: a rerun polls it.
-``succeeded`` / ``failed``
-    the task ended (final status kept, with the paths saved): a rerun reports it again,
-    downloading any missing file.
-``unknown``
-    the generate request failed in a way that leaves its fate unknown (5xx, timeout,
-    broken connection after sending): never resubmitted; needs attention.
-``not_submitted``
-    refused before processing (locally, 4xx, or the batch stopped): a rerun submits it.
+A row's states, and what a rerun does with each, are ``_journal_rows``' (pure).
 """
 
 from __future__ import annotations
@@ -45,16 +29,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import attrs
+from ._exceptions import JournalBusy, JournalError
+from ._journal_rows import JournalRow, RowState
 
-from ._batch_models import JournalError
-
-__all__ = ["RESUBMITTABLE", "Journal", "JournalBusy", "JournalRow"]
+__all__ = ["Journal"]
 
 SCHEMA_VERSION = "1"
-
-RESUBMITTABLE = frozenset({"pending", "not_submitted"})
-"""States whose request a rerun may (re)submit: nothing was ever charged for them."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -71,29 +51,6 @@ CREATE TABLE IF NOT EXISTS requests (
     updated_at REAL NOT NULL
 );
 """
-
-
-@attrs.frozen
-class JournalRow:
-    """What the journal knows of one request."""
-
-    index: int
-    fingerprint: str
-    request: str
-    state: str
-    task_id: str | None
-    credits_used: int | None
-    status: str | None
-    paths: tuple[str, ...]
-    error: str | None
-
-
-class JournalBusy(JournalError):
-    """The journal is open in this process already; ``holder`` is that ``Journal``."""
-
-    def __init__(self, message: str, holder: Journal) -> None:
-        super().__init__(message)
-        self.holder = holder
 
 
 _open: weakref.WeakValueDictionary[str, Journal] = weakref.WeakValueDictionary()
@@ -203,12 +160,12 @@ class Journal:
             " error FROM requests WHERE idx = ?",
             (index,),
         )
-        return None if not row else _row(row[0])
+        return None if not row else self._row(row[0])
 
-    def counts(self) -> dict[str, int]:
+    def counts(self) -> dict[RowState, int]:
         """How many requests are in each state."""
         rows = self._run("SELECT state, COUNT(*) FROM requests GROUP BY state")
-        return {str(state): int(n) for state, n in rows}
+        return {self._state(state): int(n) for state, n in rows}
 
     def rows(self) -> list[JournalRow]:
         """Every row, by index (for tools and tests: a journal may be large)."""
@@ -216,7 +173,7 @@ class Journal:
             "SELECT idx, fingerprint, request, state, task_id, credits_used, status,"
             " paths, error FROM requests ORDER BY idx"
         )
-        return [_row(r) for r in found]
+        return [self._row(r) for r in found]
 
     # -- writing (each call is one committed transaction) --------------------------------
 
@@ -224,8 +181,8 @@ class Journal:
         """The row of request ``index``, created ``pending`` when new."""
         self._run(
             "INSERT OR IGNORE INTO requests (idx, fingerprint, request, state, updated_at)"
-            " VALUES (?, ?, ?, 'pending', ?)",
-            (index, fingerprint, request, time.time()),
+            " VALUES (?, ?, ?, ?, ?)",
+            (index, fingerprint, request, RowState.PENDING.value, time.time()),
         )
         row = self.get(index)
         assert row is not None
@@ -233,11 +190,13 @@ class Journal:
 
     def sending(self, index: int) -> None:
         """The generate request of ``index`` is about to leave: its fate is now the server's."""
-        self._set(index, state="sending")
+        self._set(index, state=RowState.SENDING)
 
     def submitted(self, index: int, task_id: str, credits_used: int | None) -> None:
         """The server answered with a task id (committed before anything else happens)."""
-        self._set(index, state="submitted", task_id=task_id, credits_used=credits_used, error=None)
+        self._set(
+            index, state=RowState.SUBMITTED, task_id=task_id, credits_used=credits_used, error=None
+        )
 
     def finished(
         self, index: int, *, succeeded: bool, status: str, paths: tuple[str, ...], error: str | None
@@ -245,7 +204,7 @@ class Journal:
         """The task ended; ``status`` is its final status as JSON."""
         self._set(
             index,
-            state="succeeded" if succeeded else "failed",
+            state=RowState.SUCCEEDED if succeeded else RowState.FAILED,
             status=status,
             paths=json.dumps(list(paths)),
             error=error,
@@ -257,11 +216,11 @@ class Journal:
 
     def unknown(self, index: int, error: str) -> None:
         """The generate request's fate is unknown: never resubmit it."""
-        self._set(index, state="unknown", error=error)
+        self._set(index, state=RowState.UNKNOWN, error=error)
 
     def not_submitted(self, index: int, error: str) -> None:
         """The request was refused before processing, or never sent: a rerun may submit it."""
-        self._set(index, state="not_submitted", error=error)
+        self._set(index, state=RowState.NOT_SUBMITTED, error=error)
 
     def error(self, index: int, error: str) -> None:
         """Note an error without changing the state (a failed wait or download)."""
@@ -269,9 +228,10 @@ class Journal:
 
     def _set(self, index: int, **fields: Any) -> None:
         names = ", ".join(f"{name} = ?" for name in fields)
+        values = (v.value if isinstance(v, RowState) else v for v in fields.values())
         self._run(
             f"UPDATE requests SET {names}, updated_at = ? WHERE idx = ?",
-            (*fields.values(), time.time(), index),
+            (*values, time.time(), index),
         )
 
     def _run(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -318,23 +278,34 @@ class Journal:
         for callback in callbacks:
             callback()
 
+    # -- decoding ------------------------------------------------------------------------
+
+    def _state(self, value: object) -> RowState:
+        try:
+            return RowState(value)
+        except ValueError:
+            raise JournalError(
+                f"the batch journal {self.path} holds a request in the state {value!r}, "
+                "which this version of nanobanana does not know (was it written by a newer "
+                "one?)"
+            ) from None
+
+    def _row(self, row: tuple[Any, ...]) -> JournalRow:
+        idx, fp, request, state, task_id, credits_used, status, paths, error = row
+        return JournalRow(
+            index=int(idx),
+            fingerprint=str(fp),
+            request=str(request),
+            state=self._state(state),
+            task_id=task_id,
+            credits_used=credits_used,
+            status=status,
+            paths=tuple(json.loads(paths)) if paths else (),
+            error=error,
+        )
+
     def __enter__(self) -> Journal:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _row(row: tuple[Any, ...]) -> JournalRow:
-    idx, fp, request, state, task_id, credits_used, status, paths, error = row
-    return JournalRow(
-        index=int(idx),
-        fingerprint=str(fp),
-        request=str(request),
-        state=str(state),
-        task_id=task_id,
-        credits_used=credits_used,
-        status=status,
-        paths=tuple(json.loads(paths)) if paths else (),
-        error=error,
-    )

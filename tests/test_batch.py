@@ -137,7 +137,9 @@ async def test_preflight_refuses_a_batch_over_the_balance(anyio_backend: str) ->
                 pass
     assert "10" in str(caught.value) and "5" in str(caught.value)
     assert caught.value.needed == 10 and caught.value.available == 5
-    assert isinstance(caught.value, nb.InsufficientCreditsError)
+    # a local refusal, not an answer of the API (it was never asked)
+    assert not isinstance(caught.value, nb.APIStatusError)
+    assert isinstance(caught.value, nb.NanoBananaError)
     assert _generates(fake) == []
     # one cost request for the one parameter set, one balance request
     routes = [r.route for r in fake.api_requests]

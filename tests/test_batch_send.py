@@ -161,7 +161,7 @@ async def test_the_journal_says_sending_before_the_request_leaves(tmp_path: Path
         async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
             if request.url.path.endswith("images/generate"):
                 # white-box: the journal holds an exclusive lock, so read it through the batch
-                row = holder["batch"]._engine._journal.get(0)
+                row = holder["batch"]._engine.run.journal.get(0)
                 seen.append(None if row is None else row.state)
             return await fake.transport.handle_async_request(request)
 

@@ -254,6 +254,7 @@ def test_exit_codes_by_error_class() -> None:
     assert exit_code(nb.AuthenticationError("m", status_code=401)) == 3
     assert exit_code(nb.PermissionDeniedError("m", status_code=403)) == 3
     assert exit_code(nb.InsufficientCreditsError("m", status_code=402)) == 4
+    assert exit_code(nb.BudgetExceededError("m", needed=2, available=1)) == 4  # not a 402
     assert exit_code(nb.TaskNotFoundError("m", status_code=404)) == 5
     assert exit_code(nb.RateLimitError("m")) == 6
     assert exit_code(nb.InternalServerError("m", status_code=500)) == 7
@@ -486,3 +487,66 @@ def test_progress_on_a_terminal_is_a_bar(
     assert main(["--fake", "image", "A sunset", "-o", str(tmp_path)]) == 0
     err = capsys.readouterr().err
     assert "━" in err and "% submitted" not in err
+
+
+# -- Ctrl-C: what the ledger knows, and when the first one is held ----------------------
+
+
+def _exchange(ledger: object, path: str, status: int) -> None:
+    """A request of the command's client through the ledger's hooks, and its answer."""
+    import httpx
+
+    request = httpx.Request("POST", f"https://api.example/v1/{path}")
+    hooks = ledger.event_hooks()  # type: ignore[attr-defined]
+    hooks["request"][0](request)
+    hooks["response"][0](httpx.Response(status, request=request))
+
+
+def test_the_ledger_counts_generate_requests_on_the_wire_and_accepted() -> None:
+    import httpx
+
+    from nanobanana._cli._stop import TaskLedger
+
+    ledger = TaskLedger(httpx.URL("https://api.example/v1/"))
+    request = httpx.Request("POST", "https://api.example/v1/images/generate")
+    ledger.event_hooks()["request"][0](request)
+    assert (ledger.sending, ledger.accepted) == (1, 0)
+    ledger.event_hooks()["response"][0](httpx.Response(200, request=request))
+    assert (ledger.sending, ledger.accepted) == (0, 1)
+    _exchange(ledger, "videos/generate", 429)  # refused: nothing charged
+    _exchange(ledger, "images/status", 200)  # not a generate request
+    _exchange(ledger, "other/images/generate", 200)  # not under the API's base
+    assert (ledger.sending, ledger.accepted) == (0, 1)
+    assert ledger.unfinished() == []  # task ids come from the commands only
+    ledger.running("t1", "image")
+    ledger.running("t2", "video")
+    ledger.finished("t1")
+    ledger.running("t1", "image")  # finished stays finished
+    assert ledger.unfinished() == [("t2", "video")]
+
+
+def _ctrl_c_in_a_generate(ledger: object, status: int, said: list[str], done: list[str]) -> None:
+    """A generate call answered ``status``, and Ctrl-C before the call returns."""
+    from nanobanana._cli._stop import hold_interrupts
+
+    with hold_interrupts(ledger, said.append):  # type: ignore[arg-type]
+        _exchange(ledger, "images/generate", status)
+        signal.raise_signal(signal.SIGINT)
+        done.append("the task id noted")
+
+
+def test_a_first_ctrl_c_once_the_generate_is_accepted_waits_for_the_block() -> None:
+    import httpx
+
+    from nanobanana._cli._stop import TaskLedger
+
+    ledger = TaskLedger(httpx.URL("https://api.example/v1/"))
+    said: list[str] = []
+    done: list[str] = []
+    with pytest.raises(KeyboardInterrupt):
+        _ctrl_c_in_a_generate(ledger, 200, said, done)  # accepted: held to the block's end
+    assert done == ["the task id noted"]
+    assert len(said) == 1 and "waiting for the answer" in said[0]
+    with pytest.raises(KeyboardInterrupt):
+        _ctrl_c_in_a_generate(ledger, 429, said, done)  # refused: nothing to wait for
+    assert done == ["the task id noted"] and len(said) == 1

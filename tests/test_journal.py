@@ -245,3 +245,169 @@ def test_a_journal_that_is_a_directory_is_refused(tmp_path: Path) -> None:
     journal = tmp_path / "j.sqlite"
     journal.mkdir()
     _refused(FakeNanoBanana(time_scale=2000), journal, preflight=False)
+
+
+# -- row states: what a rerun does with each (pure), and journals written before ---------
+
+
+def _row(state: str, **fields: object) -> object:
+    from nanobanana._journal_rows import JournalRow, RowState
+
+    values: dict[str, object] = {
+        "index": 0,
+        "fingerprint": "fp",
+        "request": "{}",
+        "state": RowState(state),
+        "task_id": None,
+        "credits_used": None,
+        "status": None,
+        "paths": (),
+        "error": None,
+    }
+    values.update(fields)
+    return JournalRow(**values)  # type: ignore[arg-type]
+
+
+def test_what_a_rerun_does_with_each_row() -> None:
+    from nanobanana._journal_rows import RESUBMITTABLE, Rerun, RowState, rerun
+
+    done = {"task_id": "t1", "status": "{}"}
+    cases = [
+        (None, Rerun.SUBMIT),
+        (_row("pending"), Rerun.SUBMIT),
+        (_row("not_submitted", error="429"), Rerun.SUBMIT),
+        (_row("pending", fingerprint="another"), Rerun.MISMATCH),
+        (_row("succeeded", fingerprint="another", **done), Rerun.MISMATCH),
+        (_row("sending"), Rerun.ATTENTION),
+        (_row("unknown", error="a read timeout"), Rerun.ATTENTION),
+        (_row("submitted"), Rerun.ATTENTION),  # no task id to poll: never resubmitted
+        (_row("submitted", task_id="t1"), Rerun.WAIT),
+        (_row("succeeded", task_id="t1"), Rerun.WAIT),  # no final status kept: poll it
+        (_row("failed", **done), Rerun.FAILED),
+        (_row("succeeded", **done), Rerun.SUCCEEDED),
+    ]
+    for row, expected in cases:
+        assert rerun(row, "fp") is expected, row  # type: ignore[arg-type]
+    assert {RowState.PENDING, RowState.NOT_SUBMITTED} == RESUBMITTABLE
+
+
+def test_a_request_an_earlier_run_lost_names_why() -> None:
+    from nanobanana._journal_rows import lost_answer
+
+    reason, error = lost_answer(_row("sending", index=7))  # type: ignore[arg-type]
+    assert reason == "the earlier run ended while its generate request was in flight"
+    assert error.may_have_been_processed
+    assert str(error).startswith(
+        f"request #7 was sent by an earlier run and no task id came back ({reason})"
+    )
+    reason, _ = lost_answer(_row("unknown", error="APITimeoutError: read"))  # type: ignore[arg-type]
+    assert reason == "APITimeoutError: read"
+
+
+def test_row_states_are_the_strings_in_the_file() -> None:
+    from nanobanana._journal_rows import RowState
+
+    assert [s.value for s in RowState] == [
+        "pending",
+        "sending",
+        "submitted",
+        "succeeded",
+        "failed",
+        "unknown",
+        "not_submitted",
+    ]
+    assert RowState.NOT_SUBMITTED == "not_submitted" and f"{RowState.SENDING}" == "sending"
+
+
+def test_a_journal_written_with_the_state_strings_resumes(tmp_path: Path) -> None:
+    """A journal as earlier versions wrote it (plain SQL, the states as strings) opens,
+    and each row is resumed by its state: nothing charged twice, nothing lost."""
+    from nanobanana._batch_models import ImageRequest, fingerprint, request_json
+
+    fake = FakeNanoBanana(time_scale=2000, failure_rate=0.0)
+    journal = tmp_path / "old.sqlite"
+    prompts = [f"an old harbour {i}" for i in range(6)]
+    with fake.client() as client:
+        submitted = client.images.generate(prompts[1])  # an earlier run got this far
+    done = (
+        '{"completed_at": "2026-01-02T03:04:05+00:00", "error": null, '
+        '"image_url": "https://cdn.example/old0.png", "image_urls": '
+        '["https://cdn.example/old0.png"], "progress": 100, "status": "completed", '
+        '"task_id": "clxold0"}'
+    )
+    failed = (
+        '{"completed_at": null, "error": "boom", "image_url": null, "image_urls": [], '
+        '"progress": 0, "status": "failed", "task_id": "clxold5"}'
+    )
+    rows = [
+        (0, "succeeded", "clxold0", done),
+        (1, "submitted", submitted.task_id, None),
+        (2, "pending", None, None),
+        (3, "sending", None, None),
+        (4, "not_submitted", None, None),
+        (5, "failed", "clxold5", failed),
+    ]
+    conn = sqlite3.connect(journal)
+    with conn:
+        conn.executescript(
+            """
+            CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+            CREATE TABLE requests (
+                idx INTEGER PRIMARY KEY, fingerprint TEXT NOT NULL, request TEXT NOT NULL,
+                state TEXT NOT NULL, task_id TEXT, credits_used INTEGER, status TEXT,
+                paths TEXT, error TEXT, updated_at REAL NOT NULL
+            );
+            INSERT INTO meta VALUES ('version', '1'), ('kind', 'image');
+            """
+        )
+        for idx, state, task_id, status in rows:
+            request = ImageRequest(prompts[idx])
+            conn.execute(
+                "INSERT INTO requests (idx, fingerprint, request, state, task_id, status,"
+                " paths, updated_at) VALUES (?, ?, ?, ?, ?, ?, '[]', 0)",
+                (
+                    idx,
+                    fingerprint("image", idx, request),
+                    request_json(request),
+                    state,
+                    task_id,
+                    status,
+                ),
+            )
+    conn.close()
+    with fake.client() as client:
+        items = {i.index: i for i in client.images.generate_many(prompts, journal=journal)}
+    assert items[0].ok and items[0].task_id == "clxold0"
+    assert items[0].status.image_url == "https://cdn.example/old0.png"  # type: ignore[union-attr]
+    assert items[1].ok and items[1].task_id == submitted.task_id  # polled, not resubmitted
+    assert items[2].ok and items[4].ok  # never charged: submitted now
+    assert items[3].needs_attention and not items[3].submitted
+    assert isinstance(items[5].error, nb.TaskFailedError) and items[5].task_id == "clxold5"
+    assert _generates(fake) == 1 + 2  # the earlier run's, and the two never charged
+    states = _states(journal)
+    assert {idx: state for idx, (state, _) in states.items()} == {
+        0: "succeeded",
+        1: "succeeded",
+        2: "succeeded",
+        3: "unknown",
+        4: "succeeded",
+        5: "failed",
+    }
+
+
+def test_a_row_in_a_state_this_version_does_not_know_is_a_journal_error(
+    tmp_path: Path,
+) -> None:
+    from nanobanana._journal import Journal
+
+    path = tmp_path / "j.sqlite"
+    Journal(path, "image").close()
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute(
+            "INSERT INTO requests (idx, fingerprint, request, state, updated_at)"
+            " VALUES (0, 'fp', '{}', 'archived', 0)"
+        )
+    conn.close()
+    with Journal(path, "image") as j, pytest.raises(nb.JournalError, match="'archived'"):
+        j.get(0)

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from nanobanana._batch_models import BatchItem, NotSubmittedError
+from nanobanana._batch_models import BatchItem
+from nanobanana._exceptions import NotSubmittedError
 from nanobanana._requests import ImageRequest, VideoRequest
 
 from ._context import Context, fake_state_path, resource_for
@@ -21,6 +22,9 @@ from ._exit import EXIT_FAILED, EXIT_OK, UsageError, exit_code
 from ._flags import refuse_foreign_flags, request_kwargs
 from ._input import BatchFile
 from ._stop import close_within
+
+if TYPE_CHECKING:
+    from nanobanana._sync._batch import Batch
 
 __all__ = ["DEFAULT_JOURNAL", "batch"]
 
@@ -59,7 +63,6 @@ def batch(ctx: Context) -> int:
             interrupted = False
             try:
                 for item in items:
-                    ctx.ledger.finished(item.task_id)
                     tally.add(item)
                     if a.json:
                         ui.data(to_json(item))
@@ -154,12 +157,10 @@ def _show_failure(progress: Any, item: BatchItem) -> None:
     console.print(f"[red]✗[/] #{item.index} {escape(label)}: {kind}: {escape(str(error))}")
 
 
-def _stop(ctx: Context, items: Any) -> None:
+def _stop(ctx: Context, items: Batch) -> None:
     """Ctrl-C in a batch: say so at once, submit nothing more, wait only for generate
-    requests already on the wire (their task ids must not be lost), then leave.
-
-    The tasks left running are the ledger's; an engine that names them itself can feed
-    ``ctx.ledger.running(...)`` here."""
+    requests already on the wire (their task ids must not be lost), then leave, telling
+    the ledger the tasks the batch did not report (charged, and still running)."""
     sending = ctx.ledger.sending
     text = "submitting nothing more"
     if sending:
@@ -168,4 +169,8 @@ def _stop(ctx: Context, items: Any) -> None:
             "their task ids are not lost (Ctrl-C again to quit now)"
         )
     ctx.stopping(text)
-    close_within(items.close, ctx.ledger)
+    try:
+        close_within(items.close, ctx.ledger)
+    finally:
+        for task_id in items.unreported.values():
+            ctx.ledger.running(task_id, ctx.args.kind)

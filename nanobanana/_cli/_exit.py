@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from nanobanana._batch_models import JournalError
 from nanobanana._exceptions import (
     APIConnectionError,
     APIStatusError,
     AuthenticationError,
     BadRequestError,
+    BudgetExceededError,
     ContentFilteredError,
     InsufficientCreditsError,
     InvalidParameterError,
+    JournalError,
     NanoBananaError,
     PermissionDeniedError,
     RateLimitError,
@@ -92,8 +93,8 @@ def exit_code(error: BaseException) -> int:
         return EXIT_USAGE
     if isinstance(error, (AuthenticationError, PermissionDeniedError)):
         return EXIT_AUTH
-    if isinstance(error, InsufficientCreditsError):
-        return EXIT_CREDITS
+    if isinstance(error, (InsufficientCreditsError, BudgetExceededError)):
+        return EXIT_CREDITS  # the API's 402, or the batch's own budget refusing
     if isinstance(error, TaskNotFoundError):
         return EXIT_NOT_FOUND
     if isinstance(error, RateLimitError):

@@ -1,16 +1,16 @@
 """What Ctrl-C needs: the tasks charged and not finished, and a quick, honest stop.
 
-``TaskLedger`` watches the command's own HTTP traffic through httpx event hooks: a
-generate request on the wire, a generate answered with a task id, a status poll of a task
-still running. The commands mark a task finished once its results are delivered. So on
-Ctrl-C the command can name every task that was paid for and is not done, whatever the
-batch engine does inside. The Ctrl-C report reads only ``unfinished()`` and ``sending``:
-anything else that knows of a charged task (a batch engine that names its unfinished
-ones) tells the ledger with ``running(task_id, kind)``.
+``TaskLedger`` holds what the Ctrl-C report names (``unfinished()`` and ``sending``). The
+commands tell it of the tasks charged: ``image`` and ``video`` the task they submit,
+``wait`` the task it waits for, and ``batch`` the tasks its batch did not report
+(``Batch.unreported``) once it stopped; a command marks a task finished once its
+results are delivered. The ledger watches the command's HTTP traffic (httpx event hooks)
+for one thing only: the generate requests on the wire, whose answer has not come.
 
-``hold_interrupts`` keeps the first Ctrl-C from cutting a generate request short once it
-is on the wire (its answer carries the task id; without it the credits may be spent with
-nothing to show); a second Ctrl-C quits at once.
+``hold_interrupts`` keeps the first Ctrl-C from cutting a generate call short once its
+request is on the wire (its answer carries the task id; without it the credits may be
+spent with nothing to show): it waits until the call returns and its task is in the
+ledger. A second Ctrl-C quits at once.
 
 ``close_within`` stops a batch without waiting longer than needed: it waits for generate
 requests already sent, then leaves the rest (their ids are reported, or journaled).
@@ -30,9 +30,7 @@ import httpx
 
 __all__ = ["TaskLedger", "close_within", "hold_interrupts"]
 
-_GENERATE = {"images/generate": "image", "videos/generate": "video"}
-_STATUS = {"images/status": "image", "videos/status": "video"}
-_FINAL = frozenset({"completed", "succeeded", "failed", "cancelled", "canceled", "timeout"})
+_GENERATE = frozenset({"images/generate", "videos/generate"})
 
 STOP_GRACE = 0.25
 """Seconds a stopping batch gets to close cleanly when no generate request is on the wire."""
@@ -50,6 +48,7 @@ class TaskLedger:
         self._running: dict[str, str] = {}  # task id -> kind, in the order seen
         self._finished: set[str] = set()
         self._sending: weakref.WeakSet[httpx.Request] = weakref.WeakSet()
+        self._accepted = 0
 
     def event_hooks(self) -> dict[str, list[Callable[..., Any]]]:
         """The hooks for the command's ``httpx.Client``."""
@@ -82,6 +81,12 @@ class TaskLedger:
         with self._lock:
             return len(self._sending)
 
+    @property
+    def accepted(self) -> int:
+        """Generate requests answered with a success (a task created) so far."""
+        with self._lock:
+            return self._accepted
+
     # -- what the wire tells it ---------------------------------------------------------
 
     def _route(self, request: httpx.Request) -> str | None:
@@ -98,37 +103,26 @@ class TaskLedger:
                 self._sending.add(request)
 
     def _on_response(self, response: httpx.Response) -> None:
-        # Never disturbs the request: anything unexpected here is ignored.
-        try:
-            route = self._route(response.request)
-            if route in _GENERATE:
-                with self._lock:
-                    self._sending.discard(response.request)
-            if (route not in _GENERATE and route not in _STATUS) or response.status_code != 200:
-                return
-            response.read()  # small API bodies only: never a download
-            data = response.json().get("data") or {}
-            task_id = data.get("task_id")
-            if not isinstance(task_id, str):
-                return
-            kind = _GENERATE.get(route) or _STATUS[route]
-            if route in _GENERATE or data.get("status") not in _FINAL:
-                self.running(task_id, kind)
-        except Exception:  # a watcher must not break what it watches
-            return
+        with self._lock:
+            if response.request in self._sending:
+                self._sending.discard(response.request)
+                if response.is_success:
+                    self._accepted += 1
 
 
 @contextlib.contextmanager
 def hold_interrupts(ledger: TaskLedger, say: Callable[[str], None]) -> Generator[None, None, None]:
-    """Around a generate call: a Ctrl-C while the request is on the wire waits for its
-    answer (then interrupts); a second one, or one before it is sent, interrupts at once.
+    """Around a generate call and the ledger's note of its task: a Ctrl-C while its request
+    is on the wire, or once the server accepted it, waits for the end of the block (then
+    interrupts); a second one, or one while nothing is charged, interrupts at once.
 
     Outside the main thread (signals cannot be caught there) it does nothing."""
     held = False
+    accepted = ledger.accepted
 
     def on_sigint(signum: int, frame: Any) -> None:
         nonlocal held
-        if held or not ledger.sending:
+        if held or not (ledger.sending or ledger.accepted > accepted):
             raise KeyboardInterrupt
         held = True
         say(

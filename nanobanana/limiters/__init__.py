@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._errors import RateLimiterUnavailableError
+from nanobanana._exceptions import RateLimiterUnavailableError
 
 if TYPE_CHECKING:
     from ._redis import RedisRateLimiter

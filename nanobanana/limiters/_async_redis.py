@@ -9,10 +9,10 @@ processes) meets them in Redis, where the first to ask after a slot frees gets i
 from __future__ import annotations
 
 from nanobanana._concurrency import AsyncLoopLock, AsyncShield
+from nanobanana._exceptions import RateLimiterUnavailableError
 from nanobanana._limits import AsyncLimiter, Permit
 
 from ._core import RedisBudget, new_token
-from ._errors import RateLimiterUnavailableError
 from ._stores import AsyncStore, RedisPermit
 
 __all__ = ["AsyncRedisLimiter"]

@@ -23,10 +23,10 @@ from typing import Any, Protocol
 
 import anyio.to_thread
 
+from nanobanana._exceptions import RateLimiterUnavailableError
 from nanobanana._log import logger
 
 from ._core import RedisBudget, read_acquire_reply
-from ._errors import RateLimiterUnavailableError
 from ._scripts import ACQUIRE, PAUSE, RELEASE
 
 __all__ = [

@@ -10,10 +10,10 @@ processes) meets them in Redis, where the first to ask after a slot frees gets i
 from __future__ import annotations
 
 from nanobanana._concurrency import LoopLock, Shield
+from nanobanana._exceptions import RateLimiterUnavailableError
 from nanobanana._limits import Limiter, Permit
 
 from ._core import RedisBudget, new_token
-from ._errors import RateLimiterUnavailableError
 from ._stores import RedisPermit, Store
 
 __all__ = ["RedisLimiter"]

@@ -1,0 +1,116 @@
+"""Collecting a charged request of a batch: waiting for its task, saving its files,
+journaling how it ended, and reporting again one an earlier run finished.
+
+Every task charged is known to the run (``BatchRun.charged``) until it ends, so a batch
+that stops names the tasks still running. Nothing here is sent once the batch stops: a
+wait ends (``Abandoned``) and no download starts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .._batch_models import BatchItem, Request, Status, is_fatal, status_from_json, status_to_json
+from .._exceptions import NanoBananaError, TaskFailedError
+from .._journal_rows import JournalRow, Rerun
+from ._batch_run import Abandoned, BatchRun, describe
+from ._download import save_results
+from ._tasks import AsyncImageTask, AsyncVideoTask
+
+__all__ = ["Collector"]
+
+
+class Collector:
+    """Waits for the tasks of one batch run and saves their results."""
+
+    def __init__(self, run: BatchRun) -> None:
+        self._run = run
+
+    async def wait(
+        self,
+        index: int,
+        request: Request,
+        task_id: str,
+        task: AsyncImageTask | AsyncVideoTask | None = None,
+    ) -> BatchItem:
+        """Wait for the task of request ``index`` (through its handle when this run has
+        one), save its files if asked, and journal how it ended."""
+        run, journal = self._run, self._run.journal
+
+        def on_progress(status: Status) -> None:
+            if run.closing:
+                raise Abandoned
+
+        run.charged(index, task_id)
+        try:
+            if task is not None:
+                status: Status = await task.wait(on_progress=on_progress)
+            else:
+                status = await run.target.wait(task_id, on_progress=on_progress)
+        except TaskFailedError as exc:
+            run.ended(index)
+            if journal is not None:
+                journal.finished(
+                    index,
+                    succeeded=False,
+                    status=status_to_json(exc.status),
+                    paths=(),
+                    error=describe(exc),
+                )
+            return BatchItem(index, request, task_id, exc.status, exc)
+        except NanoBananaError as exc:  # a timeout, a lost task, the key revoked...
+            run.ended(index)
+            if is_fatal(exc):
+                run.halt(exc)
+            if journal is not None:
+                journal.error(index, describe(exc))  # still "submitted": a rerun polls
+            return BatchItem(index, request, task_id, None, exc)
+        run.ended(index)
+        if run.save_to is not None:
+            return await self._save(index, request, status)
+        if journal is not None:
+            journal.finished(
+                index, succeeded=True, status=status_to_json(status), paths=(), error=None
+            )
+        return BatchItem(index, request, task_id, status)
+
+    async def resume(
+        self, index: int, request: Request, row: JournalRow, rerun: Rerun
+    ) -> BatchItem:
+        """A request an earlier run submitted (``rerun`` is WAIT, FAILED or SUCCEEDED):
+        wait for it, or report how it ended, downloading any file missing."""
+        assert row.task_id is not None
+        if rerun is Rerun.WAIT or row.status is None:
+            return await self.wait(index, request, row.task_id)
+        run = self._run
+        run.charged(index, row.task_id)
+        run.ended(index)
+        status = status_from_json(run.kind, row.status)
+        if rerun is Rerun.FAILED:
+            error = TaskFailedError(row.task_id, status, status.error)
+            return BatchItem(index, request, row.task_id, status, error)
+        paths = tuple(Path(p) for p in row.paths)
+        if run.save_to is not None and (not paths or not all(p.exists() for p in paths)):
+            return await self._save(index, request, status)
+        return BatchItem(index, request, row.task_id, status, None, paths)
+
+    async def _save(self, index: int, request: Request, status: Status) -> BatchItem:
+        run = self._run
+        assert run.save_to is not None
+        if run.closing:
+            raise Abandoned  # no download starts once the batch stopped
+        error: BaseException | None = None
+        paths: tuple[Path, ...] = ()
+        try:
+            paths = tuple(await save_results(run.target, status, run.save_to))
+        except (NanoBananaError, OSError) as exc:
+            error = exc
+        if run.journal is not None:
+            run.journal.finished(
+                index,
+                succeeded=True,
+                status=status_to_json(status),
+                paths=tuple(str(p) for p in paths),
+                error=None if error is None else describe(error),
+            )
+        return BatchItem(index, request, status.task_id, status, error, paths)

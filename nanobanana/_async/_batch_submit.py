@@ -1,0 +1,200 @@
+"""Submitting one request of a batch: checked, priced against ``max_credits``, sent (and
+sent again while the server provably never processed it), journaled before anything else.
+
+``Submitter.submit`` answers the task, or the item of a request that got none: refused
+locally, refused by the server, of unknown fate, or not submitted because the batch
+halted. A generate request whose turn came is never cut short: its answer (a task id
+first of all) is journaled before a stopping batch lets go of the journal.
+"""
+
+from __future__ import annotations
+
+from .._batch_models import BatchItem, Request, is_fatal
+from .._budgeting import Budget
+from .._catalog import validate
+from .._concurrency import AsyncLock, AsyncShield
+from .._exceptions import (
+    APIConnectionError,
+    BudgetExceededError,
+    InvalidParameterError,
+    JournalError,
+    NanoBananaError,
+    NotSubmittedError,
+    RateLimitError,
+)
+from .._log import logger
+from .._options import NO_OPTIONS
+from .._requests import CostRequest, cost_request
+from ._batch_run import Abandoned, BatchRun, describe
+from ._tasks import AsyncImageTask, AsyncVideoTask
+
+__all__ = ["BATCH_RETRIES", "Submitter"]
+
+BATCH_RETRIES = 3
+"""How many more times a batch submits a request the server provably never processed
+(429, failed connect) after the client's own retries gave up."""
+
+
+class Submitter:
+    """Sends the requests of one batch run, within its ``max_credits`` (if any)."""
+
+    def __init__(self, run: BatchRun, max_credits: int | None) -> None:
+        self._run = run
+        self._budget = Budget(max_credits) if max_credits is not None else None
+        self._budget_lock = AsyncLock()
+        self._prices: dict[CostRequest, int] = {}
+
+    async def price(self, key: CostRequest) -> int:
+        """The credits of a request of these parameters (asked once per batch)."""
+        if key not in self._prices:
+            estimate = await self._run.client.account._submit(key, NO_OPTIONS)
+            self._prices[key] = estimate.credits_needed
+        return self._prices[key]
+
+    async def submit(
+        self, index: int, request: Request
+    ) -> AsyncImageTask | AsyncVideoTask | BatchItem:
+        """Send request ``index``: its task, or its item when it has none."""
+        run, journal = self._run, self._run.journal
+        try:
+            validate(request)
+        except InvalidParameterError as exc:
+            if journal is not None:
+                journal.not_submitted(index, describe(exc))
+            return BatchItem(index, request, error=exc)
+        if run.closing:
+            raise Abandoned
+        if run.halted is not None:
+            return self.not_submitted(index, request)
+        reserved = 0
+        if self._budget is not None:
+            held = await self._reserve(self._budget, index, request)
+            if isinstance(held, BatchItem):
+                return held
+            reserved = held
+        try:
+            task = await self._generate_retrying(index, request)
+        except NanoBananaError as exc:  # journaled by _generate
+            if getattr(exc, "may_have_been_processed", False):
+                return BatchItem(index, request, error=exc)
+            if self._budget is not None:
+                self._budget.refund(reserved)
+            if is_fatal(exc, request) and run.halt(exc):
+                logger.warning("batch: %s; submitting nothing more", describe(exc))
+            return BatchItem(index, request, error=exc)
+        except Abandoned:
+            if self._budget is not None:
+                self._budget.refund(reserved)
+            raise
+        if self._budget is not None:
+            self._budget.settle(reserved, task.credits_used)
+        return task
+
+    def not_submitted(self, index: int, request: Request) -> BatchItem:
+        """The item of a request the batch will not send, since it halted or closed."""
+        reason = self._run.halted
+        if isinstance(reason, BudgetExceededError):
+            message = f"not submitted: {reason}"
+        elif reason is not None:
+            message = f"not submitted: the batch stopped after {describe(reason)}"
+        else:
+            message = "not submitted: the batch was closed"
+        if self._run.journal is not None:
+            self._run.journal.not_submitted(index, message)
+        return BatchItem(index, request, error=NotSubmittedError(message, reason=reason))
+
+    async def _reserve(self, budget: Budget, index: int, request: Request) -> int | BatchItem:
+        """Hold the request's price against ``max_credits``: the credits, or an item."""
+        run = self._run
+        async with self._budget_lock:
+            if run.halted is not None:
+                return self.not_submitted(index, request)
+            try:
+                cost = await self.price(cost_request(request))
+            except NanoBananaError as exc:
+                if is_fatal(exc, request):
+                    run.halt(exc)
+                if run.journal is not None:
+                    run.journal.not_submitted(index, describe(exc))
+                return BatchItem(index, request, error=exc)
+            try:
+                budget.reserve(cost)
+            except BudgetExceededError as exc:
+                if run.halt(exc):
+                    logger.warning("batch: %s; submitting nothing more", exc)
+                return self.not_submitted(index, request)
+            return cost
+
+    async def _generate_retrying(
+        self, index: int, request: Request
+    ) -> AsyncImageTask | AsyncVideoTask:
+        """``_generate``, tried again (a few times, with growing pauses) while the server
+        provably never processed it: a 429 or a failed connect, after the client's own
+        retries. Anything else, or a fate unknown, is final."""
+        for attempt in range(BATCH_RETRIES + 1):
+            try:
+                return await self._generate(index, request)
+            except (RateLimitError, APIConnectionError) as exc:
+                if attempt == BATCH_RETRIES or getattr(exc, "may_have_been_processed", False):
+                    raise
+                retry_after = exc.retry_after if isinstance(exc, RateLimitError) else None
+                delay = retry_after if retry_after is not None else 5.0 * (attempt + 1)
+                logger.info("batch request #%d: %s; trying again in %.1fs", index, exc, delay)
+                await self._run.client._clock.asleep(delay)  # ends with Abandoned on stop
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _generate(self, index: int, request: Request) -> AsyncImageTask | AsyncVideoTask:
+        """Send one generate request; its outcome (a task id first of all) is journaled
+        before anything else, and before a stopping batch lets go of the journal.
+
+        Cancellation cannot interrupt it once the request got its turn (the shield is
+        engaged then): its fate would be unknown, and its task id lost."""
+        run, journal = self._run, self._run.journal
+        shield = AsyncShield(engaged=False)
+        on_wire = False
+
+        def on_send() -> None:
+            nonlocal on_wire
+            if on_wire:
+                run.gate()  # a retry of the client's: refused too once stopping
+            else:
+                run.sending()
+                on_wire = True
+            shield.engage()
+            if journal is not None:
+                journal.sending(index)
+
+        try:
+            with shield:
+                try:
+                    task = await run.target._submit(request, NO_OPTIONS, on_send=on_send)
+                except NanoBananaError as exc:
+                    if journal is not None and on_wire:
+                        if getattr(exc, "may_have_been_processed", False):
+                            journal.unknown(index, describe(exc))
+                        else:
+                            journal.not_submitted(index, describe(exc))
+                    raise
+                except Abandoned:
+                    if journal is not None and on_wire:  # the earlier attempts never arrived
+                        journal.not_submitted(index, "not submitted: the batch was closed")
+                    raise
+                except RuntimeError:
+                    if journal is not None and on_wire and run.client._http.is_closed:
+                        # httpx refuses to send through a closed client: it never left
+                        journal.not_submitted(index, "not submitted: the client was closed")
+                    raise
+                run.charged(index, task.task_id)
+                if journal is not None:
+                    try:
+                        journal.submitted(index, task.task_id, task.credits_used)
+                    except JournalError:  # the disk failed: the task id must not be lost
+                        logger.exception(
+                            "batch request #%d: task %s was created, and could not be journaled",
+                            index,
+                            task.task_id,
+                        )
+        finally:
+            if on_wire:
+                run.answered()
+        return task
