@@ -122,7 +122,9 @@ def test_model_catalog_is_default_is_false_when_absent() -> None:
         },
     )
     assert [m.is_default for m in catalog.image_models] == [True, False]
-    assert catalog.video_models[0] == nb.ModelInfo("veo-3.1-fast", "VEO 3.1 Fast", False)
+    assert catalog.video_models[0] == nb.ModelInfo(
+        "veo-3.1-fast", "VEO 3.1 Fast", False, extra={"extra": 1}
+    )
 
 
 @pytest.mark.parametrize(
