@@ -27,7 +27,7 @@ from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterable
 from contextlib import aclosing
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Generic, Protocol
 
 from .. import _catalog
 from .._batch_models import (
@@ -37,11 +37,11 @@ from .._batch_models import (
     NotSubmittedError,
     Request,
     Status,
+    StatusT,
     fingerprint,
     is_fatal,
     request_json,
     status_from_json,
-    status_to_json,
     to_request,
 )
 from .._clock import AsyncTimeSource
@@ -207,10 +207,11 @@ def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-class AsyncBatch:
+class AsyncBatch(Generic[StatusT]):
     """A running batch: an async iterator of ``BatchItem`` and an async context manager.
 
-    Made by ``client.images.generate_many(...)`` / ``client.videos.generate_many(...)``.
+    Made by ``client.images.generate_many(...)`` (an ``AsyncBatch[nb.ImageStatus]``,
+    yielding ``BatchItem[nb.ImageStatus]``) / ``client.videos.generate_many(...)``.
     Nothing happens until it is entered or iterated. ``on_progress(item)`` is called in
     the iterating task, with each item, just before it is handed out.
 
@@ -230,7 +231,7 @@ class AsyncBatch:
         concurrency: int | None = None,
         max_credits: int | None = None,
         journal: str | os.PathLike[str] | None = None,
-        on_progress: Callable[[BatchItem], object] | None = None,
+        on_progress: Callable[[BatchItem[StatusT]], object] | None = None,
         save_to: str | os.PathLike[str] | None = None,
         preflight: bool = True,
     ) -> None:
@@ -268,10 +269,10 @@ class AsyncBatch:
         same journal. Empty once a batch ran to its end."""
         return self._engine.unreported()
 
-    def __aiter__(self) -> AsyncBatch:
+    def __aiter__(self) -> AsyncBatch[StatusT]:
         return self
 
-    async def __anext__(self) -> BatchItem:
+    async def __anext__(self) -> BatchItem[StatusT]:
         if self._state == "new":
             await self._start()
         if self._state != "running":
@@ -296,7 +297,7 @@ class AsyncBatch:
             raise got.error
         raise StopAsyncIteration
 
-    async def __aenter__(self) -> AsyncBatch:
+    async def __aenter__(self) -> AsyncBatch[StatusT]:
         await self._start()
         return self
 
@@ -547,7 +548,7 @@ class _Engine:
         if self._closing:
             raise _Abandoned
 
-    def handed_out(self, item: BatchItem) -> None:
+    def handed_out(self, item: BatchItem[Status]) -> None:
         """The iterating task got ``item``."""
         with self._lock:
             self._unreported.pop(item.index, None)
@@ -682,7 +683,7 @@ class _Engine:
         cls = ImageRequest if self._kind == "image" else VideoRequest
         return cls(request if isinstance(request, str) else repr(raw))
 
-    async def _process(self, index: int, raw: Any) -> BatchItem:
+    async def _process(self, index: int, raw: Any) -> BatchItem[Status]:
         try:
             request = to_request(self._kind, raw)
         except InvalidParameterError as exc:
@@ -698,7 +699,7 @@ class _Engine:
                 return await self._resume(index, request, row)
         return await self._submit(index, request)
 
-    async def _resume(self, index: int, request: Request, row: JournalRow) -> BatchItem:
+    async def _resume(self, index: int, request: Request, row: JournalRow) -> BatchItem[Status]:
         """A request an earlier run got to: never resubmitted."""
         journal = self._journal
         assert journal is not None
@@ -730,7 +731,7 @@ class _Engine:
             return await self._save(index, request, status)
         return BatchItem(index, request, row.task_id, status, None, paths)
 
-    def _not_submitted(self, index: int, request: Request) -> BatchItem:
+    def _not_submitted(self, index: int, request: Request) -> BatchItem[Status]:
         reason = self._stop
         if isinstance(reason, BudgetExceededError):
             message = f"not submitted: {reason}"
@@ -742,7 +743,7 @@ class _Engine:
             self._journal.not_submitted(index, message)
         return BatchItem(index, request, error=NotSubmittedError(message, reason=reason))
 
-    async def _reserve(self, index: int, request: Request) -> int | BatchItem:
+    async def _reserve(self, index: int, request: Request) -> int | BatchItem[Status]:
         """Hold the request's price against ``max_credits``: the credits, or an item."""
         assert self._max_credits is not None
         async with self._budget_lock:
@@ -769,7 +770,7 @@ class _Engine:
             self._committed += cost
             return cost
 
-    async def _submit(self, index: int, request: Request) -> BatchItem:
+    async def _submit(self, index: int, request: Request) -> BatchItem[Status]:
         journal = self._journal
         try:
             _catalog.validate(request)
@@ -892,7 +893,7 @@ class _Engine:
         request: Request,
         task_id: str,
         task: AsyncImageTask | AsyncVideoTask | None,
-    ) -> BatchItem:
+    ) -> BatchItem[Status]:
         def on_progress(status: Status) -> None:
             if self._closing:
                 raise _Abandoned
@@ -909,7 +910,7 @@ class _Engine:
                 self._journal.finished(
                     index,
                     succeeded=False,
-                    status=status_to_json(exc.status),
+                    status=exc.status.to_json(),
                     paths=(),
                     error=_describe(exc),
                 )
@@ -926,11 +927,11 @@ class _Engine:
             return await self._save(index, request, status)
         if self._journal is not None:
             self._journal.finished(
-                index, succeeded=True, status=status_to_json(status), paths=(), error=None
+                index, succeeded=True, status=status.to_json(), paths=(), error=None
             )
         return BatchItem(index, request, task_id, status)
 
-    async def _save(self, index: int, request: Request, status: Status) -> BatchItem:
+    async def _save(self, index: int, request: Request, status: Status) -> BatchItem[Status]:
         assert self._save_to is not None
         if self._closing:
             raise _Abandoned  # no download starts once the batch stopped
@@ -944,7 +945,7 @@ class _Engine:
             self._journal.finished(
                 index,
                 succeeded=True,
-                status=status_to_json(status),
+                status=status.to_json(),
                 paths=tuple(str(p) for p in paths),
                 error=None if error is None else _describe(error),
             )

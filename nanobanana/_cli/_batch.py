@@ -110,7 +110,7 @@ class _Tally:
         self.stopped: BaseException | None = None
         """Why the batch stopped submitting (the first NotSubmittedError's reason)."""
 
-    def add(self, item: BatchItem) -> None:
+    def add(self, item: BatchItem[Any]) -> None:
         self.saved += len(item.paths)
         if item.ok:
             self.counts["ok"] += 1
@@ -140,7 +140,7 @@ class _Tally:
         return EXIT_FAILED
 
 
-def _show_failure(progress: Any, item: BatchItem) -> None:
+def _show_failure(progress: Any, item: BatchItem[Any]) -> None:
     """A line above the bar: the item's index, its prompt (cut to 40) and its error."""
     console = progress.console
     if console is None:

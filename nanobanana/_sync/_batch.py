@@ -27,7 +27,7 @@ from collections.abc import Callable, Generator, Iterable
 from contextlib import closing
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Generic, Protocol
 
 from .. import _catalog
 from .._batch_models import (
@@ -37,11 +37,11 @@ from .._batch_models import (
     NotSubmittedError,
     Request,
     Status,
+    StatusT,
     fingerprint,
     is_fatal,
     request_json,
     status_from_json,
-    status_to_json,
     to_request,
 )
 from .._clock import TimeSource
@@ -192,10 +192,11 @@ def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-class Batch:
+class Batch(Generic[StatusT]):
     """A running batch: an iterator of ``BatchItem`` and a context manager.
 
-    Made by ``client.images.generate_many(...)`` / ``client.videos.generate_many(...)``.
+    Made by ``client.images.generate_many(...)`` (a ``Batch[nb.ImageStatus]``,
+    yielding ``BatchItem[nb.ImageStatus]``) / ``client.videos.generate_many(...)``.
     Nothing happens until it is entered or iterated. ``on_progress(item)`` is called in
     the iterating task, with each item, just before it is handed out.
 
@@ -215,7 +216,7 @@ class Batch:
         concurrency: int | None = None,
         max_credits: int | None = None,
         journal: str | os.PathLike[str] | None = None,
-        on_progress: Callable[[BatchItem], object] | None = None,
+        on_progress: Callable[[BatchItem[StatusT]], object] | None = None,
         save_to: str | os.PathLike[str] | None = None,
         preflight: bool = True,
     ) -> None:
@@ -253,10 +254,10 @@ class Batch:
         same journal. Empty once a batch ran to its end."""
         return self._engine.unreported()
 
-    def __iter__(self) -> Batch:
+    def __iter__(self) -> Batch[StatusT]:
         return self
 
-    def __next__(self) -> BatchItem:
+    def __next__(self) -> BatchItem[StatusT]:
         if self._state == "new":
             self._start()
         if self._state != "running":
@@ -281,7 +282,7 @@ class Batch:
             raise got.error
         raise StopIteration
 
-    def __enter__(self) -> Batch:
+    def __enter__(self) -> Batch[StatusT]:
         self._start()
         return self
 
@@ -528,7 +529,7 @@ class _Engine:
         if self._closing:
             raise _Abandoned
 
-    def handed_out(self, item: BatchItem) -> None:
+    def handed_out(self, item: BatchItem[Status]) -> None:
         """The iterating task got ``item``."""
         with self._lock:
             self._unreported.pop(item.index, None)
@@ -663,7 +664,7 @@ class _Engine:
         cls = ImageRequest if self._kind == "image" else VideoRequest
         return cls(request if isinstance(request, str) else repr(raw))
 
-    def _process(self, index: int, raw: Any) -> BatchItem:
+    def _process(self, index: int, raw: Any) -> BatchItem[Status]:
         try:
             request = to_request(self._kind, raw)
         except InvalidParameterError as exc:
@@ -679,7 +680,7 @@ class _Engine:
                 return self._resume(index, request, row)
         return self._submit(index, request)
 
-    def _resume(self, index: int, request: Request, row: JournalRow) -> BatchItem:
+    def _resume(self, index: int, request: Request, row: JournalRow) -> BatchItem[Status]:
         """A request an earlier run got to: never resubmitted."""
         journal = self._journal
         assert journal is not None
@@ -711,7 +712,7 @@ class _Engine:
             return self._save(index, request, status)
         return BatchItem(index, request, row.task_id, status, None, paths)
 
-    def _not_submitted(self, index: int, request: Request) -> BatchItem:
+    def _not_submitted(self, index: int, request: Request) -> BatchItem[Status]:
         reason = self._stop
         if isinstance(reason, BudgetExceededError):
             message = f"not submitted: {reason}"
@@ -723,7 +724,7 @@ class _Engine:
             self._journal.not_submitted(index, message)
         return BatchItem(index, request, error=NotSubmittedError(message, reason=reason))
 
-    def _reserve(self, index: int, request: Request) -> int | BatchItem:
+    def _reserve(self, index: int, request: Request) -> int | BatchItem[Status]:
         """Hold the request's price against ``max_credits``: the credits, or an item."""
         assert self._max_credits is not None
         with self._budget_lock:
@@ -750,7 +751,7 @@ class _Engine:
             self._committed += cost
             return cost
 
-    def _submit(self, index: int, request: Request) -> BatchItem:
+    def _submit(self, index: int, request: Request) -> BatchItem[Status]:
         journal = self._journal
         try:
             _catalog.validate(request)
@@ -871,7 +872,7 @@ class _Engine:
         request: Request,
         task_id: str,
         task: ImageTask | VideoTask | None,
-    ) -> BatchItem:
+    ) -> BatchItem[Status]:
         def on_progress(status: Status) -> None:
             if self._closing:
                 raise _Abandoned
@@ -888,7 +889,7 @@ class _Engine:
                 self._journal.finished(
                     index,
                     succeeded=False,
-                    status=status_to_json(exc.status),
+                    status=exc.status.to_json(),
                     paths=(),
                     error=_describe(exc),
                 )
@@ -905,11 +906,11 @@ class _Engine:
             return self._save(index, request, status)
         if self._journal is not None:
             self._journal.finished(
-                index, succeeded=True, status=status_to_json(status), paths=(), error=None
+                index, succeeded=True, status=status.to_json(), paths=(), error=None
             )
         return BatchItem(index, request, task_id, status)
 
-    def _save(self, index: int, request: Request, status: Status) -> BatchItem:
+    def _save(self, index: int, request: Request, status: Status) -> BatchItem[Status]:
         assert self._save_to is not None
         if self._closing:
             raise _Abandoned  # no download starts once the batch stopped
@@ -923,7 +924,7 @@ class _Engine:
             self._journal.finished(
                 index,
                 succeeded=True,
-                status=status_to_json(status),
+                status=status.to_json(),
                 paths=tuple(str(p) for p in paths),
                 error=None if error is None else _describe(error),
             )
