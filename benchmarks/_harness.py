@@ -25,14 +25,19 @@ import statistics
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
 __all__ = [
     "ABResult",
+    "Paired",
     "ab",
     "ab_async",
+    "alternate",
+    "alternate_async",
+    "paired",
+    "quantile",
     "format_markdown",
     "format_table",
     "main",
@@ -154,6 +159,92 @@ def time_per_call_async(
         return (time.perf_counter() - start) / n
 
     return sample
+
+
+# -- more than two sides, paired by round ----------------------------------------------------
+
+S = TypeVar("S")
+
+
+def _rotation(names: Sequence[str], rounds: int) -> Iterable[str]:
+    """Round i runs the sides rotated by i (A B C, B C A, C A B, ...): every side takes
+    every position equally often, so drift and warm caches fall on all of them alike."""
+    k = len(names)
+    for i in range(rounds):
+        yield from (names[(i + j) % k] for j in range(k))
+
+
+def alternate(
+    samplers: Mapping[str, Callable[[], S]], *, rounds: int = 7, warmup: int = 1
+) -> dict[str, list[S]]:
+    """Run each sampler once per round, rotating their order; the samples by side.
+
+    ``samples[name][i]`` is side ``name``'s sample of round ``i``: the sides' samples of
+    one round are adjacent in time, which is what :func:`paired` divides.
+    """
+    if rounds < 1:
+        raise ValueError("rounds must be at least 1")
+    names = list(samplers)
+    for _ in range(warmup):
+        for name in names:
+            samplers[name]()
+    out: dict[str, list[S]] = {name: [] for name in names}
+    for name in _rotation(names, rounds):
+        out[name].append(samplers[name]())
+    return out
+
+
+async def alternate_async(
+    samplers: Mapping[str, Callable[[], Awaitable[S]]], *, rounds: int = 7, warmup: int = 1
+) -> dict[str, list[S]]:
+    """:func:`alternate` for coroutine functions, run inside the caller's event loop."""
+    if rounds < 1:
+        raise ValueError("rounds must be at least 1")
+    names = list(samplers)
+    for _ in range(warmup):
+        for name in names:
+            await samplers[name]()
+    out: dict[str, list[S]] = {name: [] for name in names}
+    for name in _rotation(names, rounds):
+        out[name].append(await samplers[name]())
+    return out
+
+
+@attrs.frozen
+class Paired:
+    """Per-round ratios ``b[i] / a[i]``: their median and their spread (min, max)."""
+
+    ratios: tuple[float, ...]
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.ratios)
+
+    @property
+    def low(self) -> float:
+        return min(self.ratios)
+
+    @property
+    def high(self) -> float:
+        return max(self.ratios)
+
+    def text(self) -> str:
+        return f"{self.median:.3f} (rounds {self.low:.3f}-{self.high:.3f}, n={len(self.ratios)})"
+
+
+def paired(b: Sequence[float], a: Sequence[float]) -> Paired:
+    """The ratios of the rounds: ``b[i] / a[i]`` (B over the baseline A)."""
+    return Paired(tuple(y / x if x else math.inf for x, y in zip(a, b, strict=True)))
+
+
+def quantile(values: Iterable[float], q: float) -> float:
+    """The ``q`` quantile with linear interpolation (NaN for no values)."""
+    ordered = sorted(values)
+    if not ordered:
+        return math.nan
+    pos = q * (len(ordered) - 1)
+    lo, hi = math.floor(pos), math.ceil(pos)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
 
 
 # -- rows and the table -------------------------------------------------------------------

@@ -5,13 +5,17 @@ with ``time.perf_counter()`` around the ``import`` statement, so interpreter sta
 (identical on both sides, ~15 ms) does not water the ratio down. httpx (A) and nanobanana
 (B) alternate, one interpreter each per round; the figure is the median of each side and
 
-    ratio = median(import nanobanana) / median(import httpx)     target <= 1.3
+    ratio = median(import nanobanana) / median(import httpx)     target <= 1.2
 
-nanobanana imports httpx itself, so the ratio is 1 + (what nanobanana adds) / httpx.
-The wall time of the whole ``python -c "import X"`` process is reported too (informational).
+Two statements are measured against ``import httpx``: ``import nanobanana`` and *ready to
+call*, ``import nanobanana; nanobanana.AsyncClient; nanobanana.Client``: the package
+resolves its public names on first use (PEP 562), so the second is the honest figure of
+what a program pays before its first call. nanobanana imports httpx itself, so a ratio is
+1 + (what nanobanana adds) / httpx. The wall time of whole ``python -c "..."`` processes
+(start-up included) is reported for both, against ``python -c "import httpx"``.
 
-When the ratio misses, the rows name the modules nanobanana imports beyond httpx's, by
-their own ("self") time under ``python -X importtime``: those are what to make lazy.
+The last row names the modules ready-to-call loads beyond httpx's, by their own ("self")
+time under ``python -X importtime``: those are what to make lazy.
 """
 
 from __future__ import annotations
@@ -28,15 +32,18 @@ from typing import Any
 from _harness import ab, main, meets, row
 
 ROOT = Path(__file__).resolve().parent.parent
-TARGET = 1.3
+TARGET = 1.2
 
 _TIMED = "import time; _t = time.perf_counter(); {stmt}; print(time.perf_counter() - _t)"
 
 HTTPX = "import httpx"
 NANOBANANA = "import nanobanana"
 READY = "import nanobanana; nanobanana.AsyncClient; nanobanana.Client"
-"""Ready to make a call: the same as ``import nanobanana`` while ``__init__`` is eager, and
-an honest figure should it become lazy (PEP 562), when the import alone costs nothing."""
+"""Ready to make a call: ``__init__`` is lazy (PEP 562), so the import alone costs almost
+nothing; naming both clients loads what a call needs."""
+READY_MODULES = "nanobanana._async._client, nanobanana._sync._client"
+"""The same modules as READY, named so ``-X importtime`` lists every one of them (the
+imports a module ``__getattr__`` triggers are not all reported)."""
 
 
 def _env() -> dict[str, str]:
@@ -58,9 +65,9 @@ def _import_seconds(stmt: str) -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
-def _process_seconds(mod: str) -> float:
+def _process_seconds(stmt: str) -> float:
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", f"import {mod}"], cwd=ROOT, env=_env(), check=True)
+    subprocess.run([sys.executable, "-c", stmt], cwd=ROOT, env=_env(), check=True)
     return time.perf_counter() - start
 
 
@@ -90,7 +97,7 @@ def extra_imports(runs: int = 5) -> list[tuple[str, float]]:
     base = set(importtime("httpx"))
     samples: dict[str, list[int]] = {}
     for _ in range(runs):
-        for name, (self_us, _) in importtime("nanobanana").items():
+        for name, (self_us, _) in importtime(READY_MODULES).items():
             if name not in base:
                 samples.setdefault(name, []).append(self_us)
     ranked = [(name, statistics.median(v)) for name, v in samples.items()]
@@ -108,12 +115,19 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
     # warm the bytecode caches so neither side pays a compile
     _import_seconds(HTTPX)
     _import_seconds(READY)
+    _process_seconds(READY)
     res = ab(lambda: _import_seconds(HTTPX), lambda: _import_seconds(NANOBANANA), rounds=rounds)
     ready = ab(lambda: _import_seconds(HTTPX), lambda: _import_seconds(READY), rounds=rounds)
     proc = ab(
-        lambda: _process_seconds("httpx"),
-        lambda: _process_seconds("nanobanana"),
-        rounds=max(5, rounds // 2),
+        lambda: _process_seconds(HTTPX),
+        lambda: _process_seconds(NANOBANANA),
+        rounds=rounds,
+        warmup=0,
+    )
+    proc_ready = ab(
+        lambda: _process_seconds(HTTPX),
+        lambda: _process_seconds(READY),
+        rounds=rounds,
         warmup=0,
     )
     ok = meets(res.ratio, "<=", TARGET)
@@ -142,12 +156,22 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
             note="`import nanobanana; nanobanana.AsyncClient; nanobanana.Client` ÷ `import httpx`",
         ),
         row(
-            "import.process_wall",
+            "import.process_wall.nanobanana",
             proc.b_median * 1e3,
             "ms",
             baseline=proc.a_median * 1e3,
             ratio=proc.ratio,
-            note="whole `python -c 'import X'` process, start-up included (informational)",
+            note="whole `python -c 'import nanobanana'` process ÷ `python -c 'import httpx'`, "
+            "start-up included (informational)",
+        ),
+        row(
+            "import.process_wall.ready_to_call",
+            proc_ready.b_median * 1e3,
+            "ms",
+            baseline=proc_ready.a_median * 1e3,
+            ratio=proc_ready.ratio,
+            note="whole process of the ready-to-call statement ÷ `python -c 'import httpx'` "
+            "(informational)",
         ),
     ]
     extra = extra_imports(runs=3 if quick else 5)
@@ -161,7 +185,7 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
             "import.beyond_httpx",
             total / 1e3,
             "ms",
-            note="self time (-X importtime) of modules httpx does not load: "
+            note="self time (-X importtime) of the modules ready-to-call loads and httpx does not: "
             + ", ".join(f"{name} {us / 1e3:.1f}" for name, us in top),
         )
     )

@@ -14,87 +14,129 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._async._client import AsyncClient
-from ._async._raw import AsyncRawResponse
-from ._async._tasks import AsyncImageTask, AsyncVideoTask
-from ._exceptions import (
-    APIConnectionError,
-    APIStatusError,
-    APITimeoutError,
-    AuthenticationError,
-    BadRequestError,
-    ContentFilteredError,
-    InsufficientCreditsError,
-    InternalServerError,
-    InvalidParameterError,
-    LimiterDeadlockError,
-    NanoBananaError,
-    PermissionDeniedError,
-    RateLimitError,
-    TaskFailedError,
-    TaskNotFoundError,
-    TaskTimeoutError,
-    UnexpectedResponseError,
-)
-from ._limits import AsyncLimiter, AsyncLimiterFactory, Limiter, LimiterFactory, Permit
-from ._models import (
-    CostEstimate,
-    Credits,
-    ImageStatus,
-    ModelCatalog,
-    ModelInfo,
-    Subscription,
-    TaskStatus,
-    VideoStatus,
-)
-from ._policy import PollPolicy, RateLimit
-from ._requests import ImageRequest, VideoRequest
-from ._types import (
-    AspectRatio,
-    CostType,
-    ImageMode,
-    ImageModel,
-    ImageResolution,
-    OutputFormat,
-    Quality,
-    VideoAspectRatio,
-    VideoModel,
-    VideoResolution,
-)
+from . import _log as _log  # NANOBANANA_LOG=debug takes effect at import
 from ._version import __version__
 
 if TYPE_CHECKING:
     from ._async._batch import AsyncBatch
-    from ._batch_models import (
-        BatchItem,
-        BudgetExceededError,
-        JournalError,
-        NotSubmittedError,
+    from ._async._client import AsyncClient
+    from ._async._raw import AsyncRawResponse
+    from ._async._tasks import AsyncImageTask, AsyncVideoTask
+    from ._batch_models import BatchItem, BudgetExceededError, JournalError, NotSubmittedError
+    from ._exceptions import (
+        APIConnectionError,
+        APIStatusError,
+        APITimeoutError,
+        AuthenticationError,
+        BadRequestError,
+        ContentFilteredError,
+        InsufficientCreditsError,
+        InternalServerError,
+        InvalidParameterError,
+        LimiterDeadlockError,
+        NanoBananaError,
+        PermissionDeniedError,
+        RateLimitError,
+        TaskFailedError,
+        TaskNotFoundError,
+        TaskTimeoutError,
+        UnexpectedResponseError,
     )
     from ._fanin import as_completed, gather
+    from ._limits import AsyncLimiter, AsyncLimiterFactory, Limiter, LimiterFactory, Permit
+    from ._models import (
+        CostEstimate,
+        Credits,
+        ImageStatus,
+        ModelCatalog,
+        ModelInfo,
+        Subscription,
+        TaskStatus,
+        VideoStatus,
+    )
+    from ._policy import PollPolicy, RateLimit
+    from ._requests import ImageRequest, VideoRequest
     from ._sync._batch import Batch
     from ._sync._client import Client
     from ._sync._raw import RawResponse
     from ._sync._tasks import ImageTask, VideoTask
+    from ._types import (
+        AspectRatio,
+        CostType,
+        ImageMode,
+        ImageModel,
+        ImageResolution,
+        OutputFormat,
+        Quality,
+        VideoAspectRatio,
+        VideoModel,
+        VideoResolution,
+    )
     from .limiters._errors import RateLimiterUnavailableError
 
-# Loaded on first use: the sync twin, the batch machinery (sqlite3, the journal) and the
-# fan-in helpers are not needed to import the package, and cost a third of its import time.
-_LAZY = {
-    "AsyncBatch": "._async._batch",
-    "BatchItem": "._batch_models",
-    "BudgetExceededError": "._batch_models",
-    "JournalError": "._batch_models",
-    "NotSubmittedError": "._batch_models",
-    "as_completed": "._fanin",
-    "gather": "._fanin",
-    "Batch": "._sync._batch",
-    "Client": "._sync._client",
-    "ImageTask": "._sync._tasks",
-    "VideoTask": "._sync._tasks",
-    "RawResponse": "._sync._raw",
-    "RateLimiterUnavailableError": ".limiters._errors",
+# Every public name is resolved on first use (PEP 562), so ``import nanobanana`` costs
+# almost nothing and a program pays only for what it touches: the async client, the sync
+# twin, the task handles (polling), the batch machinery (sqlite3, the journal) and the
+# fan-in helpers each load when first named. Type checkers read the imports above;
+# tests/test_package.py checks that the two lists agree.
+_MODULES: dict[str, tuple[str, ...]] = {
+    "._async._batch": ("AsyncBatch",),
+    "._async._client": ("AsyncClient",),
+    "._async._raw": ("AsyncRawResponse",),
+    "._async._tasks": ("AsyncImageTask", "AsyncVideoTask"),
+    "._batch_models": ("BatchItem", "BudgetExceededError", "JournalError", "NotSubmittedError"),
+    "._exceptions": (
+        "APIConnectionError",
+        "APIStatusError",
+        "APITimeoutError",
+        "AuthenticationError",
+        "BadRequestError",
+        "ContentFilteredError",
+        "InsufficientCreditsError",
+        "InternalServerError",
+        "InvalidParameterError",
+        "LimiterDeadlockError",
+        "NanoBananaError",
+        "PermissionDeniedError",
+        "RateLimitError",
+        "TaskFailedError",
+        "TaskNotFoundError",
+        "TaskTimeoutError",
+        "UnexpectedResponseError",
+    ),
+    "._fanin": ("as_completed", "gather"),
+    "._limits": ("AsyncLimiter", "AsyncLimiterFactory", "Limiter", "LimiterFactory", "Permit"),
+    "._models": (
+        "CostEstimate",
+        "Credits",
+        "ImageStatus",
+        "ModelCatalog",
+        "ModelInfo",
+        "Subscription",
+        "TaskStatus",
+        "VideoStatus",
+    ),
+    "._policy": ("PollPolicy", "RateLimit"),
+    "._requests": ("ImageRequest", "VideoRequest"),
+    "._sync._batch": ("Batch",),
+    "._sync._client": ("Client",),
+    "._sync._raw": ("RawResponse",),
+    "._sync._tasks": ("ImageTask", "VideoTask"),
+    "._types": (
+        "AspectRatio",
+        "CostType",
+        "ImageMode",
+        "ImageModel",
+        "ImageResolution",
+        "OutputFormat",
+        "Quality",
+        "VideoAspectRatio",
+        "VideoModel",
+        "VideoResolution",
+    ),
+    ".limiters._errors": ("RateLimiterUnavailableError",),
 }
+_LAZY = {name: module for module, names in _MODULES.items() for name in names}
 
 
 def __getattr__(name: str) -> Any:

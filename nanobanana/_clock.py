@@ -7,7 +7,6 @@ from __future__ import annotations
 import time
 from typing import Protocol
 
-import anyio
 import attrs
 
 __all__ = ["SYSTEM_CLOCK", "AsyncTimeSource", "Clock", "TimeSource"]
@@ -51,6 +50,8 @@ class Clock:
 
     async def asleep(self, seconds: float) -> None:
         """Wait ``seconds`` of API time (async)."""
+        import anyio  # here, not at import: a sync program never needs it
+
         await anyio.sleep(self.to_real(seconds))
 
     def sleep(self, seconds: float) -> None:

@@ -194,6 +194,112 @@ def _model_hook(cls: type[Model]) -> Callable[[Any, Any], Model]:
 converter.register_structure_hook_factory(_is_model, _model_hook)
 
 
+# -- the fast path of a status -------------------------------------------------------------
+#
+# A status is decoded on every poll. The common answer (every field absent, null or of its
+# exact type, a progress that is a plain integer) is built directly; anything else returns
+# None and goes through the converter above, which owns every rule and every error message.
+# tests/test_models.py checks that both give the same model for the shapes they share.
+
+
+def _plain_progress(value: Any) -> bool:
+    return value is None or (type(value) is int and -(2**53) < value < 2**53)
+
+
+def _plain_time(value: Any) -> datetime | None:
+    """A completion time the fast path can read (None: absent, or leave it to the hooks)."""
+    if value is None:
+        return None
+    if type(value) is not str:
+        raise _Unusual
+    try:
+        return _parse_datetime(value, None)
+    except ValueError:
+        raise _Unusual from None
+
+
+class _Unusual(Exception):
+    """The data is not the common shape: decode it the general way."""
+
+
+def _fast_image_status(data: Any) -> ImageStatus | None:
+    if type(data) is not dict:
+        return None
+    get = data.get
+    task_id, status, progress = get("task_id"), get("status"), get("progress")
+    url, urls, error = get("image_url"), get("image_urls"), get("error")
+    if (
+        type(task_id) is not str
+        or type(status) is not str
+        or not _plain_progress(progress)
+        or (url is not None and type(url) is not str)
+        or (error is not None and type(error) is not str)
+    ):
+        return None
+    if urls is None:
+        merged: list[str] = []
+    elif type(urls) is list and all(type(u) is str for u in urls):
+        merged = list(urls)
+    else:
+        return None
+    if url is not None and url not in merged:
+        merged.insert(0, url)
+    elif url is None and merged:
+        url = merged[0]
+    try:
+        completed_at = _plain_time(get("completed_at"))
+    except _Unusual:
+        return None
+    return ImageStatus(
+        task_id=task_id,
+        status=status,
+        progress=progress,
+        image_url=url,
+        image_urls=tuple(merged),
+        completed_at=completed_at,
+        error=error,
+    )
+
+
+def _fast_video_status(data: Any) -> Any:
+    from ._models import VideoStatus
+
+    if type(data) is not dict:
+        return None
+    get = data.get
+    task_id, status, progress = get("task_id"), get("status"), get("progress")
+    url, error = get("video_url"), get("error")
+    if (
+        type(task_id) is not str
+        or type(status) is not str
+        or not _plain_progress(progress)
+        or (url is not None and type(url) is not str)
+        or (error is not None and type(error) is not str)
+    ):
+        return None
+    try:
+        completed_at = _plain_time(get("completed_at"))
+    except _Unusual:
+        return None
+    return VideoStatus(
+        task_id=task_id,
+        status=status,
+        progress=progress,
+        video_url=url,
+        completed_at=completed_at,
+        error=error,
+    )
+
+
+def _fast_paths() -> dict[type[Any], Callable[[Any], Any]]:
+    from ._models import VideoStatus
+
+    return {ImageStatus: _fast_image_status, VideoStatus: _fast_video_status}
+
+
+_FAST: dict[type[Any], Callable[[Any], Any]] = _fast_paths()
+
+
 def _reason(exc: BaseException, type_: Any) -> str:
     """Our own hooks' words where they have them ("expected a whole number, got 1.5")."""
     if type(exc) in (TypeError, ValueError) and str(exc):
@@ -223,6 +329,11 @@ def _explain(cls: type[Any], exc: BaseException, path: str) -> str:
 
 def decode(cls: type[T], data: Any, *, response: Any = None) -> T:
     """Structure ``data`` into ``cls``; any failure is an UnexpectedResponseError naming the path."""
+    fast = _FAST.get(cls)
+    if fast is not None:
+        found = fast(data)
+        if found is not None:
+            return found  # type: ignore[no-any-return]
     try:
         return converter.structure(data, cls)
     except _FAILURES as exc:

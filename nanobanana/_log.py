@@ -9,8 +9,6 @@ from __future__ import annotations
 import logging
 import os
 
-from ._secrets import mask_secret
-
 __all__ = ["logger", "scrub_error"]
 
 logger = logging.getLogger("nanobanana")
@@ -37,6 +35,8 @@ def scrub_error(error: BaseException, secret: str) -> None:
     and exceptions held in its arguments lose the key, any run of 8 or more of its
     characters, and any ``Bearer``/``nb_sk_`` token (see ``_secrets.mask_secret``).
     """
+    from ._secrets import mask_secret  # on the error path only: its patterns cost an import
+
     seen: set[int] = set()
     pending: list[BaseException] = [error]
     while pending:

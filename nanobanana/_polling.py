@@ -3,17 +3,25 @@
 Every status poll spends a request from the same budget as submissions, so the aim is
 one poll per task, landing just after the task ends. The pieces:
 
-* ``DEFAULT_POLICIES``: a ``PollPolicy`` per kind, set from typical latencies (images
-  take about 10-20 s, videos about 1-5 min): the first poll near the expected end, then
-  a short interval growing by ``backoff``.
-* ``FirstPollTracker``: with the default policy, the first poll adapts to what this
-  client observed for each ``(kind, model)``. It tracks the ``FIRST_POLL_QUANTILE``
-  quantile of the task durations with a stochastic-approximation (Robbins-Monro) update:
-  a first poll that finds the task still running pushes the estimate up, one that finds
-  it done (close to when it was planned) pulls it down a little. At equilibrium about
-  97% of the tasks end before their first poll, so a task costs about 2.03 requests.
+* ``DEFAULT_POLICIES``: a ``PollPolicy`` per kind (images take about 10-20 s, videos
+  about 1-5 min): where a client starts before it has seen a task end, and what an
+  explicit policy replaces.
+* ``DurationTracker``: with the default policy, the client learns how long tasks take,
+  online, per *profile*: the kind, the model and the parameters that change durations
+  (resolution, number of images, video length, ...; see ``profile``), falling back to
+  the model and then the kind while a profile is new. Each finished task leaves one
+  observation: when its first poll came, and its duration when that poll found it still
+  running (read from ``progress``: at progress p after t seconds, the task takes about
+  t * 100 / p). From those the tracker estimates the ``FIRST_POLL_QUANTILE`` quantile of
+  the durations without bias (a task's first poll time does not depend on its own
+  duration; see ``_History.quantile``), and plans the first poll there. A few tasks are
+  *probes*, first polled earlier, so that the estimate can also come down; more of them
+  while a profile is new, or when first polls stop finding tasks running.
 * ``PollState``: one waiting task: its deadline, poll count and next due time, in API
-  seconds of the client's clock. ``Retry-After`` on a status response wins over the plan.
+  seconds of the client's clock. After a poll that finds the task running, the next one
+  is planned from the estimate of the *remaining* time (progress, else what the tracker
+  saw of tasks that ran this long), not from a fixed backoff. ``Retry-After`` on a
+  status response wins over the plan.
 * ``StatusOp``: the status operation whose answer (a ``Polled``) also carries the
   response's ``Retry-After``.
 
@@ -23,11 +31,12 @@ All times are API seconds on the client's ``Clock``; randomness comes from an in
 
 from __future__ import annotations
 
+import bisect
 import math
 import random
 import threading
-from collections import OrderedDict
-from collections.abc import Callable
+from collections import OrderedDict, deque
+from collections.abc import Callable, Mapping
 from typing import Any, Generic, Literal, TypeVar
 
 import attrs
@@ -43,13 +52,14 @@ __all__ = [
     "DEFAULT_POLICIES",
     "DEFAULT_TIMEOUTS",
     "FIRST_POLL_QUANTILE",
-    "FirstPollTracker",
+    "DurationTracker",
     "PollState",
     "Polled",
     "StatusOp",
     "Submissions",
     "jittered",
     "note_unknown_status",
+    "profile",
     "wait_timeout",
 ]
 
@@ -65,16 +75,56 @@ DEFAULT_POLICIES: dict[str, PollPolicy] = {
 DEFAULT_TIMEOUTS: dict[str, float] = {"image": 600.0, "video": 1800.0}
 """The default deadline of a ``wait`` per kind, in seconds of API time (10 and 30 min)."""
 
-FIRST_POLL_QUANTILE = 0.97
-"""The quantile of observed durations the adaptive first poll aims at."""
+FIRST_POLL_QUANTILE = 0.93
+"""The quantile of the durations the first poll aims at: about 93% of tasks are done by
+their first poll; the rest get a second one planned from their progress. Higher costs
+latency for every task; lower costs requests (each one a share of the budget)."""
 
 JITTER = 0.05
-"""Adaptive delays are jittered by ±10% (inside the ±20% a PollPolicy promises)."""
+"""Adaptive first polls are jittered by ±5% (inside the ±20% a PollPolicy promises)."""
 
-_STEP = 0.05
-"""Robbins-Monro step, as a fraction of the current estimate."""
+WINDOW = 64
+"""Finished tasks remembered per profile: enough for a 93% quantile, short enough to
+follow durations that drift."""
+MIN_OBSERVATIONS = 6
+"""Observations an estimate needs at a point before it is trusted there."""
+SLACK = 1.0
+"""Standard deviations by which the share past a point may exceed ``1 - q`` by chance."""
+PROBE_RATE = 0.0
+"""The share of tasks first polled early (a probe) once a profile is known and first
+polls find about as many tasks running as they should (none: each costs a request)."""
+PROBE_RATE_LOST = 0.3
+"""The share while first polls find (almost) no task running: the estimate may be high."""
+PROBE_SPAN = (0.3, 0.8)
+"""A probe's first poll comes at this fraction of the current estimate (uniform)."""
+MIN_GAP = 0.5
+"""Seconds: a poll planned after a running status comes at least this much later."""
 _MIN_FIRST = 0.5
 """Seconds: the adaptive first poll never comes sooner than this."""
+
+_DURATION_FIELDS = (
+    "mode",
+    "resolution",
+    "num_images",
+    "quality",
+    "duration",
+    "generate_audio",
+    "aspect_ratio",
+)
+"""The request fields that may change how long a task takes (besides the model)."""
+
+
+def profile(body: Mapping[str, Any] | None) -> str | None:
+    """The duration profile of a generate request's body: ``"model|field=value,..."``.
+
+    The prompt and inputs are not part of it (every task would be its own profile). None
+    for no body (nothing is known about the task, e.g. a task id from elsewhere).
+    """
+    if body is None:
+        return None
+    model = body.get("model", body.get("model_id"))
+    fields = ",".join(f"{k}={body[k]}" for k in _DURATION_FIELDS if body.get(k) is not None)
+    return f"{model if model is not None else ''}|{fields}"
 
 
 def wait_timeout(timeout: object) -> float | None:
@@ -99,53 +149,179 @@ def jittered(nominal: float, rng: Callable[[], float], spread: float = JITTER) -
     return nominal * (1.0 - spread + 2.0 * spread * rng())
 
 
-class FirstPollTracker:
-    """The adaptive first-poll delay per ``(kind, model)``, seeded by the kind's default.
+class _History:
+    """The recent finished tasks of one profile: ``(first, duration)`` pairs, ``first`` the
+    seconds from submission to the answer of the task's first poll, ``duration`` the
+    task's length when that poll found it running, None when it found it ended."""
 
-    Thread-safe: the sync client may wait from many threads.
-    """
+    __slots__ = ("_cache", "_items", "probes")
 
-    __slots__ = ("_estimates", "_lock", "quantile")
+    def __init__(self) -> None:
+        self._items: deque[tuple[float, float | None]] = deque(maxlen=WINDOW)
+        self._cache: dict[float, float | None] = {}
+        self.probes = 0
+        """Probes planned for this profile (see ``DurationTracker.first_poll``)."""
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def add(self, first: float, duration: float | None) -> None:
+        self._items.append((first, duration))
+        self._cache.clear()
+
+    def quantile(self, q: float) -> float | None:
+        """The point past which at most ``1 - q`` of the tasks last; None until known.
+
+        At a point ``x`` the tasks that tell whether they lasted longer than ``x`` are the
+        ones first polled by ``x`` (found ended: not longer; found running: their duration
+        says). Which tasks those are does not depend on their durations (a first poll is
+        planned before its task's duration is known), so their share above ``x`` is an
+        unbiased estimate of the share of all tasks, once ``MIN_OBSERVATIONS`` of them tell.
+        The answer is the point just past the *last* one where too many lasted longer:
+        noise at a point informed by few tasks moves it less than a first crossing would.
+        """
+        if q in self._cache:
+            return self._cache[q]
+        items = sorted(self._items, key=lambda item: item[0])
+        points = sorted({f for f, _ in items} | {d for _, d in items if d is not None})
+        longer: list[float] = []  # durations of the tasks polled by x (running at first)
+        seen = i = 0
+        found: float | None = None
+        informed = False
+        for x in points:
+            while i < len(items) and items[i][0] <= x:
+                duration = items[i][1]
+                if duration is not None:
+                    bisect.insort(longer, duration)
+                seen += 1
+                i += 1
+            if seen < MIN_OBSERVATIONS:
+                continue
+            informed = True
+            exceeding = len(longer) - bisect.bisect_right(longer, x)
+            # "Too many" beyond chance: one task in ten past x says little when ten tell.
+            if exceeding > (1.0 - q) * seen + SLACK * math.sqrt(seen * q * (1.0 - q)):
+                found = None  # too many lasted longer than x: the answer is further on
+            elif found is None:
+                found = x
+        if informed and found is None:
+            found = points[-1]  # every point so far is too soon: the last one, at least
+        self._cache[q] = found
+        return found
+
+    def running_share(self, x: float) -> float | None:
+        """The share of tasks first polled by ``x`` that were still running at their first
+        poll (None with too few of them)."""
+        polled = [d for f, d in self._items if f <= x]
+        if len(polled) < MIN_OBSERVATIONS:
+            return None
+        return sum(1 for d in polled if d is not None) / len(polled)
+
+    def beyond(self, elapsed: float, q: float) -> float | None:
+        """The ``q`` quantile of the durations longer than ``elapsed`` (None with fewer
+        than three): how long a task still running at ``elapsed`` is likely to take."""
+        longer = sorted(d for _, d in self._items if d is not None and d > elapsed)
+        if len(longer) < 3:
+            return None
+        return longer[min(len(longer) - 1, int(q * len(longer)))]
+
+
+class DurationTracker:
+    """What this client has learned about task durations, per profile (see the module
+    docstring). Pure: every decision takes the rng it uses; thread-safe, since the sync
+    client may wait from many threads."""
+
+    __slots__ = ("_histories", "_lock", "quantile")
 
     def __init__(self, quantile: float = FIRST_POLL_QUANTILE) -> None:
         self.quantile = quantile
-        self._estimates: dict[tuple[str, str | None], float] = {}
+        self._histories: dict[tuple[str, str | None], _History] = {}
         self._lock = threading.Lock()
 
-    def estimate(self, kind: str, model: str | None) -> float:
-        """Seconds after submission at which the first poll should come (un-jittered)."""
+    @staticmethod
+    def _levels(kind: str, key: str | None) -> list[tuple[str, str | None]]:
+        """From the most specific to the kind: the profile, its model, every task."""
+        levels: list[tuple[str, str | None]] = []
+        if key is not None:
+            levels.append((kind, key))
+            model = key.partition("|")[0] + "|"
+            if model != key:
+                levels.append((kind, model))
+        levels.append((kind, None))
+        return levels
+
+    def _known(self, kind: str, key: str | None) -> float:
+        """The first-poll estimate: of the most specific level that has one, else the
+        kind's default."""
+        for level in self._levels(kind, key):
+            history = self._histories.get(level)
+            if history is not None:
+                found = history.quantile(self.quantile)
+                if found is not None:
+                    return max(_MIN_FIRST, found)
+        return DEFAULT_POLICIES[kind].initial_delay
+
+    def estimate(self, kind: str, key: str | None) -> float:
+        """Seconds after submission at which a first poll should come (un-jittered)."""
         with self._lock:
-            found = self._estimates.get((kind, model))
-        return DEFAULT_POLICIES[kind].initial_delay if found is None else found
+            return self._known(kind, key)
 
-    def observe(
-        self, kind: str, model: str | None, planned: float, elapsed: float, done: bool
-    ) -> None:
-        """Learn from a first poll planned ``planned`` s after submission, answered at ``elapsed``.
+    def first_poll(self, kind: str, key: str | None, rng: Callable[[], float]) -> float:
+        """Seconds after submission of this task's first poll: the estimate, jittered; or,
+        for a probe, a fraction of it.
 
-        An observation moves the estimate only when it says something about it. "Still
-        running" at ``elapsed`` says the quantile is later only when ``elapsed`` reached the
-        current estimate: many tasks polled together, all early, must not each push it up
-        (that compounded into estimates of hours). "Done" says it is sooner only when the
-        poll came about when planned and not past the estimate: a poll delayed behind a
-        queue of submissions finds everything done and says nothing about durations.
+        Probes: the first ``MIN_OBSERVATIONS`` tasks of a new profile (what it takes to
+        know it), then ``PROBE_RATE_LOST`` of them while first polls find almost no task
+        still running (the estimate may be too high: only an earlier poll can tell), else
+        ``PROBE_RATE``.
         """
+        q = self.quantile
         with self._lock:
-            key = (kind, model)
-            current = self._estimates.get(key, DEFAULT_POLICIES[kind].initial_delay)
-            if not done and elapsed < current:
-                return
-            late = max(planned, current) * (1.0 + 2 * JITTER) + 1.0
-            if done and elapsed > late:
-                return
-            hit = 1.0 if done else 0.0
-            updated = current + _STEP * current * (self.quantile - hit)
-            self._estimates[key] = max(_MIN_FIRST, updated)
+            estimate = self._known(kind, key)
+            own = self._histories.get((kind, key))
+            if own is None:
+                own = self._histories[(kind, key)] = _History()
+            if len(own) < MIN_OBSERVATIONS:
+                rate = 1.0 if own.probes < MIN_OBSERVATIONS else 0.0
+            else:
+                running = own.running_share(estimate)
+                lost = running is not None and running < (1.0 - q) / 4
+                rate = PROBE_RATE_LOST if lost else PROBE_RATE
+            probe = rate > 0 and rng() < rate
+            if probe:
+                own.probes += 1
+        if probe:
+            low, high = PROBE_SPAN
+            return max(_MIN_FIRST, estimate * (low + (high - low) * rng()))
+        return max(_MIN_FIRST, jittered(estimate, rng))
+
+    def remaining(self, kind: str, key: str | None, elapsed: float) -> float | None:
+        """Seconds after submission at which a task still running at ``elapsed`` (with no
+        usable progress) is likely done: the median of the longer durations seen."""
+        with self._lock:
+            for level in self._levels(kind, key):
+                history = self._histories.get(level)
+                if history is not None:
+                    found = history.beyond(elapsed, 0.5)
+                    if found is not None:
+                        return found
+        return None
+
+    def record(self, kind: str, key: str | None, first: float, duration: float | None) -> None:
+        """A task ended: its first poll was answered ``first`` s after submission, and found
+        it running (``duration``: how long it took) or ended (None)."""
+        with self._lock:
+            for level in self._levels(kind, key):
+                history = self._histories.get(level)
+                if history is None:
+                    history = self._histories[level] = _History()
+                history.add(first, duration)
 
 
 class Submissions:
-    """When this client submitted recent tasks (bounded), so ``images.wait(task_id)``
-    plans its first poll from the submission time rather than from now."""
+    """When this client submitted recent tasks and their duration profile (bounded), so
+    ``images.wait(task_id)`` plans its first poll from the submission time rather than
+    from now, and every wait learns under the task's profile."""
 
     __slots__ = ("_lock", "_max", "_times")
 
@@ -154,9 +330,9 @@ class Submissions:
         self._max = max_entries
         self._lock = threading.Lock()
 
-    def add(self, task_id: str, at: float, model: str | None) -> None:
+    def add(self, task_id: str, at: float, profile: str | None) -> None:
         with self._lock:
-            self._times[task_id] = (at, model)
+            self._times[task_id] = (at, profile)
             self._times.move_to_end(task_id)
             while len(self._times) > self._max:
                 self._times.popitem(last=False)
@@ -189,12 +365,16 @@ class PollState:
         "adaptive",
         "deadline",
         "due",
+        "first",
         "kind",
+        "last_running",
         "last_status",
-        "model",
+        "learned",
+        "misses",
         "planned_first",
         "policy",
         "polls",
+        "profile",
         "rng",
         "strict",
         "submitted_at",
@@ -208,17 +388,17 @@ class PollState:
         *,
         task_id: str,
         kind: str,
-        model: str | None,
+        profile: str | None,
         now: float,
         timeout: float | None,
         policy: PollPolicy | None,
         submitted_at: float | None,
-        tracker: FirstPollTracker,
+        tracker: DurationTracker,
         rng: Callable[[], float] = random.random,
     ) -> None:
         self.task_id = task_id
         self.kind = kind
-        self.model = model
+        self.profile = profile
         timeout = wait_timeout(timeout)
         self.timeout = DEFAULT_TIMEOUTS[kind] if timeout is None else timeout
         self.deadline = now + self.timeout
@@ -233,40 +413,74 @@ class PollState:
         self.submitted_at = submitted_at
         self.polls = 0
         self.last_status: Any = None
+        self.first: float | None = None
+        """Seconds from submission to the answer of the first poll."""
+        self.last_running = 0.0
+        """Seconds from submission to the last answer that found the task running."""
+        self.learned = False
+        """Whether the tracker has had this task's observation."""
+        self.misses = 0
+        """Polls planned from progress in a row that still found the task running."""
         if submitted_at is None:
             # An id saved elsewhere: its age is unknown, so look at it right away.
             self.planned_first = 0.0
             self.due = now
         else:
             if self.adaptive:
-                self.planned_first = jittered(tracker.estimate(kind, model), rng)
+                self.planned_first = tracker.first_poll(kind, profile, rng)
             else:
                 self.planned_first = self.policy.delay(0, rng)
             self.due = max(now, submitted_at + self.planned_first)
         self.due = min(self.due, self.deadline)
 
+    @property
+    def learning(self) -> bool:
+        return self.adaptive and self.submitted_at is not None
+
     def after_poll(self, status: Any, now: float, retry_after: float | None) -> str:
         """Record a polled status; ``"succeeded"``, ``"failed"`` or ``"running"``.
 
         When running, ``due`` is set to the next poll: ``Retry-After`` when the response
-        carried one, else the policy's next (jittered) interval; never past the deadline.
+        carried one, else the plan (see ``reschedule``); never past the deadline. When the
+        task ended, the tracker learns from it.
         """
+        planned_from_progress = _usable(getattr(self.last_status, "progress", None)) is not None
         self.last_status = status
         outcome = status_outcome(status.status)
-        if outcome == "running":
+        running = outcome == "running"
+        if running:
             note_unknown_status(status.status)
-        if self.polls == 0 and self.adaptive and self.submitted_at is not None:
-            self.tracker.observe(
-                self.kind,
-                self.model,
-                self.planned_first,
-                now - self.submitted_at,
-                outcome != "running",
-            )
+        if self.learning:
+            self._learn(now - self.submitted_at, running, planned_from_progress, status)  # type: ignore[operator]
         self.polls += 1
-        if outcome == "running":
+        if running:
             self.reschedule(now, retry_after)
         return outcome
+
+    def _learn(
+        self, elapsed: float, running: bool, planned_from_progress: bool, status: Any
+    ) -> None:
+        """Tell the tracker about this task, once: as soon as its duration is known (its
+        first poll found it ended; or a poll found it running with a usable progress, the
+        projection of which is its duration), else when it ends (the middle of the last
+        poll that found it running and the one that found it ended)."""
+        if self.first is None:
+            self.first = elapsed
+        if running:
+            if planned_from_progress:
+                self.misses += 1
+            self.last_running = elapsed
+        if self.learned:
+            return
+        if not running:
+            ended = None if self.first >= elapsed else (self.last_running + elapsed) / 2
+            self.tracker.record(self.kind, self.profile, self.first, ended)
+            self.learned = True
+            return
+        projected = _projection(elapsed, getattr(status, "progress", None))
+        if projected is not None:
+            self.tracker.record(self.kind, self.profile, self.first, projected)
+            self.learned = True
 
     def after_error(self, now: float, retry_after: float | None) -> None:
         """A poll failed transiently (after the client's own retries): try again later."""
@@ -274,13 +488,32 @@ class PollState:
         self.reschedule(now, retry_after)
 
     def reschedule(self, now: float, retry_after: float | None) -> None:
+        """Plan the next poll of a task found running (or a poll that failed).
+
+        ``Retry-After`` wins. An explicit policy gives its next interval. Otherwise the
+        poll goes where the task should have ended: its progress projects its length (the
+        upper end: progress is rounded down); without progress, the tracker's median of
+        the tasks that ran this long; without either, the default policy's interval. Never
+        sooner than ``MIN_GAP`` (doubling with every projection that fell short).
+        """
         if retry_after is not None:
             self.due = min(now + max(0.0, retry_after), self.deadline)
             return
-        if self.adaptive:
+        if not self.adaptive:
+            delay = self.policy.delay(self.polls, self.rng)
+        elif self.submitted_at is None:
             delay = jittered(self.policy.nominal_delay(self.polls), self.rng)
         else:
-            delay = self.policy.delay(self.polls, self.rng)
+            elapsed = now - self.submitted_at
+            gap = max(MIN_GAP, 0.02 * elapsed) * 2.0**self.misses
+            end = _upper_projection(elapsed, getattr(self.last_status, "progress", None))
+            if end is None:
+                end = self.tracker.remaining(self.kind, self.profile, elapsed)
+            if end is None:
+                delay = jittered(self.policy.nominal_delay(self.polls), self.rng)
+            else:
+                delay = min(end - elapsed, self.policy.max_interval * 4)
+            delay = max(delay, gap)
         self.due = min(now + delay, self.deadline)
 
     def expired(self, now: float) -> bool:
@@ -290,6 +523,26 @@ class PollState:
     def turn_deadline(self) -> float:
         """How long to wait for a poll turn: the deadline when strict, else no limit."""
         return self.deadline if self.strict else math.inf
+
+
+def _usable(progress: Any) -> float | None:
+    """A progress strictly between 0 and 100 (a percentage), else None."""
+    usable = isinstance(progress, (int, float)) and not isinstance(progress, bool)
+    return float(progress) if usable and 0 < progress < 100 else None
+
+
+def _projection(elapsed: float, progress: Any) -> float | None:
+    """The length of a task ``elapsed`` seconds in at ``progress`` percent: the middle of
+    what a progress rounded down allows."""
+    p = _usable(progress)
+    return None if p is None else elapsed * 100.0 / (p + 0.5)
+
+
+def _upper_projection(elapsed: float, progress: Any) -> float | None:
+    """The latest the task can end if its progress is linear: at ``p`` percent (rounded
+    down) after ``elapsed`` s, it takes at most ``elapsed * 100 / p``."""
+    p = _usable(progress)
+    return None if p is None else elapsed * 100.0 / p
 
 
 @attrs.frozen

@@ -8,13 +8,13 @@ so a request, a decode and an error mapping exist exactly once. A request object
 from __future__ import annotations
 
 import email.utils
-import functools
 import json
 import math
 import reprlib
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, Generic, Literal, TypeVar
+from urllib.parse import urlencode
 
 import attrs
 import httpx
@@ -318,10 +318,47 @@ def _unwrap(response: httpx.Response, safety: Safety) -> Any:
     return data
 
 
-@functools.lru_cache(maxsize=256)
-def _join(base_url: httpx.URL, path: str) -> httpx.URL:
-    """``base_url.join(path)``, cached: a join parses URLs twice (~18 µs a request)."""
-    return base_url.join(path)
+_ENDPOINTS: dict[tuple[int, str], tuple[httpx.URL, str]] = {}
+
+
+def _endpoint(base_url: httpx.URL, path: str) -> str:
+    """``str(base_url.join(path))``, cached per base URL object and path.
+
+    A join parses URLs twice, and even hashing an ``httpx.URL`` rebuilds its string, so the
+    cache is keyed by the object's identity (it is kept in the entry, so the identity
+    cannot be reused while the entry lives). The endpoint is a string: ``httpx.Request``
+    parses it once, as it does for any caller.
+    """
+    key = (id(base_url), path)
+    found = _ENDPOINTS.get(key)
+    if found is not None and found[0] is base_url:
+        return found[1]
+    joined = base_url.join(path)
+    endpoint = str(joined.copy_with(query=None, fragment=None))
+    if len(_ENDPOINTS) >= 256:
+        _ENDPOINTS.clear()
+    _ENDPOINTS[key] = (base_url, endpoint)
+    return endpoint
+
+
+def _query(params: Mapping[str, Any]) -> str:
+    """The encoded query string, as ``httpx.QueryParams`` would write it."""
+    if all(type(v) is str for v in params.values()):
+        return urlencode(params)
+    return str(httpx.QueryParams(params))
+
+
+_DECODE: list[Callable[..., Any]] = []
+
+
+def _decoder() -> Callable[..., Any]:
+    """``_converter.decode``, imported on the first decode so cattrs does not load with the
+    package (-11 ms); kept here after that, since an import statement costs a lookup a call."""
+    if not _DECODE:
+        from ._converter import decode
+
+        _DECODE.append(decode)
+    return _DECODE[0]
 
 
 @attrs.frozen
@@ -347,13 +384,13 @@ class Operation(Generic[T]):
         as openai does), ``extra_headers`` into the headers (``RequestOptions`` refuses an
         Authorization header, so the client's key always authenticates).
         """
-        url = _join(base_url, self.path)
+        url = _endpoint(base_url, self.path)
         params = self.params
         if options.extra_query:
             extra = {k: _query_value(v) for k, v in options.extra_query.items()}
             params = {**(params or {}), **extra}
         if params:
-            url = url.copy_merge_params(params)
+            url = f"{url}?{_query(params)}"
         body = self.body
         if options.extra_body is not None:
             body = {**(body or {}), **options.extra_body}
@@ -370,10 +407,8 @@ class Operation(Generic[T]):
 
     def parse(self, response: httpx.Response) -> T:
         """The decoded model, or the typed error the response stands for."""
-        # Imported here so cattrs loads on the first decode, not with the package (-11 ms).
-        from ._converter import decode
-
-        return decode(self.result, _unwrap(response, self.safety), response=response)
+        decoded: T = _decoder()(self.result, _unwrap(response, self.safety), response=response)
+        return decoded
 
 
 def base_url(raw: str | httpx.URL) -> httpx.URL:

@@ -15,7 +15,16 @@ from typing import Any
 import pytest
 
 BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
-MODULES = ["bench_overhead", "bench_decode", "bench_scale", "bench_import", "run_all"]
+MODULES = [
+    "bench_overhead",
+    "bench_decode",
+    "bench_scale",
+    "bench_import",
+    "bench_polling",
+    "_streams",
+    "_charts",
+    "run_all",
+]
 
 
 @pytest.fixture(scope="module")
@@ -133,3 +142,80 @@ def test_run_all_finds_the_benchmarks(harness: Any) -> None:
     assert [n for n, _, _ in run_all.available(["decode"])] == ["bench_decode"]
     info = run_all.machine_info()
     assert info["logical_cores"] and info["python"] and info["cpu_model"]
+
+
+def test_alternate_rotates_the_sides_and_pairs_the_rounds(harness: Any) -> None:
+    calls: list[str] = []
+
+    def side(name: str) -> Any:
+        def sample() -> float:
+            calls.append(name)
+            return {"a": 2.0, "b": 3.0, "c": 5.0}[name] * (1 + len(calls) / 100)
+
+        return sample
+
+    out = harness.alternate({k: side(k) for k in "abc"}, rounds=3, warmup=1)
+    # warm-up, then every side in every position once: a b c, b c a, c a b
+    assert calls == list("abc" + "abc" + "bca" + "cab")
+    assert [len(v) for v in out.values()] == [3, 3, 3]
+    ratios = harness.paired(out["c"], out["a"])
+    assert len(ratios.ratios) == 3
+    assert ratios.low <= ratios.median <= ratios.high
+    assert harness.paired([3.0, 6.0], [1.0, 2.0]).ratios == (3.0, 3.0)
+    assert harness.quantile([1.0, 2.0, 3.0, 4.0, 5.0], 0.5) == 3.0
+    assert harness.quantile([0.0, 10.0], 0.95) == 9.5
+
+
+def test_a_tiny_stream_runs_in_virtual_time_for_every_poller(harness: Any) -> None:
+    streams = importlib.import_module("_streams")
+    workload = streams.WORKLOADS[0]  # uniform 10-20 s
+    jobs = streams.arrivals(workload, 1.0, seed=3)  # 27 tasks in a minute
+    assert len(jobs) == 27 and all(10.0 <= j.duration <= 20.0 for j in jobs)
+    for i, policy in enumerate(streams.POLICIES):
+        result = streams.run(jobs, policy, seed=500 + i)
+        assert result.tasks == 27
+        assert result.rate_limited == 0
+        assert all(latency >= 0 for latency in result.latencies())
+        if policy == "oracle":  # one poll a task, exactly at its end
+            assert result.task_requests == 2 * 27
+    mixed = streams.mixed_arrivals(1.0, seed=3)
+    assert {j.kind for j in mixed} == {"image", "video", "credits"}
+
+
+def test_the_charts_are_drawn_from_the_rows(harness: Any, tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    charts = importlib.import_module("_charts")
+    rows = [
+        {"name": "overhead.async.raw_httpx.wall", "value": 100.0},
+        {
+            "name": "overhead.async.ours.wall",
+            "value": 103.0,
+            "ratio": 1.03,
+            "ratios": [1.0, 1.03, 1.05],
+        },
+        {
+            "name": "overhead.async.openai.wall",
+            "value": 150.0,
+            "ratio": 1.5,
+            "ratios": [1.4, 1.5, 1.6],
+        },
+        {
+            "name": "polling.charts",
+            "value": None,
+            "charts": {
+                "latencies": {"ours": [1.0, 2.0], "oracle": [1.0, 1.5], "fixed_1s": [3.0, 4.0]},
+                "request_times": {"ours": [0.0, 1.0, 70.0], "oracle": [0.0], "fixed_1s": []},
+                "rate": [60, 60.0],
+                "per_minute": 27.0,
+            },
+        },
+    ]
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps({"rows": rows}))
+    written = charts.draw(results)
+    assert sorted(p.name for p in written) == [
+        "overhead.png",
+        "stream_latency_cdf.png",
+        "stream_requests.png",
+    ]
+    assert all(p.stat().st_size > 1000 for p in written)

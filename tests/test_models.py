@@ -385,3 +385,84 @@ def test_a_100k_deep_body_is_a_typed_error_sync(status_code: int) -> None:
     }[status_code]
     assert type(info.value) is expected
     assert len(str(info.value)) < 1000
+
+
+# -- the fast path of a status decode gives what the converter gives ---------------------
+
+_COMMON_STATUSES = [
+    {"task_id": "t", "status": "pending"},
+    {"task_id": "t", "status": "pending", "progress": 37, "image_url": None, "completed_at": None},
+    {
+        "task_id": "t",
+        "status": "completed",
+        "progress": 100,
+        "image_url": "https://x/1.png",
+        "completed_at": "2024-01-01T00:00:00Z",
+        "extra": {"kept": "out"},
+    },
+    {"task_id": "t", "status": "completed", "image_urls": ["https://x/1.png", "https://x/2.png"]},
+    {
+        "task_id": "t",
+        "status": "completed",
+        "image_url": "https://x/0.png",
+        "image_urls": ["https://x/1.png"],
+    },
+    {
+        "task_id": "t",
+        "status": "completed",
+        "image_url": "https://x/1.png",
+        "image_urls": ["https://x/1.png"],
+    },
+    {"task_id": "t", "status": "completed", "image_url": "", "image_urls": []},
+    {"task_id": "t", "status": "failed", "progress": -3, "error": "provider error"},
+    {"task_id": "t", "status": "x", "completed_at": "2024-01-01T00:00:00.250+02:00"},
+    {"task_id": "t", "status": "x", "completed_at": "2024-01-01T00:00:00"},
+]
+_UNUSUAL_STATUSES = [
+    {"task_id": "t", "status": "x", "progress": 12.7},
+    {"task_id": "t", "status": "x", "progress": "40"},
+    {"task_id": "t", "status": "x", "image_urls": "https://x/1.png"},
+    {"task_id": "t", "status": "x", "error": {"code": "E", "message": "nsfw"}},
+    {"task_id": "t", "status": "x", "completed_at": 1704067200},
+]
+
+
+@pytest.mark.parametrize(
+    ("data", "common"),
+    [(d, True) for d in _COMMON_STATUSES] + [(d, False) for d in _UNUSUAL_STATUSES],
+)
+@pytest.mark.parametrize("cls", [nb.ImageStatus, nb.VideoStatus])
+def test_the_fast_status_decode_gives_what_the_converter_gives(
+    cls: type, data: dict, common: bool
+) -> None:
+    from nanobanana import _converter
+
+    if cls is nb.VideoStatus:
+        if "image_urls" in data and not common:
+            return  # an image-only shape
+        data = {("video_url" if k == "image_url" else k): v for k, v in data.items()}
+        data.pop("image_urls", None)
+    fast = _converter._FAST[cls](data)
+    slow = _converter.converter.structure(data, cls)  # the converter's own hooks
+    assert (fast is not None) == common
+    assert decode(cls, data) == slow
+    if fast is not None:
+        assert fast == slow
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"status": "x"},
+        {"task_id": 1, "status": "x"},
+        {"task_id": "t", "status": "x", "progress": True},
+        {"task_id": "t", "status": "x", "completed_at": "yesterday"},
+        {"task_id": "t", "status": "x", "image_urls": ["ok", 3]},
+    ],
+)
+def test_the_fast_status_decode_leaves_malformed_data_to_the_converter(bad: dict) -> None:
+    from nanobanana import _converter
+
+    assert _converter._FAST[nb.ImageStatus](bad) is None
+    with pytest.raises(nb.UnexpectedResponseError):
+        decode(nb.ImageStatus, bad)

@@ -12,22 +12,33 @@ from nanobanana._models import ImageStatus
 from nanobanana._polling import (
     DEFAULT_POLICIES,
     DEFAULT_TIMEOUTS,
-    FirstPollTracker,
+    MIN_OBSERVATIONS,
+    DurationTracker,
     PollState,
     note_unknown_status,
+    profile,
 )
+
+
+def _learned(key: str | None = None, kind: str = "image") -> DurationTracker:
+    """A tracker past its first tasks: the 93% quantile of this profile is 15 s, so a
+    first poll comes at 15 s (±5%), as with the default policy."""
+    tracker = DurationTracker()
+    for i in range(60):  # one in twenty still running at 15 s, and lasting 16 s
+        tracker.record(kind, key, 15.0, 16.0 if i % 20 == 0 else None)
+    return tracker
 
 
 def _state(**kw: object) -> PollState:
     args: dict[str, object] = {
         "task_id": "t1",
         "kind": "image",
-        "model": None,
+        "profile": None,
         "now": 100.0,
         "timeout": None,
         "policy": None,
         "submitted_at": 100.0,
-        "tracker": FirstPollTracker(),
+        "tracker": _learned(),
         "rng": lambda: 0.5,
     }
     args.update(kw)
@@ -109,39 +120,124 @@ def test_outcomes_follow_notes_section_1() -> None:
         assert state.after_poll(ImageStatus(task_id="t1", status=value), 120.0, None) == outcome
 
 
-def test_tracker_learns_the_durations_of_a_model() -> None:
-    tracker = FirstPollTracker()
-    start = tracker.estimate("image", "slow-model")
-    # First polls keep finding the task still running: poll later.
+def test_profile_keeps_the_fields_that_change_durations_and_drops_the_prompt() -> None:
+    body = {"prompt": "a cat", "model": "nano-banana-pro", "resolution": "4K", "num_images": 2}
+    assert profile(body) == "nano-banana-pro|resolution=4K,num_images=2"
+    assert (
+        profile({"prompt": "a dog", "model_id": "veo-3.1", "duration": 8}) == "veo-3.1|duration=8"
+    )
+    assert profile({"prompt": "x"}) == "|"
+    assert profile(None) is None
+
+
+def test_a_new_profile_starts_from_the_kind_default_and_probes_its_first_tasks() -> None:
+    tracker = DurationTracker()
+    assert tracker.estimate("image", "m|") == DEFAULT_POLICIES["image"].initial_delay
+    assert tracker.estimate("video", "v|") == DEFAULT_POLICIES["video"].initial_delay
+    # The first MIN_OBSERVATIONS tasks of a profile are probes: first polled at 30-80% of
+    # the estimate (rng 0.5: 55%), to learn the durations from their progress.
+    firsts = [tracker.first_poll("image", "m|", lambda: 0.5) for _ in range(MIN_OBSERVATIONS)]
+    assert firsts == [15.0 * 0.55] * MIN_OBSERVATIONS
+    # Then no more probes until those have told something: the estimate, jittered.
+    assert tracker.first_poll("image", "m|", lambda: 0.5) == 15.0
+
+
+def test_the_first_poll_moves_to_the_quantile_of_the_durations_seen() -> None:
+    # 64 tasks first polled at 10 s: 50 had ended, 14 ran on, lasting 11..24 s. The 93%
+    # point: past it, at most 7% of the tasks last, give or take one standard deviation of
+    # chance (4.5 + 2.0 tasks of 64).
+    tracker = DurationTracker()
+    for _ in range(50):
+        tracker.record("image", "m|", 10.0, None)
+    for i in range(14):
+        tracker.record("image", "m|", 10.0, 11.0 + i)
+    assert tracker.estimate("image", "m|") == 18.0  # 6 tasks (19..24 s) last longer; at 17, 7
+    # Other profiles of the model use the model's estimate until they have their own; other
+    # models, the kind's (every model's tasks); a new tracker, the default.
+    assert tracker.estimate("image", "m|resolution=4K") == 18.0
+    assert tracker.estimate("image", "other|") == 18.0
+    assert DurationTracker().estimate("image", "other|") == 15.0
+
+
+def test_durations_that_shrink_bring_the_first_poll_down() -> None:
+    # First polls at 20 s find every task ended, probes at 6 s find them ended too: the
+    # tasks take under 6 s, and the estimate follows.
+    tracker = DurationTracker()
     for _ in range(40):
-        planned = tracker.estimate("image", "slow-model")
-        tracker.observe("image", "slow-model", planned, planned, done=False)
-    assert tracker.estimate("image", "slow-model") > 2 * start
-    # Other models keep their own estimate.
-    assert tracker.estimate("image", "fast-model") == start
-    # Hits at the planned time pull it back down, slowly.
-    high = tracker.estimate("image", "slow-model")
-    for _ in range(40):
-        planned = tracker.estimate("image", "slow-model")
-        tracker.observe("image", "slow-model", planned, planned, done=True)
-    assert tracker.estimate("image", "slow-model") < high
+        tracker.record("image", "m|", 20.0, None)
+    assert tracker.estimate("image", "m|") == 20.0
+    for _ in range(24):
+        tracker.record("image", "m|", 6.0, None)
+    assert tracker.estimate("image", "m|") == 6.0
 
 
-def test_tracker_ignores_hits_of_polls_delayed_behind_a_queue() -> None:
-    tracker = FirstPollTracker()
-    start = tracker.estimate("image", None)
-    for _ in range(100):
-        tracker.observe("image", None, start, start + 120.0, done=True)
-    assert tracker.estimate("image", None) == start
+def test_no_task_running_at_its_first_poll_makes_probes_come_back() -> None:
+    tracker = DurationTracker()
+    for _ in range(64):
+        tracker.record("image", "m|", 20.0, None)
+    low = iter([0.1, 0.5])  # the first draw decides to probe (0.1 < 0.3), the second where
+    assert tracker.first_poll("image", "m|", lambda: next(low)) == 20.0 * 0.55
+    # With about 7% of first polls finding the task running, no probe: the estimate holds.
+    steady = DurationTracker()
+    for i in range(64):
+        steady.record("image", "m|", 20.0, 25.0 if i % 14 == 0 else None)
+    assert steady.first_poll("image", "m|", lambda: 0.1) == 20.0 * (1 - 0.05 + 0.1 * 0.1)
 
 
-def test_adapted_first_poll_is_used_by_the_next_wait() -> None:
-    tracker = FirstPollTracker()
-    for _ in range(30):
-        planned = tracker.estimate("image", "m")
-        tracker.observe("image", "m", planned, planned, done=False)
-    state = _state(tracker=tracker, model="m")
-    assert state.due - 100.0 > 1.5 * DEFAULT_POLICIES["image"].initial_delay
+def test_a_crowd_of_tasks_polled_late_says_nothing_about_sooner_points() -> None:
+    # 1,000 tasks of a batch, first polled at 300 s (behind a queue), all ended: the
+    # estimate is "by 300 s at the latest", not a runaway (the old tracker's failure).
+    tracker = DurationTracker()
+    for _ in range(1000):
+        tracker.record("image", None, 300.0, None)
+    assert tracker.estimate("image", None) == 300.0
+    for _ in range(MIN_OBSERVATIONS):
+        tracker.record("image", None, 8.0, None)
+    assert tracker.estimate("image", None) == 8.0
+
+
+def test_a_running_first_poll_teaches_the_duration_its_progress_projects() -> None:
+    tracker = _learned("m|")
+    state = _state(tracker=tracker, profile="m|")
+    assert state.due == pytest.approx(115.0)
+    # At 40% after 20 s: the task takes 20 * 100 / 40.5 s (the middle of what a rounded
+    # down progress allows), recorded at once; the next poll comes at the latest end,
+    # 20 * 100 / 40 = 50 s after submission.
+    assert (
+        state.after_poll(ImageStatus(task_id="t1", status="pending", progress=40), 120.0, None)
+        == "running"
+    )
+    assert state.due == pytest.approx(150.0)
+    history = tracker._histories[("image", "m|")]
+    assert list(history._items)[-1] == (20.0, pytest.approx(2000.0 / 40.5))
+    assert (
+        state.after_poll(ImageStatus(task_id="t1", status="completed"), 150.0, None) == "succeeded"
+    )
+    assert len(history) == 61  # once per task
+
+
+def test_without_progress_the_next_poll_uses_the_durations_seen() -> None:
+    tracker = DurationTracker()
+    for d in (30.0, 40.0, 50.0, 60.0):
+        tracker.record("image", "m|", 10.0, d)
+    state = _state(tracker=tracker, profile="m|")
+    state.after_poll(ImageStatus(task_id="t1", status="pending"), 135.0, None)
+    # Running 35 s in: the median of the longer durations seen (40, 50, 60) is 50 s.
+    assert state.due == pytest.approx(150.0)
+    # And when the task ends, it is learned as the middle of the last two polls.
+    state.after_poll(ImageStatus(task_id="t1", status="completed"), 150.0, None)
+    assert list(tracker._histories[("image", "m|")]._items)[-1] == (35.0, 42.5)
+
+
+def test_a_progress_that_stalls_backs_off_instead_of_polling_in_a_loop() -> None:
+    state = _state(tracker=_learned("m|"), profile="m|")
+    now, gaps = 115.0, []
+    for _ in range(4):  # 99% every time: the projection is always about now
+        state.after_poll(ImageStatus(task_id="t1", status="pending", progress=99), now, None)
+        gaps.append(round(state.due - now, 6))
+        now = state.due
+    # 0.5 s at least, doubling with every projection that fell short
+    assert gaps == [0.5, 1.0, 2.0, 4.0]
 
 
 def test_unknown_status_is_logged_once(caplog: pytest.LogCaptureFixture) -> None:
@@ -151,19 +247,3 @@ def test_unknown_status_is_logged_once(caplog: pytest.LogCaptureFixture) -> None
     note_unknown_status("pending")
     messages = [r.getMessage() for r in caplog.records if "warming-up-xyz" in r.getMessage()]
     assert len(messages) == 1
-
-
-def test_a_crowd_of_early_first_polls_does_not_run_the_estimate_away() -> None:
-    # 1,000 tasks submitted together, all first-polled early and found still running:
-    # one piece of information, not a thousand; the estimate stays near real durations.
-    from nanobanana._polling import FirstPollTracker
-
-    tracker = FirstPollTracker()
-    start = tracker.estimate("image", None)
-    for _ in range(1000):
-        tracker.observe("image", None, planned=start, elapsed=start, done=False)
-    grown = tracker.estimate("image", None)
-    assert start < grown < 60.0
-    for _ in range(1000):
-        tracker.observe("image", None, planned=start, elapsed=start - 1.0, done=False)
-    assert tracker.estimate("image", None) == grown

@@ -49,6 +49,26 @@ def test_a_later_simulator_knows_the_tasks_of_the_state_file(tmp_path: Path) -> 
     assert set(third.tasks) == {image.task_id, video.task_id, again.task_id}
 
 
+def test_a_task_the_earlier_run_saw_finish_is_finished_for_the_later_one(tmp_path: Path) -> None:
+    state = tmp_path / "fake-state.jsonl"
+    first = FakeNanoBanana(clock=ManualClock(), durations={"image": 10.0}, state=state)
+    with first.client() as client:
+        early = client.images.generate("a lighthouse")
+        first.advance(5)
+        late = client.images.generate("a harbour")  # starts 5 s later
+        first.advance(6)
+        assert client.images.status(early.task_id).status == "completed"  # seen ended at 11 s
+        assert client.images.status(late.task_id).status == "pending"  # 6 s of 10
+
+    later = FakeNanoBanana(clock=ManualClock(), durations={"image": 10.0}, state=state)
+    with later.client() as client:
+        # The earlier run saw the first task end: so does this one. The other goes on.
+        assert client.images.status(early.task_id).status == "completed"
+        assert client.images.status(late.task_id).status == "pending"
+        later.advance(4)
+        assert client.images.status(late.task_id).status == "completed"
+
+
 def test_a_seeded_simulator_with_a_state_file_draws_new_ids(tmp_path: Path) -> None:
     state = tmp_path / "s.jsonl"
     first = _ids(FakeNanoBanana(clock=ManualClock(), seed=1, state=state), 3)

@@ -54,7 +54,9 @@ class _TaskResource(_Resource, Generic[StatusT, TaskT, RequestT]):
     def _status_op(self, task_id: str) -> _protocol.Operation[StatusT]:
         raise NotImplementedError
 
-    def _new_task(self, created: TaskCreated, model: str | None) -> TaskT:
+    def _new_task(
+        self, created: TaskCreated, model: str | None, body: Mapping[str, Any] | None
+    ) -> TaskT:
         raise NotImplementedError
 
     async def _submit(
@@ -91,7 +93,8 @@ class _TaskResource(_Resource, Generic[StatusT, TaskT, RequestT]):
             )
         op = _protocol.generate(request)
         raw = await self._client._request_raw(op, options, on_send=on_send)
-        return AsyncRawResponse(raw.http_response, self._new_task(raw.parse(), request.model))
+        task = self._new_task(raw.parse(), request.model, op.body)
+        return AsyncRawResponse(raw.http_response, task)
 
     async def _status(self, task_id: str, options: RequestOptions) -> StatusT:
         raw = await self._status_raw(task_id, options)
@@ -163,8 +166,10 @@ class AsyncImages(_ImageMethods, _TaskResource[ImageStatus, AsyncImageTask, Imag
     def _status_op(self, task_id: str) -> _protocol.Operation[ImageStatus]:
         return _protocol.image_status(task_id)
 
-    def _new_task(self, created: TaskCreated, model: str | None) -> AsyncImageTask:
-        return AsyncImageTask._from_created(created, self, model=model)
+    def _new_task(
+        self, created: TaskCreated, model: str | None, body: Mapping[str, Any] | None
+    ) -> AsyncImageTask:
+        return AsyncImageTask._from_created(created, self, model=model, body=body)
 
 
 class AsyncVideos(_VideoMethods, _TaskResource[VideoStatus, AsyncVideoTask, VideoRequest]):
@@ -177,8 +182,10 @@ class AsyncVideos(_VideoMethods, _TaskResource[VideoStatus, AsyncVideoTask, Vide
     def _status_op(self, task_id: str) -> _protocol.Operation[VideoStatus]:
         return _protocol.video_status(task_id)
 
-    def _new_task(self, created: TaskCreated, model: str | None) -> AsyncVideoTask:
-        return AsyncVideoTask._from_created(created, self, model=model)
+    def _new_task(
+        self, created: TaskCreated, model: str | None, body: Mapping[str, Any] | None
+    ) -> AsyncVideoTask:
+        return AsyncVideoTask._from_created(created, self, model=model, body=body)
 
 
 class AsyncAccount(_AccountMethods, _Resource):

@@ -29,7 +29,7 @@ from typing import Any
 
 from .._concurrency import AsyncEvent
 from .._outcomes import Outcomes
-from .._polling import FirstPollTracker, Submissions
+from .._polling import DurationTracker, Submissions
 
 __all__ = ["AsyncPollScheduler"]
 
@@ -71,7 +71,7 @@ class AsyncPollScheduler:
         self._live = 0
         self._seq = itertools.count()
         self._lock = threading.Lock()
-        self.tracker = FirstPollTracker()
+        self.tracker = DurationTracker()
         self.submissions = Submissions()
         self.outcomes = Outcomes()
 

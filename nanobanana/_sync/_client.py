@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 from collections.abc import Mapping
@@ -34,7 +35,6 @@ from .._limits import Limiter, LimiterFactory
 from .._log import logger, scrub_error
 from .._options import OnSend, RequestOptions
 from .._policy import PollPolicy, RateLimit
-from ._download import download
 from ._limiter import limiter_for
 from ._raw import ClientWithRawResponse, RawResponse
 from ._resources import Account, Images, Models, Videos
@@ -178,13 +178,14 @@ class Client:
         """
         request = op.build(self._base_url, self._headers, options)
         request.extensions["timeout"] = options.resolved_timeout(self._timeout).as_dict()
-        method, path = request.method, request.url.path
+        # Checked once a call: the clock reads below only feed the DEBUG line.
+        debug = logger.isEnabledFor(logging.DEBUG)
+        clock = self._clock
         attempt = 0
         while True:
-            waited_from = self._clock.now()
+            waited_from = clock.now() if debug else 0.0
             permit = self._limiter.acquire()
-            started = self._clock.now()
-            waited = started - waited_from
+            started = clock.now() if debug else 0.0
             if on_send is not None:
                 try:
                     on_send()
@@ -217,11 +218,11 @@ class Client:
                 except NanoBananaError as exc:
                     error, cause = _policy.mark_unknown_fate(exc, op.safety), None
                 else:
-                    _log_request(
-                        method, path, outcome, attempt, waited, self._clock.now() - started
-                    )
+                    if debug:
+                        _log_request(request, outcome, attempt, waited_from, started, clock)
                     return RawResponse(response, result)
-            _log_request(method, path, outcome, attempt, waited, self._clock.now() - started)
+            if debug:
+                _log_request(request, outcome, attempt, waited_from, started, clock)
             delay = _policy.retry_delay(
                 error, op.safety, attempt, self._max_retries, self._random.random
             )
@@ -235,21 +236,23 @@ class Client:
                 raise error from cause
             logger.info(
                 "%s %s: %s; retry %d of %d in %.2fs",
-                method,
-                path,
+                request.method,
+                request.url.path,
                 _describe(error),
                 attempt + 1,
                 self._max_retries,
                 delay,
             )
             attempt += 1
-            self._clock.sleep(delay)
+            clock.sleep(delay)
 
     def download(self, url: str, dest: str | os.PathLike[str]) -> Path:
         """Stream a result URL to ``dest`` (a file, or a directory) and return the path written.
 
         The API key is never sent to the asset host; the file appears atomically.
         """
+        from ._download import download  # on first use: most programs never download
+
         return download(self, url, dest)
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -369,17 +372,23 @@ def _read_body(
 
 
 def _log_request(
-    method: str, path: str, outcome: str, attempt: int, waited: float, took: float
+    request: httpx.Request,
+    outcome: str,
+    attempt: int,
+    waited_from: float,
+    started: float,
+    clock: Clock,
 ) -> None:
-    """One DEBUG line per attempt: never the key (not in a path), never a body."""
+    """One DEBUG line per attempt: never the key (not in a path), never a body. The
+    attempt asked the limiter for a slot at ``waited_from`` and got it at ``started``."""
     logger.debug(
         "%s %s -> %s (attempt %d, waited %.3fs for the budget, took %.3fs)",
-        method,
-        path,
+        request.method,
+        request.url.path,
         outcome,
         attempt + 1,
-        waited,
-        took,
+        started - waited_from,
+        clock.now() - started,
     )
 
 

@@ -55,7 +55,9 @@ class _TaskResource(_Resource, Generic[StatusT, TaskT, RequestT]):
     def _status_op(self, task_id: str) -> _protocol.Operation[StatusT]:
         raise NotImplementedError
 
-    def _new_task(self, created: TaskCreated, model: str | None) -> TaskT:
+    def _new_task(
+        self, created: TaskCreated, model: str | None, body: Mapping[str, Any] | None
+    ) -> TaskT:
         raise NotImplementedError
 
     def _submit(
@@ -92,7 +94,8 @@ class _TaskResource(_Resource, Generic[StatusT, TaskT, RequestT]):
             )
         op = _protocol.generate(request)
         raw = self._client._request_raw(op, options, on_send=on_send)
-        return RawResponse(raw.http_response, self._new_task(raw.parse(), request.model))
+        task = self._new_task(raw.parse(), request.model, op.body)
+        return RawResponse(raw.http_response, task)
 
     def _status(self, task_id: str, options: RequestOptions) -> StatusT:
         raw = self._status_raw(task_id, options)
@@ -164,8 +167,10 @@ class Images(_ImageMethods, _TaskResource[ImageStatus, ImageTask, ImageRequest])
     def _status_op(self, task_id: str) -> _protocol.Operation[ImageStatus]:
         return _protocol.image_status(task_id)
 
-    def _new_task(self, created: TaskCreated, model: str | None) -> ImageTask:
-        return ImageTask._from_created(created, self, model=model)
+    def _new_task(
+        self, created: TaskCreated, model: str | None, body: Mapping[str, Any] | None
+    ) -> ImageTask:
+        return ImageTask._from_created(created, self, model=model, body=body)
 
 
 class Videos(_VideoMethods, _TaskResource[VideoStatus, VideoTask, VideoRequest]):
@@ -178,8 +183,10 @@ class Videos(_VideoMethods, _TaskResource[VideoStatus, VideoTask, VideoRequest])
     def _status_op(self, task_id: str) -> _protocol.Operation[VideoStatus]:
         return _protocol.video_status(task_id)
 
-    def _new_task(self, created: TaskCreated, model: str | None) -> VideoTask:
-        return VideoTask._from_created(created, self, model=model)
+    def _new_task(
+        self, created: TaskCreated, model: str | None, body: Mapping[str, Any] | None
+    ) -> VideoTask:
+        return VideoTask._from_created(created, self, model=model, body=body)
 
 
 class Account(_AccountMethods, _Resource):

@@ -30,7 +30,7 @@ from typing import Any
 
 from .._concurrency import Event
 from .._outcomes import Outcomes
-from .._polling import FirstPollTracker, Submissions
+from .._polling import DurationTracker, Submissions
 
 __all__ = ["PollScheduler"]
 
@@ -72,7 +72,7 @@ class PollScheduler:
         self._live = 0
         self._seq = itertools.count()
         self._lock = threading.Lock()
-        self.tracker = FirstPollTracker()
+        self.tracker = DurationTracker()
         self.submissions = Submissions()
         self.outcomes = Outcomes()
 

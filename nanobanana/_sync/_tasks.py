@@ -8,7 +8,7 @@ sends the status request and reads the answer.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
 
 import attrs
@@ -24,7 +24,7 @@ from .._exceptions import (
 from .._models import ImageStatus, TaskCreated, VideoStatus, status_outcome
 from .._options import NO_OPTIONS
 from .._policy import PollPolicy
-from .._polling import Kind, PollState, StatusOp, wait_timeout
+from .._polling import Kind, PollState, StatusOp, profile, wait_timeout
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -51,15 +51,16 @@ def new_state(
     """The polling plan of one wait on the resource's kind of task."""
     client = resource._client
     scheduler = client._poll_scheduler
-    if submitted_at is None:
-        known = scheduler.submissions.get(task_id)
-        if known is not None:
-            submitted_at, model = known[0], model or known[1]
+    key = None if model is None else f"{model}|"
+    known = scheduler.submissions.get(task_id)
+    if known is not None:  # submitted by this client: its time and its duration profile
+        submitted_at = known[0] if submitted_at is None else submitted_at
+        key = known[1]
     policy = poll_policy if poll_policy is not None else client._poll_policy
     return PollState(
         task_id=task_id,
         kind=resource._kind,
-        model=model,
+        profile=key,
         now=client._clock.now(),
         timeout=timeout,
         policy=policy,
@@ -183,11 +184,19 @@ class Task(Generic[S]):
 
     @classmethod
     def _from_created(
-        cls, created: TaskCreated, resource: _TaskResource[S, Any, Any], *, model: str | None
+        cls,
+        created: TaskCreated,
+        resource: _TaskResource[S, Any, Any],
+        *,
+        model: str | None,
+        body: Mapping[str, Any] | None = None,
     ) -> Self:
-        """The handle of a task the API just accepted; the client notes when it was sent."""
+        """The handle of a task the API just accepted for a request with ``body``; the
+        client notes when it was sent and its duration profile (``_polling.profile``), so
+        waits plan their polls from what tasks like it took."""
         now = resource._client._clock.now()
-        resource._client._poll_scheduler.submissions.add(created.task_id, now, model)
+        key = profile(body) if body is not None else None if model is None else f"{model}|"
+        resource._client._poll_scheduler.submissions.add(created.task_id, now, key)
         return cls(
             created.task_id,
             created.status,
@@ -247,6 +256,7 @@ class VideoTask(Task[VideoStatus]):
         resource: _TaskResource[VideoStatus, Any, Any],
         *,
         model: str | None,
+        body: Mapping[str, Any] | None = None,
     ) -> Self:
-        task = super()._from_created(created, resource, model=model)
+        task = super()._from_created(created, resource, model=model, body=body)
         return attrs.evolve(task, provider=created.provider)

@@ -107,6 +107,7 @@ class FakeNanoBanana:
                 service.tasks[task.task_id] = task
                 account.credits = max(0, account.credits - task.credits)
         service.lifecycle.on_task = lambda task: state.append(task, service.wall(task.created))
+        service.lifecycle.on_seen_ended = lambda now: state.seen(service.wall(now))
 
     # -- clients -----------------------------------------------------------------------
 

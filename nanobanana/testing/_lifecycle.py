@@ -79,6 +79,9 @@ class Lifecycle:
         self.tasks: dict[str, TaskInfo] = {}
         self.on_task: Callable[[TaskInfo], None] | None = None
         """Called with every task a generate request creates."""
+        self.on_seen_ended: Callable[[float], None] | None = None
+        """Called with the instant a status answer first shows some task ended."""
+        self._seen_ended: set[str] = set()
         self._rng = random.Random(seed)
 
     def screen(self, *texts: Any) -> None:
@@ -151,8 +154,17 @@ class Lifecycle:
             self.on_task(task)
         return task
 
+    def answered(self, task: TaskInfo, now: float) -> None:
+        """A status answer about ``task`` went out at ``now``."""
+        if now < task.ends or task.task_id in self._seen_ended:
+            return
+        self._seen_ended.add(task.task_id)
+        if self.on_seen_ended is not None:
+            self.on_seen_ended(now)
+
     def clear(self) -> None:
         self.tasks.clear()
+        self._seen_ended.clear()
 
 
 def status_data(

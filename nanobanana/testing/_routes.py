@@ -175,6 +175,7 @@ def _status(kind: Literal["image", "video"]) -> Callable[[Service, Call], Reply]
         task = service.lifecycle.tasks.get(task_id)
         if task is None or task.kind != kind or task.key_hash != call.key_hash:
             raise Refusal(404, "TASK_NOT_FOUND", "Generation task does not exist")
+        service.lifecycle.answered(task, call.now)
         return ok(
             status_data(
                 task,

@@ -10,8 +10,10 @@ What is kept: each task as planned (id, kind, model, parameters, start, duration
 outcome, price, result token). What is not: requests, charges, rate windows, faults and
 keys. Loaded tasks belong to the new simulator's ``api_key`` and their price is taken off
 its balance. Simulated time does not pass while no simulator runs: the new one starts at
-the latest instant the file records (or now, if that is later), so a task left running
-goes on from where it was.
+the latest instant the file records (or now, if that is later): a task's start, or the
+moment a status answer first showed a task ended (a ``seen`` line). So what the earlier
+run saw finish is finished for the new one, and a task it left running goes on from where
+it was.
 """
 
 from __future__ import annotations
@@ -58,21 +60,29 @@ class StateFile:
                 record = json.loads(line)
             except ValueError:
                 continue  # the last line of a killed process may be cut short
-            if isinstance(record, dict) and isinstance(record.get("task_id"), str):
+            if isinstance(record, dict) and (
+                isinstance(record.get("task_id"), str) or isinstance(record.get("seen"), float)
+            ):
                 yield record
 
     def latest(self) -> datetime | None:
-        """The latest simulated instant the file records (a task's start), if any."""
-        starts = [
-            float(r["created"]) for r in self._records if isinstance(r.get("created"), (int, float))
+        """The latest simulated instant the file records (a task's start, or when a task
+        was seen ended), if any."""
+        instants = [
+            float(r[field])
+            for r in self._records
+            for field in ("created", "seen")
+            if isinstance(r.get(field), (int, float))
         ]
-        return datetime.fromtimestamp(max(starts), timezone.utc) if starts else None
+        return datetime.fromtimestamp(max(instants), timezone.utc) if instants else None
 
     def tasks(self, key_hash: str, created_at: Callable[[datetime], float]) -> list[TaskInfo]:
         """The recorded tasks for a simulator: owned by ``key_hash``; ``created_at(wall)``
         maps a simulated date-time to that simulator's clock."""
         tasks: list[TaskInfo] = []
         for r in self._records:
+            if "task_id" not in r:
+                continue  # a "seen" line
             try:
                 start = datetime.fromtimestamp(r["created"], timezone.utc)
                 tasks.append(
@@ -114,7 +124,14 @@ class StateFile:
             "token": task.token,
             "final_progress": task.final_progress,
         }
-        line = json.dumps(record, separators=(",", ":")) + "\n"
+        self._write(json.dumps(record, separators=(",", ":")) + "\n")
+
+    def seen(self, instant: datetime) -> None:
+        """Record that a status answer at simulated date-time ``instant`` first showed a
+        task ended: a later simulator must not start before it."""
+        self._write(json.dumps({"seen": instant.timestamp()}) + "\n")
+
+    def _write(self, line: str) -> None:
         with self._lock:
             new = not self.path.exists() or self.path.stat().st_size == 0
             if new and self.path.parent != Path():

@@ -1,0 +1,270 @@
+"""Workloads for the polling benchmark: arrivals, durations, and the pollers compared.
+
+Everything runs on the simulator in *virtual time*: Trio's ``MockClock`` with
+``autojump_threshold=0`` jumps straight to the next timer whenever every task is blocked,
+so twenty minutes of API time take a second or two of CPU and no figure depends on how
+busy the machine is. The client and the simulator share that clock (``VirtualClock``);
+the simulator enforces a strict sliding window (60 requests in any 60 s per key), the
+client its own 60/min budget (the default), and a 429 would be counted.
+
+Three pollers see the same arrivals, with the same durations (drawn once per workload,
+handed to the simulator in submission order), each on its own simulator and key:
+
+- ``ours``: ``await task`` (the client's poll scheduler and its duration model);
+- ``oracle``: reads the task's true end from the simulator (``fake.tasks[id].ends``) and
+  polls exactly once at that moment, through the same client and budget: the physical
+  limit of this budget (2 requests a task, every poll on time);
+- ``fixed_1s``: polls every second until the task is done (what a hand-written loop does).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import anyio
+import attrs
+
+from nanobanana.testing import FakeNanoBanana
+
+RATE = (60, 60.0)
+PER_MINUTE = 27.0
+"""Tasks a minute: 90% of what 2 requests a task allow under 60/min."""
+
+POLICIES = ("ours", "oracle", "fixed_1s")
+
+
+class VirtualClock:
+    """The client's and the simulator's clock on Trio's virtual time (1 API second is one
+    virtual second; every timer is virtual, so nothing waits in real time).
+
+    Trio jumps only when every task waits, and only to a deadline it can represent, so
+    no wait may be too short to move the clock: a sleep of 0 sleeps 0.1 ms (a limiter
+    yields in a loop while its slot is under a millisecond away), and ``to_real`` rounds
+    up to whole microseconds (a limiter's timeout of ``real - 1 ms`` could otherwise come
+    out at 1e-16 s, which a clock at t = 60 s cannot add: it would spin there forever).
+    """
+
+    def now(self) -> float:
+        import trio
+
+        try:
+            return float(trio.current_time())
+        except RuntimeError:
+            # Outside its run (a process-wide budget registry pruning old budgets): the
+            # run is over, and everything that happened on this clock is in the past.
+            return math.inf
+
+    def to_real(self, seconds: float) -> float:
+        return math.ceil(max(0.0, seconds) * 1e6) / 1e6
+
+    async def asleep(self, seconds: float) -> None:
+        import trio
+
+        await trio.sleep(max(1e-4, seconds))
+
+    def sleep(self, seconds: float) -> None:  # pragma: no cover - async only
+        raise RuntimeError("the virtual clock is for async code")
+
+
+@attrs.frozen
+class Arrival:
+    """One job: when it arrives (s from the start), what it asks for, how long it takes."""
+
+    at: float
+    kind: str  # "image", "video" or "credits"
+    model: str | None = None
+    params: tuple[tuple[str, Any], ...] = ()
+    duration: float = 0.0
+
+
+# -- duration distributions ---------------------------------------------------------------
+
+Draw = Callable[[random.Random, float], float]
+"""(rng, fraction of the run elapsed) -> seconds."""
+
+
+def _uniform(low: float, high: float) -> Draw:
+    return lambda rng, _: rng.uniform(low, high)
+
+
+def _lognormal(median: float, sigma: float, cap: float) -> Draw:
+    return lambda rng, _: min(cap, median * math.exp(rng.gauss(0.0, sigma)))
+
+
+def _bimodal(short: float, long: float, p_short: float) -> Draw:
+    def draw(rng: random.Random, _: float) -> float:
+        centre = short if rng.random() < p_short else long
+        return max(0.5, rng.gauss(centre, 0.1 * centre))
+
+    return draw
+
+
+def _drift(low: float, high: float) -> Draw:
+    """Uniform ±33% around a centre that climbs from ``low`` to ``high`` and back."""
+
+    def draw(rng: random.Random, frac: float) -> float:
+        centre = low + (high - low) * (1.0 - abs(2.0 * frac - 1.0))
+        return rng.uniform(0.67 * centre, 1.33 * centre)
+
+    return draw
+
+
+@attrs.frozen
+class Workload:
+    name: str
+    label: str
+    kind: str
+    draw: Draw
+
+
+WORKLOADS: tuple[Workload, ...] = (
+    Workload("uniform", "images, uniform 10-20 s", "image", _uniform(10.0, 20.0)),
+    Workload(
+        "long_tail", "images, log-normal (median 15 s, σ 0.6)", "image", _lognormal(15, 0.6, 300)
+    ),
+    Workload("bimodal", "images, bimodal (60% ~4 s, 40% ~40 s)", "image", _bimodal(4, 40, 0.6)),
+    Workload("fast", "images, uniform 2-5 s", "image", _uniform(2.0, 5.0)),
+    Workload("videos", "videos, uniform 60-300 s", "video", _uniform(60.0, 300.0)),
+    Workload("drift", "images, centre 12 s -> 48 s -> 12 s", "image", _drift(12.0, 48.0)),
+)
+
+MODEL = {"image": "nano-banana", "video": "veo-3.1-fast"}
+
+
+def arrivals(workload: Workload, minutes: float, seed: int) -> list[Arrival]:
+    """A Poisson stream conditioned on its count (uniform times), at PER_MINUTE."""
+    rng = random.Random(seed)
+    span = minutes * 60.0
+    times = sorted(rng.uniform(0.0, span) for _ in range(round(PER_MINUTE * minutes)))
+    return [
+        Arrival(t, workload.kind, MODEL[workload.kind], (), workload.draw(rng, t / span))
+        for t in times
+    ]
+
+
+# The mixed load: per minute 13 images of the default model (10-20 s), 7 Pro images whose
+# durations depend on the resolution (1K: 15-25 s, 4K: 35-55 s), 5 videos (two models:
+# 60-150 s and 150-300 s) and 4 credits calls: 25 tasks and 4 reads, 54 requests a minute
+# at 2 a task.
+MIXED: tuple[tuple[float, str, str | None, tuple[tuple[str, Any], ...], Draw], ...] = (
+    (13.0, "image", "nano-banana", (), _uniform(10.0, 20.0)),
+    (3.5, "image", "nano-banana-pro", (("resolution", "1K"),), _uniform(15.0, 25.0)),
+    (3.5, "image", "nano-banana-pro", (("resolution", "4K"),), _uniform(35.0, 55.0)),
+    (2.5, "video", "veo-3.1-fast", (), _uniform(60.0, 150.0)),
+    (2.5, "video", "veo-3.1", (), _uniform(150.0, 300.0)),
+    (4.0, "credits", None, (), _uniform(0.0, 0.0)),
+)
+
+
+def mixed_arrivals(minutes: float, seed: int) -> list[Arrival]:
+    rng = random.Random(seed)
+    span = minutes * 60.0
+    out: list[Arrival] = []
+    for rate, kind, model, params, draw in MIXED:
+        for _ in range(round(rate * minutes)):
+            t = rng.uniform(0.0, span)
+            out.append(Arrival(t, kind, model, params, draw(rng, t / span)))
+    out.sort(key=lambda a: a.at)
+    return out
+
+
+# -- one run ------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Result:
+    """One run: per job (arrival, latency, kind), the API requests (time, route, status)."""
+
+    policy: str
+    jobs: tuple[tuple[float, float, str], ...]
+    requests: tuple[tuple[float, str, int | None], ...]
+    seconds: float
+
+    def latencies(self, kind: str | None = None) -> list[float]:
+        if kind is None:
+            return [lat for _, lat, k in self.jobs if k != "credits"]
+        return [lat for _, lat, k in self.jobs if k == kind]
+
+    @property
+    def tasks(self) -> int:
+        return sum(1 for *_, k in self.jobs if k != "credits")
+
+    @property
+    def task_requests(self) -> int:
+        return sum(1 for _, route, _ in self.requests if route != "account/credits")
+
+    @property
+    def rate_limited(self) -> int:
+        return sum(1 for *_, status in self.requests if status == 429)
+
+
+async def _run(jobs: list[Arrival], policy: str, seed: int) -> Result:
+    clock = VirtualClock()
+    fake = FakeNanoBanana(rate_limit=RATE, clock=clock, seed=seed, credits=10**9)
+    # The simulator draws a duration per task in submission order, per model: hand it the
+    # durations drawn for the workload, in arrival order (the limiter is FIFO, so
+    # submissions keep that order and every poller sees the same durations).
+    by_model: dict[str, list[float]] = defaultdict(list)
+    for job in jobs:
+        if job.model is not None:
+            by_model[job.model].append(job.duration)
+    feeds: dict[str, Iterator[float]] = {m: iter(d) for m, d in by_model.items()}
+    for model, feed in feeds.items():
+        fake.durations[model] = lambda _rng, feed=feed: next(feed)
+
+    done: list[tuple[float, float, str]] = []
+    async with fake.async_client(max_retries=5) as client:
+        start = clock.now()
+
+        async def status(kind: str, task_id: str) -> Any:
+            resource = client.images if kind == "image" else client.videos
+            return await resource.status(task_id)
+
+        async def one(job: Arrival) -> None:
+            arrived = clock.now()
+            if job.kind == "credits":
+                await client.account.credits()
+                done.append((job.at, clock.now() - arrived, job.kind))
+                return
+            resource = client.images if job.kind == "image" else client.videos
+            task = await resource.generate(
+                "a lighthouse at dusk", model=job.model, **dict(job.params)
+            )
+            if policy == "ours":
+                await task
+            elif policy == "oracle":
+                while True:
+                    ends = fake.tasks[task.task_id].ends
+                    await clock.asleep(ends - clock.now())
+                    if (await status(job.kind, task.task_id)).done:
+                        break
+            else:
+                while not (await status(job.kind, task.task_id)).done:
+                    await clock.asleep(1.0)
+            done.append((job.at, clock.now() - arrived, job.kind))
+
+        async with anyio.create_task_group() as tg:
+            for job in jobs:
+                await clock.asleep(start + job.at - clock.now())
+                tg.start_soon(one, job)
+        seconds = clock.now() - start
+    requests = tuple((r.time - start, r.route or "", r.status) for r in fake.api_requests)
+    return Result(policy, tuple(done), requests, seconds)
+
+
+def run(jobs: list[Arrival], policy: str, seed: int) -> Result:
+    """One workload under one poller, on a fresh simulator, in virtual time."""
+    import trio.testing
+
+    return anyio.run(
+        _run,
+        jobs,
+        policy,
+        seed,
+        backend="trio",
+        backend_options={"clock": trio.testing.MockClock(autojump_threshold=0)},
+    )
