@@ -197,7 +197,8 @@ converter.register_structure_hook_factory(_is_model, _model_hook)
 # -- the fast path of a status -------------------------------------------------------------
 #
 # A status is decoded on every poll. The common answer (every field absent, null or of its
-# exact type, a progress that is a plain integer) is built directly; anything else returns
+# exact type, a progress that is a plain integer, no field the model does not declare) is
+# built directly; anything else (an unknown field for ``extra`` included) returns
 # None and goes through the converter above, which owns every rule and every error message.
 # tests/test_models.py checks that both give the same model for the shapes they share.
 
@@ -222,8 +223,12 @@ class _Unusual(Exception):
     """The data is not the common shape: decode it the general way."""
 
 
+_IMAGE_KEYS = declared_fields(ImageStatus)
+_VIDEO_KEYS = declared_fields(VideoStatus)
+
+
 def _fast_image_status(data: Any) -> ImageStatus | None:
-    if type(data) is not dict:
+    if type(data) is not dict or not _IMAGE_KEYS.issuperset(data):  # extra: the hook's
         return None
     get = data.get
     task_id, status, progress = get("task_id"), get("status"), get("progress")
@@ -237,34 +242,26 @@ def _fast_image_status(data: Any) -> ImageStatus | None:
     ):
         return None
     if urls is None:
-        merged: list[str] = []
-    elif type(urls) is list and all(type(u) is str for u in urls):
-        merged = list(urls)
-    else:
+        urls = ()
+    elif type(urls) is not list or not all(type(u) is str for u in urls):
         return None
-    if url is not None and url not in merged:
-        merged.insert(0, url)
-    elif url is None and merged:
-        url = merged[0]
     try:
         completed_at = _plain_time(get("completed_at"))
     except _Unusual:
         return None
-    return ImageStatus(
+    return ImageStatus(  # (ImageStatus itself puts image_url in image_urls)
         task_id=task_id,
         status=status,
         progress=progress,
         image_url=url,
-        image_urls=tuple(merged),
+        image_urls=tuple(urls),
         completed_at=completed_at,
         error=error,
     )
 
 
-def _fast_video_status(data: Any) -> Any:
-    from ._models import VideoStatus
-
-    if type(data) is not dict:
+def _fast_video_status(data: Any) -> VideoStatus | None:
+    if type(data) is not dict or not _VIDEO_KEYS.issuperset(data):  # extra: the hook's
         return None
     get = data.get
     task_id, status, progress = get("task_id"), get("status"), get("progress")
@@ -291,13 +288,10 @@ def _fast_video_status(data: Any) -> Any:
     )
 
 
-def _fast_paths() -> dict[type[Any], Callable[[Any], Any]]:
-    from ._models import VideoStatus
-
-    return {ImageStatus: _fast_image_status, VideoStatus: _fast_video_status}
-
-
-_FAST: dict[type[Any], Callable[[Any], Any]] = _fast_paths()
+_FAST: dict[type[Any], Callable[[Any], Any]] = {
+    ImageStatus: _fast_image_status,
+    VideoStatus: _fast_video_status,
+}
 
 
 def _reason(exc: BaseException, type_: Any) -> str:
