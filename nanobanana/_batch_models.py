@@ -253,7 +253,7 @@ def is_fatal(error: BaseException, request: Request | None = None) -> bool:
 
 def status_to_json(status: Status) -> str:
     """A final status as the journal keeps it: ``status.to_json()``, the wire shape."""
-    return status.to_json(sort_keys=True)
+    return status.to_json()
 
 
 def status_from_json(kind: str, text: str) -> Status:

@@ -42,6 +42,7 @@ from .._batch_models import (
     is_fatal,
     request_json,
     status_from_json,
+    status_to_json,
     to_request,
 )
 from .._clock import TimeSource
@@ -889,7 +890,7 @@ class _Engine:
                 self._journal.finished(
                     index,
                     succeeded=False,
-                    status=exc.status.to_json(),
+                    status=status_to_json(exc.status),
                     paths=(),
                     error=_describe(exc),
                 )
@@ -906,7 +907,7 @@ class _Engine:
             return self._save(index, request, status)
         if self._journal is not None:
             self._journal.finished(
-                index, succeeded=True, status=status.to_json(), paths=(), error=None
+                index, succeeded=True, status=status_to_json(status), paths=(), error=None
             )
         return BatchItem(index, request, task_id, status)
 
@@ -924,7 +925,7 @@ class _Engine:
             self._journal.finished(
                 index,
                 succeeded=True,
-                status=status.to_json(),
+                status=status_to_json(status),
                 paths=tuple(str(p) for p in paths),
                 error=None if error is None else _describe(error),
             )
