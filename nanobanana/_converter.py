@@ -13,22 +13,24 @@ Lenient where the wire is loose, strict where it is wrong:
 
 from __future__ import annotations
 
+import enum
 import math
 import re
-from collections.abc import Callable
-from datetime import datetime, timezone
+from collections.abc import Callable, Mapping
+from datetime import date, datetime, time, timezone
 from typing import Any, TypeVar, get_args, get_origin
 
+import attrs
 import cattrs
 from cattrs.errors import IterableValidationError, IterableValidationNote
 from cattrs.gen import make_dict_structure_fn, override
 from cattrs.v import format_exception
 
-from ._exceptions import UnexpectedResponseError
-from ._models import ImageStatus
+from ._exceptions import InvalidParameterError, UnexpectedResponseError
+from ._models import Extra, ImageStatus, Model, VideoStatus, declared_fields
 from ._protocol import brief
 
-__all__ = ["converter", "decode"]
+__all__ = ["converter", "decode", "structure", "unstructure", "unstructure_value"]
 
 T = TypeVar("T")
 
@@ -146,58 +148,57 @@ converter.register_structure_hook(bool, _bool)
 converter.register_structure_hook_factory(_is_homogeneous_tuple, _tuple_hook)
 
 _PROGRESS = override(struct_hook=_progress)
-_image_status = make_dict_structure_fn(ImageStatus, converter, progress=_PROGRESS)
 
 
-def _structure_image_status(data: Any, cls: Any) -> ImageStatus:
-    if not isinstance(data, dict):
-        raise TypeError(f"expected an object, got {type(data).__name__}")
-    data = dict(data)
-    if isinstance(data.get("error"), (dict, list)):
-        data["error"] = _error_message(data["error"], None)
-    urls = data.get("image_urls")
-    if urls is None:
-        urls = []
-    elif isinstance(urls, str):  # one URL, unwrapped: one result, not its characters
-        urls = [urls] if urls.strip() else []
-    url = data.get("image_url")
-    if isinstance(urls, list) and all(isinstance(u, str) for u in urls):
-        merged = list(urls)
-        if isinstance(url, str) and url not in merged:
-            merged.insert(0, url)
-        data["image_urls"] = merged
-        if url is None and merged:
-            data["image_url"] = merged[0]
-    return _image_status(data, cls)
+def _is_model(type_: Any) -> bool:
+    return isinstance(type_, type) and issubclass(type_, Model)
 
 
-converter.register_structure_hook(ImageStatus, _structure_image_status)
+def _model_hook(cls: type[Model]) -> Callable[[Any, Any], Model]:
+    """Every model's structuring: its declared fields by the rules above, every other key
+    of the object into ``extra`` (nested models keep their own). A status's ``error`` may
+    be an object (its text is kept); ``image_urls`` may be one URL, unwrapped, or null
+    (``ImageStatus`` itself puts ``image_url`` in ``image_urls``)."""
+    known = declared_fields(cls)
+    overrides = {"extra": override(omit=True)}
+    if "progress" in known:
+        overrides["progress"] = _PROGRESS
+    base = make_dict_structure_fn(cls, converter, **overrides)  # type: ignore[arg-type]
+    status = cls in (ImageStatus, VideoStatus)
+    image = cls is ImageStatus
+
+    def structure(data: Any, _: Any) -> Model:
+        if type(data) is not dict:
+            if not isinstance(data, Mapping):
+                raise TypeError(f"expected an object, got {type(data).__name__}")
+            data = dict(data)
+        if status:
+            if isinstance(data.get("error"), (dict, list)):
+                data = {**data, "error": _error_message(data["error"], None)}
+            if image:
+                urls = data.get("image_urls")
+                if urls is None or isinstance(urls, str):
+                    data = {**data, "image_urls": [urls] if urls and urls.strip() else []}
+        model = base(data, cls)
+        if known.issuperset(data):  # the usual answer: nothing the model does not declare
+            return model
+        extra = {key: value for key, value in data.items() if key not in known}
+        for key in extra:
+            if not isinstance(key, str):
+                raise TypeError(f"field names are strings, got {brief(key)}")
+        return attrs.evolve(model, extra=Extra(extra))
+
+    return structure
 
 
-def _with_error_text(cls: type[Any]) -> None:
-    base = make_dict_structure_fn(cls, converter, progress=_PROGRESS)
-
-    def structure(data: Any, c: Any) -> Any:
-        if isinstance(data, dict) and isinstance(data.get("error"), (dict, list)):
-            data = {**data, "error": _error_message(data["error"], None)}
-        return base(data, c)
-
-    converter.register_structure_hook(cls, structure)
-
-
-def _register_late() -> None:
-    from ._models import VideoStatus
-
-    _with_error_text(VideoStatus)
-
-
-_register_late()
+converter.register_structure_hook_factory(_is_model, _model_hook)
 
 
 # -- the fast path of a status -------------------------------------------------------------
 #
 # A status is decoded on every poll. The common answer (every field absent, null or of its
-# exact type, a progress that is a plain integer) is built directly; anything else returns
+# exact type, a progress that is a plain integer, no field the model does not declare) is
+# built directly; anything else (an unknown field for ``extra`` included) returns
 # None and goes through the converter above, which owns every rule and every error message.
 # tests/test_models.py checks that both give the same model for the shapes they share.
 
@@ -222,8 +223,12 @@ class _Unusual(Exception):
     """The data is not the common shape: decode it the general way."""
 
 
+_IMAGE_KEYS = declared_fields(ImageStatus)
+_VIDEO_KEYS = declared_fields(VideoStatus)
+
+
 def _fast_image_status(data: Any) -> ImageStatus | None:
-    if type(data) is not dict:
+    if type(data) is not dict or not _IMAGE_KEYS.issuperset(data):  # extra: the hook's
         return None
     get = data.get
     task_id, status, progress = get("task_id"), get("status"), get("progress")
@@ -237,34 +242,26 @@ def _fast_image_status(data: Any) -> ImageStatus | None:
     ):
         return None
     if urls is None:
-        merged: list[str] = []
-    elif type(urls) is list and all(type(u) is str for u in urls):
-        merged = list(urls)
-    else:
+        urls = ()
+    elif type(urls) is not list or not all(type(u) is str for u in urls):
         return None
-    if url is not None and url not in merged:
-        merged.insert(0, url)
-    elif url is None and merged:
-        url = merged[0]
     try:
         completed_at = _plain_time(get("completed_at"))
     except _Unusual:
         return None
-    return ImageStatus(
+    return ImageStatus(  # (ImageStatus itself puts image_url in image_urls)
         task_id=task_id,
         status=status,
         progress=progress,
         image_url=url,
-        image_urls=tuple(merged),
+        image_urls=tuple(urls),
         completed_at=completed_at,
         error=error,
     )
 
 
-def _fast_video_status(data: Any) -> Any:
-    from ._models import VideoStatus
-
-    if type(data) is not dict:
+def _fast_video_status(data: Any) -> VideoStatus | None:
+    if type(data) is not dict or not _VIDEO_KEYS.issuperset(data):  # extra: the hook's
         return None
     get = data.get
     task_id, status, progress = get("task_id"), get("status"), get("progress")
@@ -291,13 +288,10 @@ def _fast_video_status(data: Any) -> Any:
     )
 
 
-def _fast_paths() -> dict[type[Any], Callable[[Any], Any]]:
-    from ._models import VideoStatus
-
-    return {ImageStatus: _fast_image_status, VideoStatus: _fast_video_status}
-
-
-_FAST: dict[type[Any], Callable[[Any], Any]] = _fast_paths()
+_FAST: dict[type[Any], Callable[[Any], Any]] = {
+    ImageStatus: _fast_image_status,
+    VideoStatus: _fast_video_status,
+}
 
 
 def _reason(exc: BaseException, type_: Any) -> str:
@@ -305,6 +299,26 @@ def _reason(exc: BaseException, type_: Any) -> str:
     if type(exc) in (TypeError, ValueError) and str(exc):
         return str(exc)
     return format_exception(exc, type_)
+
+
+_FAILURES = (
+    cattrs.BaseValidationError,
+    TypeError,
+    ValueError,
+    KeyError,
+    AttributeError,
+    RecursionError,
+)
+
+
+def _explain(cls: type[Any], exc: BaseException, path: str) -> str:
+    """Why ``data`` is not a ``cls``, naming the field (``data.image_models[0].name``)."""
+    if isinstance(exc, cattrs.BaseValidationError):
+        details = "; ".join(cattrs.transform_error(exc, path=path, format_exception=_reason))
+        return f"could not decode {cls.__name__}: {details}"
+    if isinstance(exc, RecursionError):
+        return f"could not decode {cls.__name__}: the data nests too deeply"
+    return f"could not decode {cls.__name__} at {path}: {exc}"
 
 
 def decode(cls: type[T], data: Any, *, response: Any = None) -> T:
@@ -316,22 +330,95 @@ def decode(cls: type[T], data: Any, *, response: Any = None) -> T:
             return found  # type: ignore[no-any-return]
     try:
         return converter.structure(data, cls)
-    except cattrs.BaseValidationError as exc:
-        details = "; ".join(cattrs.transform_error(exc, path="data", format_exception=_reason))
+    except _FAILURES as exc:
         raise UnexpectedResponseError(
-            f"could not decode {cls.__name__}: {details}",
+            _explain(cls, exc, "data"),
             response=response,
             status_code=getattr(response, "status_code", None),
         ) from None
-    except (TypeError, ValueError, KeyError, AttributeError) as exc:
-        raise UnexpectedResponseError(
-            f"could not decode {cls.__name__} at data: {exc}",
-            response=response,
-            status_code=getattr(response, "status_code", None),
-        ) from None
-    except RecursionError:
-        raise UnexpectedResponseError(
-            f"could not decode {cls.__name__}: the data nests too deeply",
-            response=response,
-            status_code=getattr(response, "status_code", None),
-        ) from None
+
+
+def structure(cls: type[T], data: Any, *, path: str = "data") -> T:
+    """``cls.from_dict(data)``: data a program kept, by the decoder's rules. It is the
+    caller's argument, not the server's answer, so a failure is an InvalidParameterError
+    (a ValueError) naming the field: ``data.subscription.end_date: ...``."""
+    try:
+        return converter.structure(data, cls)
+    except _FAILURES as exc:
+        raise InvalidParameterError("data", data, reason=_explain(cls, exc, path)) from None
+
+
+# -- to_dict -----------------------------------------------------------------------------
+#
+# Written out rather than cattrs' unstructuring: the output must be JSON-safe whatever a
+# hand-built model holds (a NaN, an object, a cycle in ``extra``), which cattrs does not
+# promise. A model decoded from JSON comes back as the JSON it was read from.
+
+MAX_DEPTH = 100
+"""Nesting deeper than this (only a hand-built ``extra`` has it) is cut to a short text,
+so neither ``to_dict`` nor ``json.dumps`` of its result can run out of stack."""
+
+
+def unstructure(model: Model) -> dict[str, Any]:
+    """``model.to_dict()`` (the rules are in its docstring)."""
+    data: dict[str, Any] = _plain(model, 0)
+    return data
+
+
+def unstructure_value(value: Any) -> Any:
+    """Any value as JSON-safe data, by the rules of ``Model.to_dict`` (for what a
+    ``BatchItem`` holds besides models: its request's fields, its error's attributes)."""
+    return _plain(value, 0)
+
+
+def _plain(value: Any, depth: int) -> Any:
+    kind = type(value)
+    if value is None or kind is str or kind is int or kind is bool:
+        return value
+    if kind is float:
+        return value if math.isfinite(value) else str(value)
+    if depth >= MAX_DEPTH:
+        return _text(value, brief)
+    try:
+        return _plain_object(value, depth + 1)
+    except Exception:  # a hand-built value that cannot even be read: its text
+        return _text(value, str)
+
+
+def _plain_object(value: Any, depth: int) -> Any:
+    if isinstance(value, Model):
+        data = {
+            a.name: _plain(getattr(value, a.name), depth)
+            for a in attrs.fields(type(value))
+            if a.name != "extra"
+        }
+        for key, item in value.extra.items():  # never a declared name: Model checks
+            data[key] = _plain(item, depth)
+        return data
+    if isinstance(value, datetime):
+        if value.utcoffset() is None:  # naive: UTC, as the decoder reads it
+            value = value.replace(tzinfo=timezone.utc)
+        return value.isoformat()
+    if isinstance(value, (date, time)):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return _plain(value.value, depth)
+    if isinstance(value, float):  # a subclass: the plain value, by the float rule
+        return _plain(float.__float__(value), depth)
+    if isinstance(value, (str, int)):  # a subclass: JSON writes it as the plain value
+        return value
+    if isinstance(value, Mapping):
+        return {
+            key if isinstance(key, str) else _text(key, str): _plain(item, depth)
+            for key, item in value.items()
+        }
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_plain(item, depth) for item in value]
+    return _text(value, str)
+
+
+def _text(value: Any, how: Callable[[Any], str]) -> str:
+    try:
+        return how(value)
+    except Exception:  # even str() fails (a broken __str__, or a cycle): the type
+        return f"<{type(value).__name__}>"

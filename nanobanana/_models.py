@@ -1,15 +1,19 @@
 """Response models: frozen attrs classes, decoded by the one converter in ``_converter``.
 
 Fields follow the wire names. ``status`` stays a plain ``str`` so a value the provider
-adds tomorrow survives decoding; ``TaskStatus`` names the ones we know.
+adds tomorrow survives decoding; ``TaskStatus`` names the ones we know. Likewise a field
+the SDK does not know yet is kept in the model's ``extra`` mapping, and every model turns
+into JSON-safe data and back (``to_dict``, ``to_json``, ``from_dict``) for logs and caches.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+import json
+import reprlib
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import attrs
 
@@ -57,6 +61,125 @@ def status_outcome(status: str) -> str:
 
 
 T = TypeVar("T")
+M = TypeVar("M", bound="Model")
+
+
+class Extra(Mapping[str, Any]):
+    """The fields of an answer that its model does not declare: a read-only mapping.
+
+    (Not ``types.MappingProxyType``: a model must stay picklable.) The values are what the
+    JSON held; ``to_dict()`` puts them back among the declared fields.
+    """
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: Mapping[str, Any] | None = None) -> None:
+        self._data: dict[str, Any] = dict(data) if data else {}
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __repr__(self) -> str:
+        return _EXTRA_REPR.repr(self._data)
+
+    def __reduce__(self) -> tuple[type[Extra], tuple[dict[str, Any]]]:
+        return (Extra, (self._data,))
+
+
+_EXTRA_REPR = reprlib.Repr()
+_EXTRA_REPR.maxlevel, _EXTRA_REPR.maxstring, _EXTRA_REPR.maxother = 4, 120, 80
+_EXTRA_REPR.maxdict = _EXTRA_REPR.maxlist = 20
+
+NO_EXTRA = Extra()
+"""The ``extra`` of a model whose answer had no unknown field (shared: it is read-only)."""
+
+
+def _extra(cls: type[Model], value: Any) -> Extra:
+    """``value`` as a model's ``extra``: a mapping of str keys that are not its fields."""
+    if not isinstance(value, Mapping):
+        raise TypeError(f"extra must be a mapping, got {type(value).__name__}")
+    if not value:
+        return NO_EXTRA
+    for key in value:
+        if not isinstance(key, str):
+            raise TypeError(f"the keys of extra are field names (str), got {key!r}")
+    declared = sorted(declared_fields(cls).intersection(value))
+    if declared:
+        raise ValueError(
+            f"extra holds fields {cls.__name__} declares: {', '.join(declared)}; "
+            "pass them as arguments"
+        )
+    return value if isinstance(value, Extra) else Extra(value)
+
+
+_DECLARED: dict[type[Any], frozenset[str]] = {}
+
+
+def declared_fields(cls: type[Model]) -> frozenset[str]:
+    """The wire names of the fields ``cls`` declares (``extra`` is not one)."""
+    found = _DECLARED.get(cls)
+    if found is None:
+        found = frozenset(a.name for a in attrs.fields(cls) if a.name != "extra")
+        _DECLARED[cls] = found
+    return found
+
+
+@attrs.frozen(repr=False)
+class Model:
+    """What every response model shares: ``extra``, ``to_dict``, ``to_json``, ``from_dict``.
+
+    ``extra`` holds the fields of the answer that the model does not declare, so a field
+    the provider adds is visible before the SDK learns it (``status.extra["seed"]``). It is
+    compared by ``==`` but not hashed, and shown by ``repr`` only when it is not empty.
+    """
+
+    extra: Mapping[str, Any] = attrs.field(default=NO_EXTRA, kw_only=True, hash=False)
+
+    def __attrs_post_init__(self) -> None:
+        if self.extra is not NO_EXTRA:
+            object.__setattr__(self, "extra", _extra(type(self), self.extra))
+
+    def __repr__(self) -> str:
+        fields = [a.name for a in attrs.fields(type(self)) if a.name != "extra"]
+        parts = [f"{name}={getattr(self, name)!r}" for name in fields]
+        if self.extra:
+            parts.append(f"extra={self.extra!r}")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The model as the API would send it: JSON-safe, ``json.dumps`` never fails on it.
+
+        Declared fields by their wire names (None ones included), times as ISO-8601 with
+        their offset (a naive time is taken as UTC, as the decoder reads one), tuples as
+        lists, nested models as dicts, and the ``extra`` fields beside the declared ones.
+        A value JSON cannot hold (only a hand-built model has one) becomes text: a
+        non-finite float ``"nan"``/``"inf"``, any other object ``str(value)``, keys
+        ``str(key)``; nesting deeper than 100 levels is cut to a short text.
+        ``type(m).from_dict(m.to_dict()) == m`` for any model whose values JSON can hold
+        (every model read from the API).
+        """
+        from ._converter import unstructure
+
+        return unstructure(self)
+
+    def to_json(self, **json_kwargs: Any) -> str:
+        """``json.dumps(self.to_dict(), **json_kwargs)``."""
+        return json.dumps(self.to_dict(), **json_kwargs)
+
+    @classmethod
+    def from_dict(cls: type[M], data: Mapping[str, Any]) -> M:
+        """The model back from ``to_dict()`` (or from the API's JSON): the decoder's rules,
+        unknown fields kept in ``extra``. Malformed data raises ``nb.InvalidParameterError``
+        (a ``ValueError``) naming the field: ``data.subscription.end_date: ...``."""
+        from ._converter import structure
+
+        return structure(cls, data)
 
 
 def _urls(value: str | Iterable[str]) -> tuple[str, ...]:
@@ -95,9 +218,14 @@ class _StatusMixin:
         return status_outcome(self.status) == "failed"  # type: ignore[attr-defined]
 
 
-@attrs.frozen
-class ImageStatus(_StatusMixin):
-    """The state of an image task. ``image_urls`` holds every result, ``image_url`` included."""
+@attrs.frozen(repr=False)
+class ImageStatus(_StatusMixin, Model):
+    """The state of an image task. ``image_urls`` holds every result, ``image_url`` included.
+
+    That holds for every ``ImageStatus``, a hand-built one too: ``image_url`` missing from
+    ``image_urls`` is put first in it, and a missing ``image_url`` is the first of
+    ``image_urls``. (So ``to_dict`` and ``from_dict`` give back the same status.)
+    """
 
     task_id: str
     status: str
@@ -107,14 +235,24 @@ class ImageStatus(_StatusMixin):
     completed_at: datetime | None = None
     error: str | None = None
 
+    def __attrs_post_init__(self) -> None:
+        url, urls = self.image_url, self.image_urls
+        if url is None:
+            if urls:
+                object.__setattr__(self, "image_url", urls[0])
+        elif url not in urls:
+            object.__setattr__(self, "image_urls", (url, *urls))
+        if self.extra is not NO_EXTRA:  # Model's check, inline: this runs on every poll
+            object.__setattr__(self, "extra", _extra(type(self), self.extra))
+
     @property
     def urls(self) -> tuple[str, ...]:
         """Every result URL (same as ``image_urls``)."""
         return self.image_urls
 
 
-@attrs.frozen
-class VideoStatus(_StatusMixin):
+@attrs.frozen(repr=False)
+class VideoStatus(_StatusMixin, Model):
     """The state of a video task."""
 
     task_id: str
@@ -130,16 +268,16 @@ class VideoStatus(_StatusMixin):
         return (self.video_url,) if self.video_url else ()
 
 
-@attrs.frozen
-class Subscription:
+@attrs.frozen(repr=False)
+class Subscription(Model):
     """The account's plan."""
 
     plan: str
     end_date: datetime | None = None
 
 
-@attrs.frozen
-class Credits:
+@attrs.frozen(repr=False)
+class Credits(Model):
     """The account's balance and subscription."""
 
     credits: int
@@ -148,16 +286,16 @@ class Credits:
     is_vip: bool = False
 
 
-@attrs.frozen
-class CostEstimate:
+@attrs.frozen(repr=False)
+class CostEstimate(Model):
     """What the server says a generation would cost."""
 
     type: str
     credits_needed: int
 
 
-@attrs.frozen
-class ModelInfo:
+@attrs.frozen(repr=False)
+class ModelInfo(Model):
     """One model of the catalog. ``is_default`` is False when the server leaves it out."""
 
     id: str
@@ -165,16 +303,16 @@ class ModelInfo:
     is_default: bool = False
 
 
-@attrs.frozen
-class ModelCatalog:
+@attrs.frozen(repr=False)
+class ModelCatalog(Model):
     """Every model the server offers."""
 
     image_models: tuple[ModelInfo, ...] = attrs.field(default=(), converter=_items)
     video_models: tuple[ModelInfo, ...] = attrs.field(default=(), converter=_items)
 
 
-@attrs.frozen
-class TaskCreated:
+@attrs.frozen(repr=False)
+class TaskCreated(Model):
     """The data of a generate response (private: users get a task handle)."""
 
     task_id: str

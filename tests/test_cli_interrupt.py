@@ -114,7 +114,7 @@ def test_ctrl_c_in_a_fake_batch_names_the_running_tasks_and_a_rerun_finishes(
     monkeypatch.setattr(
         nanobanana.testing,
         "FakeNanoBanana",
-        lambda state=None, **kw: real(time_scale=3000, state=state),
+        lambda state=None, **kw: real(time_scale=3000, result_ttl=None, state=state),
     )
     assert main(argv) == 0
     assert "30 ok of 30; 30 files in" in capsys.readouterr().err

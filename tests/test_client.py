@@ -237,7 +237,10 @@ async def test_models_list(client: Any) -> None:
         catalog = await resolve(client.models.list())
     assert [m.id for m in catalog.image_models] == ["nano-banana", "nano-banana-pro"]
     assert catalog.image_models[0].is_default and not catalog.image_models[1].is_default
-    assert catalog.video_models == (nb.ModelInfo("veo-3.1-fast", "VEO 3.1 Fast"),)
+    # a field the SDK does not declare is kept, not dropped
+    assert catalog.video_models == (
+        nb.ModelInfo("veo-3.1-fast", "VEO 3.1 Fast", extra={"max_duration": 8}),
+    )
 
 
 ERRORS = [

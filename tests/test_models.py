@@ -122,7 +122,9 @@ def test_model_catalog_is_default_is_false_when_absent() -> None:
         },
     )
     assert [m.is_default for m in catalog.image_models] == [True, False]
-    assert catalog.video_models[0] == nb.ModelInfo("veo-3.1-fast", "VEO 3.1 Fast", False)
+    assert catalog.video_models[0] == nb.ModelInfo(
+        "veo-3.1-fast", "VEO 3.1 Fast", False, extra={"extra": 1}
+    )
 
 
 @pytest.mark.parametrize(
@@ -397,7 +399,6 @@ _COMMON_STATUSES = [
         "progress": 100,
         "image_url": "https://x/1.png",
         "completed_at": "2024-01-01T00:00:00Z",
-        "extra": {"kept": "out"},
     },
     {"task_id": "t", "status": "completed", "image_urls": ["https://x/1.png", "https://x/2.png"]},
     {
@@ -418,6 +419,8 @@ _COMMON_STATUSES = [
     {"task_id": "t", "status": "x", "completed_at": "2024-01-01T00:00:00"},
 ]
 _UNUSUAL_STATUSES = [
+    {"task_id": "t", "status": "x", "progress": 100, "seed": 7},  # a field for extra
+    {"task_id": "t", "status": "x", "extra": {"kept": "in extra"}},
     {"task_id": "t", "status": "x", "progress": 12.7},
     {"task_id": "t", "status": "x", "progress": "40"},
     {"task_id": "t", "status": "x", "image_urls": "https://x/1.png"},
@@ -447,6 +450,8 @@ def test_the_fast_status_decode_gives_what_the_converter_gives(
     assert decode(cls, data) == slow
     if fast is not None:
         assert fast == slow
+    declared = _converter.declared_fields(cls)
+    assert slow.extra == {k: v for k, v in data.items() if k not in declared}
 
 
 @pytest.mark.parametrize(

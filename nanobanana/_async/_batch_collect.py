@@ -32,7 +32,7 @@ class Collector:
         request: Request,
         task_id: str,
         task: AsyncImageTask | AsyncVideoTask | None = None,
-    ) -> BatchItem:
+    ) -> BatchItem[Status]:
         """Wait for the task of request ``index`` (through its handle when this run has
         one), save its files if asked, and journal how it ended."""
         run, journal = self._run, self._run.journal
@@ -76,7 +76,7 @@ class Collector:
 
     async def resume(
         self, index: int, request: Request, row: JournalRow, rerun: Rerun
-    ) -> BatchItem:
+    ) -> BatchItem[Status]:
         """A request an earlier run submitted (``rerun`` is WAIT, FAILED or SUCCEEDED):
         wait for it, or report how it ended, downloading any file missing."""
         assert row.task_id is not None
@@ -94,7 +94,7 @@ class Collector:
             return await self._save(index, request, status)
         return BatchItem(index, request, row.task_id, status, None, paths)
 
-    async def _save(self, index: int, request: Request, status: Status) -> BatchItem:
+    async def _save(self, index: int, request: Request, status: Status) -> BatchItem[Status]:
         run = self._run
         assert run.save_to is not None
         if run.closing:

@@ -13,7 +13,7 @@ from contextlib import aclosing
 from pathlib import Path
 from typing import Any
 
-from .._batch_models import BatchItem, Request, fingerprint, request_json, to_request
+from .._batch_models import BatchItem, Request, Status, fingerprint, request_json, to_request
 from .._budgeting import CostTally, preflight
 from .._catalog import validate
 from .._concurrency import AsyncAnyIterable, AsyncQueue, AsyncTaskGroup, QueueClosed
@@ -193,7 +193,7 @@ class BatchEngine:
         cls = ImageRequest if self._kind == "image" else VideoRequest
         return cls(request if isinstance(request, str) else repr(raw))
 
-    async def _process(self, index: int, raw: Any) -> BatchItem:
+    async def _process(self, index: int, raw: Any) -> BatchItem[Status]:
         """See request ``index`` through, from what the journal says of it."""
         try:
             request = to_request(self._kind, raw)

@@ -9,7 +9,7 @@ first of all) is journaled before a stopping batch lets go of the journal.
 
 from __future__ import annotations
 
-from .._batch_models import BatchItem, Request, is_fatal
+from .._batch_models import BatchItem, Request, Status, is_fatal
 from .._budgeting import Budget
 from .._catalog import validate
 from .._concurrency import AsyncLock, AsyncShield
@@ -53,7 +53,7 @@ class Submitter:
 
     async def submit(
         self, index: int, request: Request
-    ) -> AsyncImageTask | AsyncVideoTask | BatchItem:
+    ) -> AsyncImageTask | AsyncVideoTask | BatchItem[Status]:
         """Send request ``index``: its task, or its item when it has none."""
         run, journal = self._run, self._run.journal
         try:
@@ -90,7 +90,7 @@ class Submitter:
             self._budget.settle(reserved, task.credits_used)
         return task
 
-    def not_submitted(self, index: int, request: Request) -> BatchItem:
+    def not_submitted(self, index: int, request: Request) -> BatchItem[Status]:
         """The item of a request the batch will not send, since it halted or closed."""
         reason = self._run.halted
         if isinstance(reason, BudgetExceededError):
@@ -103,7 +103,9 @@ class Submitter:
             self._run.journal.not_submitted(index, message)
         return BatchItem(index, request, error=NotSubmittedError(message, reason=reason))
 
-    async def _reserve(self, budget: Budget, index: int, request: Request) -> int | BatchItem:
+    async def _reserve(
+        self, budget: Budget, index: int, request: Request
+    ) -> int | BatchItem[Status]:
         """Hold the request's price against ``max_credits``: the credits, or an item."""
         run = self._run
         async with self._budget_lock:

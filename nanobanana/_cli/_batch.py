@@ -113,7 +113,7 @@ class _Tally:
         self.stopped: BaseException | None = None
         """Why the batch stopped submitting (the first NotSubmittedError's reason)."""
 
-    def add(self, item: BatchItem) -> None:
+    def add(self, item: BatchItem[Any]) -> None:
         self.saved += len(item.paths)
         if item.ok:
             self.counts["ok"] += 1
@@ -143,7 +143,7 @@ class _Tally:
         return EXIT_FAILED
 
 
-def _show_failure(progress: Any, item: BatchItem) -> None:
+def _show_failure(progress: Any, item: BatchItem[Any]) -> None:
     """A line above the bar: the item's index, its prompt (cut to 40) and its error."""
     console = progress.console
     if console is None:
@@ -157,7 +157,7 @@ def _show_failure(progress: Any, item: BatchItem) -> None:
     console.print(f"[red]✗[/] #{item.index} {escape(label)}: {kind}: {escape(str(error))}")
 
 
-def _stop(ctx: Context, items: Batch) -> None:
+def _stop(ctx: Context, items: Batch[Any]) -> None:
     """Ctrl-C in a batch: say so at once, submit nothing more, wait only for generate
     requests already on the wire (their task ids must not be lost), then leave, telling
     the ledger the tasks the batch did not report (charged, and still running)."""

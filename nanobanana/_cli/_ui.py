@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from ._exit import error_object
@@ -104,7 +104,9 @@ class UI:
         self._out.print(table)
 
     def fields(self, title: str, values: Mapping[str, Any]) -> None:
-        self.table(title, ("field", "value"), [(k, v) for k, v in values.items()])
+        """A table of ``values``; a nested object's fields get rows of their own
+        (``subscription.plan``)."""
+        self.table(title, ("field", "value"), list(_rows(values)))
 
     # -- progress -------------------------------------------------------------------------
 
@@ -222,3 +224,11 @@ def _escape(text: str) -> str:
     except ImportError:  # pragma: no cover - json mode without rich
         return text
     return escape(text)
+
+
+def _rows(values: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    for key, value in values.items():
+        if isinstance(value, Mapping):
+            yield from _rows(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", value

@@ -28,9 +28,9 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any
+from typing import Any, Generic
 
-from .._batch_models import BatchItem
+from .._batch_models import BatchItem, StatusT
 from .._concurrency import AnyIterable, Detached, QueueClosed
 from .._exceptions import InvalidParameterError
 from ._batch_engine import BatchEngine, End
@@ -45,10 +45,11 @@ an image task costs about three requests over ~15 s, so 8 in flight already keep
 budget busy; video tasks take minutes and poll less often, so more of them fit."""
 
 
-class Batch:
+class Batch(Generic[StatusT]):
     """A running batch: an iterator of ``BatchItem`` and a context manager.
 
-    Made by ``client.images.generate_many(...)`` / ``client.videos.generate_many(...)``.
+    Made by ``client.images.generate_many(...)`` (a ``Batch[nb.ImageStatus]``,
+    yielding ``BatchItem[nb.ImageStatus]``) / ``client.videos.generate_many(...)``.
     Nothing happens until it is entered or iterated. ``on_progress(item)`` is called in
     the iterating task, with each item, just before it is handed out.
 
@@ -68,7 +69,7 @@ class Batch:
         concurrency: int | None = None,
         max_credits: int | None = None,
         journal: str | os.PathLike[str] | None = None,
-        on_progress: Callable[[BatchItem], object] | None = None,
+        on_progress: Callable[[BatchItem[StatusT]], object] | None = None,
         save_to: str | os.PathLike[str] | None = None,
         preflight: bool = True,
     ) -> None:
@@ -106,10 +107,10 @@ class Batch:
         same journal. Empty once a batch ran to its end."""
         return self._engine.run.unreported()
 
-    def __iter__(self) -> Batch:
+    def __iter__(self) -> Batch[StatusT]:
         return self
 
-    def __next__(self) -> BatchItem:
+    def __next__(self) -> BatchItem[StatusT]:
         if self._state == "new":
             self._start()
         if self._state != "running":
@@ -134,7 +135,7 @@ class Batch:
             raise got.error
         raise StopIteration
 
-    def __enter__(self) -> Batch:
+    def __enter__(self) -> Batch[StatusT]:
         self._start()
         return self
 

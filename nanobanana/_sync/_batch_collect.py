@@ -33,7 +33,7 @@ class Collector:
         request: Request,
         task_id: str,
         task: ImageTask | VideoTask | None = None,
-    ) -> BatchItem:
+    ) -> BatchItem[Status]:
         """Wait for the task of request ``index`` (through its handle when this run has
         one), save its files if asked, and journal how it ended."""
         run, journal = self._run, self._run.journal
@@ -75,7 +75,9 @@ class Collector:
             )
         return BatchItem(index, request, task_id, status)
 
-    def resume(self, index: int, request: Request, row: JournalRow, rerun: Rerun) -> BatchItem:
+    def resume(
+        self, index: int, request: Request, row: JournalRow, rerun: Rerun
+    ) -> BatchItem[Status]:
         """A request an earlier run submitted (``rerun`` is WAIT, FAILED or SUCCEEDED):
         wait for it, or report how it ended, downloading any file missing."""
         assert row.task_id is not None
@@ -93,7 +95,7 @@ class Collector:
             return self._save(index, request, status)
         return BatchItem(index, request, row.task_id, status, None, paths)
 
-    def _save(self, index: int, request: Request, status: Status) -> BatchItem:
+    def _save(self, index: int, request: Request, status: Status) -> BatchItem[Status]:
         run = self._run
         assert run.save_to is not None
         if run.closing:

@@ -10,7 +10,7 @@ first of all) is journaled before a stopping batch lets go of the journal.
 
 from __future__ import annotations
 
-from .._batch_models import BatchItem, Request, is_fatal
+from .._batch_models import BatchItem, Request, Status, is_fatal
 from .._budgeting import Budget
 from .._catalog import validate
 from .._concurrency import Lock, Shield
@@ -52,7 +52,7 @@ class Submitter:
             self._prices[key] = estimate.credits_needed
         return self._prices[key]
 
-    def submit(self, index: int, request: Request) -> ImageTask | VideoTask | BatchItem:
+    def submit(self, index: int, request: Request) -> ImageTask | VideoTask | BatchItem[Status]:
         """Send request ``index``: its task, or its item when it has none."""
         run, journal = self._run, self._run.journal
         try:
@@ -89,7 +89,7 @@ class Submitter:
             self._budget.settle(reserved, task.credits_used)
         return task
 
-    def not_submitted(self, index: int, request: Request) -> BatchItem:
+    def not_submitted(self, index: int, request: Request) -> BatchItem[Status]:
         """The item of a request the batch will not send, since it halted or closed."""
         reason = self._run.halted
         if isinstance(reason, BudgetExceededError):
@@ -102,7 +102,7 @@ class Submitter:
             self._run.journal.not_submitted(index, message)
         return BatchItem(index, request, error=NotSubmittedError(message, reason=reason))
 
-    def _reserve(self, budget: Budget, index: int, request: Request) -> int | BatchItem:
+    def _reserve(self, budget: Budget, index: int, request: Request) -> int | BatchItem[Status]:
         """Hold the request's price against ``max_credits``: the credits, or an item."""
         run = self._run
         with self._budget_lock:

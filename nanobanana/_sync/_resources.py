@@ -134,11 +134,12 @@ class _TaskResource(_Resource, Generic[StatusT, TaskT, RequestT]):
         concurrency: int | None = None,
         max_credits: int | None = None,
         journal: str | os.PathLike[str] | None = None,
-        on_progress: Callable[[BatchItem], object] | None = None,
+        on_progress: Callable[[BatchItem[StatusT]], object] | None = None,
         save_to: str | os.PathLike[str] | None = None,
         preflight: bool = True,
-    ) -> Batch:
-        """Submit many requests under the budget; yield a BatchItem as each one ends."""
+    ) -> Batch[StatusT]:
+        """Submit many requests under the budget; yield a ``BatchItem`` (of this resource's
+        status type) as each one ends."""
         # Imported on first use: most programs never run a batch, and it brings sqlite3
         # and the journal with it (a tenth of the package's import time).
         from ._batch import Batch
