@@ -66,6 +66,21 @@ def _slow_fake() -> tuple[FakeNanoBanana, _JumpClock]:
     return fake, clock
 
 
+def _join_new_threads(before: set[threading.Thread]) -> None:
+    """Every thread started since ``before`` ends (bounded: a hang fails, it never stalls)."""
+    deadline = time.monotonic() + HANG
+    for thread in set(threading.enumerate()) - before:
+        while True:
+            try:
+                thread.join(max(0.0, deadline - time.monotonic()))
+                break
+            except RuntimeError:  # listed while still being started (CPython 3.13)
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
+        assert not thread.is_alive()
+
+
 def _prompts(n: int) -> list[object]:
     """One request that ends first, then ``n`` others."""
     return [nb.ImageRequest("fast", model=FAST)] + [f"slow {i}" for i in range(n)]
@@ -393,9 +408,7 @@ def test_sync_leaving_does_not_wait_for_a_turn_in_the_budget() -> None:
         assert not consumer.is_alive(), "leaving the batch waited for the budget"
     finally:
         limiter.open()  # the thread still waiting gets its turn now, and sends nothing
-    for thread in set(threading.enumerate()) - before:
-        thread.join(HANG)
-        assert not thread.is_alive()
+    _join_new_threads(before)
     assert _generates(fake) == 2  # "fast", and one "slow" one; the other waited, unsent
     first, unreported = seen["first"], seen["unreported"]
     assert isinstance(first, nb.BatchItem) and first.index == 0
@@ -427,9 +440,7 @@ def test_sync_exit_is_prompt_while_polls_sleep_for_hours(tmp_path: Path) -> None
     assert isinstance(unreported, dict) and 0 not in unreported
     assert set(unreported.values()) == {c.task_id for c in fake.charges} - {first.task_id}
     # the batch's threads end too (none sleeps out its hour), and send nothing more
-    for thread in set(threading.enumerate()) - before:
-        thread.join(HANG)
-        assert not thread.is_alive()
+    _join_new_threads(before)
     assert len(fake.requests) == seen["requests"]
     _end_every_task(fake, clock)
     with fake.client(poll_policy=NOW) as client:
