@@ -30,7 +30,8 @@ pytestmark = pytest.mark.slow
 # The command line, with the simulator's task durations taken from the environment (so a
 # task is still running when the signal comes).
 RUN_CLI = """
-import json, os, sys
+import faulthandler, json, os, signal, sys
+faulthandler.register(signal.SIGUSR1)  # the test asks for every thread's stack on a hang
 import nanobanana.testing as testing
 from nanobanana._cli import main
 durations = os.environ.get("NB_TEST_FAKE_DURATIONS")
@@ -69,7 +70,12 @@ def _interrupt(
                 assert time.monotonic() < deadline, "never ready:\n" + err_path.read_text()
                 time.sleep(0.02)
             proc.send_signal(signal.SIGINT)
-            code = proc.wait(timeout=LIMIT)
+            try:
+                code = proc.wait(timeout=LIMIT)
+            except subprocess.TimeoutExpired:
+                proc.send_signal(signal.SIGUSR1)  # where it hangs, into stderr
+                time.sleep(1.0)
+                raise AssertionError("no exit after Ctrl-C:\n" + err_path.read_text()) from None
         finally:
             if proc.poll() is None:
                 proc.kill()
@@ -93,7 +99,8 @@ def test_ctrl_c_in_a_fake_batch_names_the_running_tasks_and_a_rerun_finishes(
         [*argv, "-c", "3"],
         tmp_path,
         lambda text: "images: 2/30" in text,
-        _env(NB_TEST_FAKE_DURATIONS=json.dumps({"image": 30.0})),
+        # a second of real time a task (x60): the batch is far from done when Ctrl-C comes
+        _env(NB_TEST_FAKE_DURATIONS=json.dumps({"image": 60.0})),
     )
     assert code == 130, err
     assert "Traceback" not in err
