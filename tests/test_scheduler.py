@@ -7,6 +7,7 @@ deadline below is in API seconds, and each figure is the same on any machine.
 from __future__ import annotations
 
 import asyncio
+import math
 import threading
 from typing import Any
 
@@ -167,3 +168,35 @@ def test_sync_waits_from_many_threads() -> None:
         assert not errors
         assert len(results) == 20 and {r.status for r in results} == {"completed"}
         assert _polls(fake) == 20  # one poll each: none before its planned time
+
+
+class _ShortSleepClock:
+    """A clock that never passes time by itself (like ManualClock), whose sleeps land one
+    float step short of where they aim (``now + (due - now)`` need not be ``due``)."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def now(self) -> float:
+        return self.t
+
+    def to_real(self, seconds: float) -> float:
+        return 0.0
+
+    def sleep(self, seconds: float) -> None:
+        self.t = math.nextafter(self.t + seconds, -math.inf)
+
+
+def test_a_turn_comes_when_a_sleep_lands_a_hair_short_of_its_due_time() -> None:
+    from nanobanana._sync._scheduler import PollScheduler
+
+    scheduler = PollScheduler(_ShortSleepClock())
+    got: list[bool] = []
+    waiter = threading.Thread(
+        target=lambda: got.append(scheduler.turn(0.1 + 0.2, math.inf)), daemon=True
+    )
+    waiter.start()
+    waiter.join(30)  # only a hang gets near this
+    assert not waiter.is_alive(), "the waiter spun on a clock that never moves"
+    assert got == [True]
+    scheduler.release()

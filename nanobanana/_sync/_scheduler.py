@@ -139,6 +139,10 @@ class PollScheduler:
         now = self._clock.now()
         if due > now:
             self._clock.sleep(min(due, deadline) - now)
+            # It has waited for its time. A clock read back a hair short of ``due`` (float
+            # rounding, a timer firing early) must not leave it waiting for time that a
+            # manual clock never lets pass by itself.
+            due = min(due, self._clock.now())
         entry = _Entry(due, next(self._seq))
         with self._lock:
             heapq.heappush(self._heap, entry)
