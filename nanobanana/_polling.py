@@ -234,7 +234,7 @@ class DurationTracker:
     __slots__ = ("_histories", "_lock", "quantile")
 
     def __init__(self, quantile: float = FIRST_POLL_QUANTILE) -> None:
-        self.quantile = quantile
+        self.quantile: float = quantile
         self._histories: dict[tuple[str, str | None], _History] = {}
         self._lock = threading.Lock()
 

@@ -124,12 +124,12 @@ class RedisRateLimiter:
             import redis.asyncio as aioredis_mod
         except ImportError as exc:  # pragma: no cover - the extra is installed where we test
             raise ImportError(_MISSING_EXTRA) from exc
-        self.requests = requests
-        self.per = float(per)
-        self.namespace = namespace
+        self.requests: int = requests
+        self.per: float = float(per)
+        self.namespace: str = namespace
         self.on_redis_error: Literal["raise", "local"] = on_redis_error
-        self.margin = default_margin(self.per) if margin is None else float(margin)
-        self.lease = self.per + DEFAULT_LEASE_EXTRA if lease is None else float(lease)
+        self.margin: float = default_margin(self.per) if margin is None else float(margin)
+        self.lease: float = self.per + DEFAULT_LEASE_EXTRA if lease is None else float(lease)
         self._settings = Settings(self.requests, self.per, self.margin, self.lease, namespace)
         self._errors: tuple[type[BaseException], ...] = (redis_mod.RedisError, OSError)
         self._redis: _redis.Redis | None = None  # blocking: serves both clients

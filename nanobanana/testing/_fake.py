@@ -82,16 +82,16 @@ class FakeNanoBanana:
             start=start,
             request_log=request_log,
         )
-        self.base_url = base_url.rstrip("/")
-        self.asset_base = asset_base.rstrip("/")
-        self.transport = FakeTransport(
+        self.base_url: str = base_url.rstrip("/")
+        self.asset_base: str = asset_base.rstrip("/")
+        self.transport: FakeTransport = FakeTransport(
             self._service,
             self.clock,
             api_base=httpx.URL(self.base_url + "/"),
             asset_base=self.asset_base,
         )
         self._default_credits = credits
-        self.api_key = self.add_key(credits=credits, subscription=subscription, is_vip=is_vip)
+        self.api_key: str = self.add_key(credits=credits, subscription=subscription, is_vip=is_vip)
         if state_file is not None:
             self._attach(state_file)
 
@@ -322,7 +322,7 @@ class FakeNanoBanana:
         route: str | None = None,
         times: int | None = None,
         probability: float | None = None,
-        **params: Any,
+        **params: float | bool | None,
     ) -> FaultHandle:
         """Inject a fault (see ``Fault``); returns a handle with ``remove()``."""
         handle = FaultHandle(self, kind, route, times, probability, params)

@@ -5,10 +5,13 @@ from __future__ import annotations
 import random
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._tables import ENDPOINTS
 from ._wire import JSON, Outcome, Reply, error
+
+if TYPE_CHECKING:
+    from ._fake import FakeNanoBanana
 
 __all__ = ["ROUTES", "Fault", "FaultHandle", "FaultSet", "fault_outcome"]
 
@@ -65,7 +68,7 @@ class FaultHandle:
 
     def __init__(
         self,
-        owner: Any,
+        owner: FakeNanoBanana,
         kind: str,
         route: str | None,
         times: int | None,
@@ -89,16 +92,16 @@ class FaultHandle:
         if probability is not None and not 0.0 <= probability <= 1.0:
             raise ValueError("probability must be within [0, 1]")
         self._owner = owner
-        self.kind = kind
-        self.route = route
-        self.probability = probability
-        self.remaining = times
+        self.kind: str = kind
+        self.route: str | None = route
+        self.probability: float | None = probability
+        self.remaining: int | None = times
         self.processed: bool = bool(params.get("processed", default_processed))
-        self.seconds = float(params.get("seconds", 0.0))
+        self.seconds: float = float(params.get("seconds", 0.0))
         retry_after = params.get("retry_after", 1.0 if kind == Fault.HTTP_503 else None)
         self.retry_after: float | None = None if retry_after is None else float(retry_after)
-        self.fired = 0
-        self.active = True
+        self.fired: int = 0
+        self.active: bool = True
 
     def matches(self, route: str | None) -> bool:
         if not self.active or self.remaining == 0:

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
 
 from ._tables import VIDEO_MODELS
 
@@ -107,7 +106,11 @@ def image_price(
 
 
 def video_defaults(
-    model: str, *, resolution: Any = None, duration: Any = None, generate_audio: Any = None
+    model: str,
+    *,
+    resolution: str | None = None,
+    duration: int | None = None,
+    generate_audio: bool | None = None,
 ) -> tuple[str, int, bool]:
     """The (resolution, duration, audio) a video request stands for, defaults filled in."""
     spec = VIDEO_MODELS[model]
@@ -121,7 +124,11 @@ def video_defaults(
 
 
 def video_price(
-    model: str, *, resolution: Any = None, duration: Any = None, generate_audio: Any = None
+    model: str,
+    *,
+    resolution: str | None = None,
+    duration: int | None = None,
+    generate_audio: bool | None = None,
 ) -> int:
     """Credits for a video request on a model of the table (KeyError for another model)."""
     spec = VIDEO_MODELS[model]

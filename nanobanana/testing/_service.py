@@ -56,18 +56,18 @@ class Service:
         start: datetime | None,
         request_log: int | None = None,
     ) -> None:
-        self.lock = threading.RLock()
-        self.clock = clock
-        self.rate_limit = rate_limit
-        self.result_ttl = result_ttl
-        self.t0 = clock.now()
-        self.epoch = start or datetime.now(timezone.utc).replace(microsecond=0)
-        self.faults = FaultSet(seed)
-        self.ids = Ids(seed)
+        self.lock: threading.RLock = threading.RLock()
+        self.clock: ClockLike = clock
+        self.rate_limit: tuple[int, float] | None = rate_limit
+        self.result_ttl: float | None = result_ttl
+        self.t0: float = clock.now()
+        self.epoch: datetime = start or datetime.now(timezone.utc).replace(microsecond=0)
+        self.faults: FaultSet = FaultSet(seed)
+        self.ids: Ids = Ids(seed)
         self.accounts: dict[str, Account] = {}
-        self.window = SlidingWindow()
-        self.ledger = Ledger()
-        self.lifecycle = Lifecycle(
+        self.window: SlidingWindow = SlidingWindow()
+        self.ledger: Ledger = Ledger()
+        self.lifecycle: Lifecycle = Lifecycle(
             self.ids,
             seed=seed,
             durations=durations,
@@ -77,7 +77,7 @@ class Service:
         # ``request_log=N`` keeps the last N records only: a long-running fake (a demo, a
         # benchmark of thousands of tasks) need not hold every request it ever saw.
         self.requests: deque[RequestRecord] = deque(maxlen=request_log)
-        self.api_request_count = 0
+        self.api_request_count: int = 0
 
     @property
     def tasks(self) -> dict[str, TaskInfo]:
