@@ -64,7 +64,24 @@ _SPEC: Mapping[str, tuple[bool, bool, frozenset[str]]] = {
 
 
 class FaultHandle:
-    """One injected fault. ``remove()`` takes it out; ``fired`` counts the times it acted."""
+    """One injected fault. ``remove()`` takes it out; ``fired`` counts the times it acted.
+
+    Made by ``FakeNanoBanana.inject``, which documents the arguments.
+
+    Args:
+        owner: The simulator it is injected into.
+        kind: The fault kind (a ``Fault`` constant).
+        route: The route it applies to; None: every API route.
+        times: How many requests it acts on; None: every one.
+        probability: The chance it acts on a matching request; None: always.
+        params: The kind's parameters (``seconds``, ``processed``, ``retry_after``).
+
+    Raises:
+        ValueError: An unknown kind or route, a negative ``times``, or a
+            ``probability`` outside [0, 1].
+        TypeError: A parameter the kind does not take, or ``latency`` without
+            ``seconds``.
+    """
 
     def __init__(
         self,
@@ -104,6 +121,14 @@ class FaultHandle:
         self.active: bool = True
 
     def matches(self, route: str | None) -> bool:
+        """Whether this fault applies to a request (before its probability is drawn).
+
+        Args:
+            route: The request's route, e.g. ``"images/generate"``; None for a download.
+
+        Returns:
+            True when the fault is active, has requests left, and targets the route.
+        """
         if not self.active or self.remaining == 0:
             return False
         if self.route is None:
@@ -113,7 +138,14 @@ class FaultHandle:
         return self.route == route
 
     def fire(self, rng: random.Random) -> bool:
-        """Whether this rule acts on the current (matching) request; counts it if so."""
+        """Whether this rule acts on the current (matching) request; counts it if so.
+
+        Args:
+            rng: The simulator's random source (seeded by ``seed``), for ``probability``.
+
+        Returns:
+            True when it acts (``fired`` counted, ``times`` used up by one).
+        """
         if self.probability is not None and rng.random() >= self.probability:
             return False
         if self.remaining is not None:
@@ -142,15 +174,18 @@ class FaultSet:
         self._rng = random.Random(seed)
 
     def add(self, handle: FaultHandle) -> None:
+        """Make a fault active, after the others."""
         with self._lock:
             self._rules.append(handle)
 
     def remove(self, handle: FaultHandle) -> None:
+        """Take a fault out (nothing when it is gone already)."""
         with self._lock:
             if handle in self._rules:
                 self._rules.remove(handle)
 
     def clear(self) -> None:
+        """Take every fault out."""
         with self._lock:
             for rule in self._rules:
                 rule.active = False
