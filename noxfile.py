@@ -1,6 +1,6 @@
-"""Sessions: tests (each CPython 3.10-3.13), lint, typecheck, generate, bench.
+"""Sessions: tests (each CPython 3.10-3.13), lint, typecheck, verifytypes, generate, bench.
 
-nox -s tests lint typecheck     # what CI runs (.ci/run runs these sessions side by side)
+nox -s tests lint typecheck verifytypes  # what CI runs (.ci/run: these side by side)
 nox -s tests-3.11               # the tests on one Python (no pyenv needed)
 nox -s generate                 # the schema's methods, then nanobanana/_sync from nanobanana/_async
 nox -s bench                    # benchmarks/, prints a table, writes benchmarks/results.json
@@ -25,7 +25,7 @@ import nox
 nox.options.error_on_missing_interpreters = bool(os.environ.get("CI"))
 # A missing CPython means missing: uv would otherwise fetch one from the network.
 os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")
-nox.options.sessions = ["tests", "lint", "typecheck"]
+nox.options.sessions = ["tests", "lint", "typecheck", "verifytypes"]
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_venv = "yes"
 
@@ -83,6 +83,17 @@ def typecheck(session: nox.Session) -> None:
     session.run("pyright", "nanobanana")
     session.run("mypy", "--strict", "--warn-unused-ignores", "tests/typing")
     session.run("pyright", "tests/typing")
+
+
+@nox.session(python="3.11")
+def verifytypes(session: nox.Session) -> None:
+    """pyright --verifytypes: every public symbol's type is known and declared (100%).
+
+    What a user's checker sees of the installed package, whatever it infers: a missing
+    annotation on a public attribute, parameter or return fails (pyright exits 1 below
+    100%). Types from other packages (httpx, redis) are theirs to complete."""
+    session.install("-e", ".[testing,cli,redis]", "pyright>=1.1.380")
+    session.run("pyright", "--verifytypes", "nanobanana", "--ignoreexternal")
 
 
 @nox.session(python="3.11")

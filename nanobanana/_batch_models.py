@@ -58,18 +58,23 @@ class BatchItem(Generic[StatusT]):
     """How one request of a batch ended: ``BatchItem[nb.ImageStatus]`` from
     ``images.generate_many``, ``BatchItem[nb.VideoStatus]`` from ``videos.generate_many``.
 
-    ``index`` is the request's position in the input; ``task_id`` is None when nothing
-    was submitted; ``status`` the final status when the task ended; ``error`` None on
-    success; ``paths`` the files written under ``save_to``. Two items are equal when their
-    fields are, errors compared by class and description (as ``to_dict`` writes them).
+    Two items are equal when their fields are, errors compared by class and description
+    (as ``to_dict`` writes them).
     """
 
     index: int
+    """The request's position in the input (from 0)."""
     request: ImageRequest | VideoRequest
+    """The request, as sent (or as it would have been)."""
     task_id: str | None = None
+    """The task's id; None when nothing was submitted."""
     status: StatusT | None = None
+    """The final status, when the task ended."""
     error: BaseException | None = attrs.field(default=None, eq=_error_key)
+    """Why the item did not succeed (``TaskFailedError``, ``NotSubmittedError``...); None
+    on success."""
     paths: tuple[Path, ...] = ()
+    """The files written under ``save_to``."""
 
     @property
     def kind(self) -> Literal["image", "video"]:
@@ -96,9 +101,7 @@ class BatchItem(Generic[StatusT]):
         return bool(getattr(self.error, "may_have_been_processed", False))
 
     def to_dict(self) -> dict[str, Any]:
-        """The item as JSON-safe data (to log it, or keep it): ``kind``, ``index``,
-        ``request`` (its fields, unset ones left out), ``task_id``, ``status``
-        (``status.to_dict()``), ``error`` (see below) and ``paths`` (strings).
+        """The item as JSON-safe data, to log it or keep it.
 
         ``error`` is None or ``{"type": class name, "message": ...}`` plus the error's
         attributes among ``status_code``, ``code``, ``retry_after``,
@@ -107,6 +110,11 @@ class BatchItem(Generic[StatusT]):
         ``max_credits`` and ``reason`` (an error, described the same way). ``message`` is
         what the error was made with (for an API error, the server's message, without
         the ``"402 CODE: "`` that ``str()`` puts before it).
+
+        Returns:
+            A new dict: ``kind``, ``index``, ``request`` (its fields, unset ones left
+            out), ``task_id``, ``status`` (``status.to_dict()``), ``error`` and ``paths``
+            (strings).
         """
         from ._converter import unstructure_value
 
@@ -121,7 +129,14 @@ class BatchItem(Generic[StatusT]):
         }
 
     def to_json(self, **json_kwargs: Any) -> str:
-        """``json.dumps(self.to_dict(), **json_kwargs)``."""
+        """The item as a JSON text: ``json.dumps(self.to_dict(), **json_kwargs)``.
+
+        Args:
+            **json_kwargs: Passed to ``json.dumps`` (``indent=2``, ``sort_keys=True``...).
+
+        Returns:
+            The JSON text; ``from_dict(json.loads(text))`` gives the item back.
+        """
         return json.dumps(self.to_dict(), **json_kwargs)
 
     @classmethod
@@ -131,8 +146,16 @@ class BatchItem(Generic[StatusT]):
         The error is rebuilt as the same class (any ``nanobanana`` error, or a built-in
         one such as ``OSError``) with the attributes written; an error of another class
         becomes an ``nb.NanoBananaError`` whose message starts with the class name.
-        Malformed data raises ``nb.InvalidParameterError`` naming the field
-        (``data.status.progress: ...``).
+
+        Args:
+            data: What ``to_dict()`` gave (or the same read back from JSON).
+
+        Returns:
+            The item, its ``status`` an ``ImageStatus`` or a ``VideoStatus`` by ``kind``.
+
+        Raises:
+            InvalidParameterError: The data does not decode; the message names the field
+                (``data.status.progress: ...``).
         """
         return _item_from_dict(data)
 

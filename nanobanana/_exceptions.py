@@ -77,7 +77,14 @@ class NanoBananaError(Exception):
 
 
 class InvalidParameterError(NanoBananaError, ValueError):
-    """A parameter was refused locally: nothing was sent and no credit was spent."""
+    """A parameter was refused locally: nothing was sent and no credit was spent.
+
+    Args:
+        parameter: The parameter's name (``parameter`` attribute).
+        value: The value refused (``value``).
+        allowed: What the parameter takes, for the message (``allowed``).
+        reason: The whole message, instead of one built from the three above.
+    """
 
     def __init__(
         self,
@@ -102,6 +109,12 @@ class APIConnectionError(NanoBananaError):
 
     ``may_have_been_processed`` is True when the request was (or may have been) sent
     before the failure, so a generate request may have created a task and been charged.
+
+    Args:
+        message: What failed. With ``may_have_been_processed``, a sentence saying the
+            request's fate is unknown is added.
+        request: The request that failed (``request`` attribute).
+        may_have_been_processed: Whether the request may have reached the server.
     """
 
     def __init__(
@@ -119,7 +132,14 @@ class APIConnectionError(NanoBananaError):
 
 
 class APITimeoutError(APIConnectionError):
-    """The request timed out (connect, write, read or waiting for a pooled connection)."""
+    """The request timed out (connect, write, read or waiting for a pooled connection).
+
+    Args:
+        message: What timed out (see ``APIConnectionError``).
+        request: The request that timed out.
+        may_have_been_processed: Whether the request may have reached the server (a read
+            timeout: yes; a connect timeout: no).
+    """
 
     def __init__(
         self,
@@ -132,7 +152,18 @@ class APITimeoutError(APIConnectionError):
 
 
 class APIStatusError(NanoBananaError):
-    """The API answered with an error status (4xx or 5xx)."""
+    """The API answered with an error status (4xx or 5xx).
+
+    ``str(error)`` is ``"<status_code> <code>: <message>"``.
+
+    Args:
+        message: The server's message (``message`` attribute).
+        status_code: The HTTP status (``status_code``).
+        code: The envelope's error code, e.g. ``"INSUFFICIENT_CREDITS"`` (``code``).
+        response: The response (``response``); None for an error built by hand.
+        may_have_been_processed: Whether a generate request may have created a (charged)
+            task anyway (a 5xx: the server may have failed after accepting it).
+    """
 
     def __init__(
         self,
@@ -178,7 +209,17 @@ class TaskNotFoundError(APIStatusError):
 
 
 class RateLimitError(APIStatusError):
-    """429: too many requests. ``retry_after`` is the server's hint in seconds, or None."""
+    """429: too many requests. ``retry_after`` is the server's hint in seconds, or None.
+
+    Args:
+        message: The server's message.
+        status_code: The HTTP status (429).
+        code: The envelope's error code, e.g. ``"RATE_LIMIT_EXCEEDED"``.
+        response: The response; None for an error built by hand.
+        retry_after: The Retry-After hint in seconds, or None (``retry_after``).
+        may_have_been_processed: Whether the request may have been processed (not for
+            a 429 the server sent: it refused the request).
+    """
 
     def __init__(
         self,
@@ -213,6 +254,12 @@ class UnexpectedResponseError(NanoBananaError):
 
     ``may_have_been_processed`` is True for a generate request the server accepted (a 2xx)
     whose answer could not be read: the task may exist and may have been charged.
+
+    Args:
+        message: What could not be read, and why.
+        response: The response it came in (``response``).
+        status_code: Its HTTP status, when there was a response (``status_code``).
+        may_have_been_processed: Whether a generate request may have created a task.
     """
 
     def __init__(
@@ -232,7 +279,13 @@ class UnexpectedResponseError(NanoBananaError):
 
 
 class TaskFailedError(NanoBananaError):
-    """A task ended in failure. ``status`` is the final status model; ``error`` its message."""
+    """A task ended in failure. ``status`` is the final status model; ``error`` its message.
+
+    Args:
+        task_id: The task's id (``task_id`` attribute).
+        status: Its final status (``status``).
+        error: The failure's message from the API, if any (``error``).
+    """
 
     def __init__(self, task_id: str, status: ImageStatus | VideoStatus, error: str | None) -> None:
         self.task_id = task_id
@@ -244,7 +297,13 @@ class TaskFailedError(NanoBananaError):
 
 class TaskTimeoutError(NanoBananaError, TimeoutError):
     """Waiting for a task passed its deadline. The task may still finish: keep ``task_id``.
-    ``last_status`` is what the last poll saw (None when no poll answered)."""
+
+    Args:
+        task_id: The task's id (``task_id`` attribute).
+        timeout: The seconds waited, for the message (``timeout``).
+        last_status: What the last poll saw (``last_status``); None when no poll
+            answered.
+    """
 
     def __init__(
         self,
@@ -270,6 +329,13 @@ class BudgetExceededError(NanoBananaError):
     A local refusal, not an answer of the API (so not an ``APIStatusError``). ``needed``
     is the credits still to spend; ``available`` the limit it ran into (the balance or
     ``max_credits``); ``balance`` the account's credits when known.
+
+    Args:
+        message: Why the batch stopped.
+        needed: The credits still to spend (``needed`` attribute).
+        available: The limit it ran into (``available``).
+        balance: The account's credits, when known (``balance``).
+        max_credits: The batch's ``max_credits``, if it had one (``max_credits``).
     """
 
     def __init__(
@@ -293,6 +359,10 @@ class NotSubmittedError(NanoBananaError):
 
     The batch stopped before it (a fatal error, the budget, or the batch was closed).
     Resubmitting it later is safe.
+
+    Args:
+        message: Why the request was not sent.
+        reason: The error that stopped the batch, if one did (``reason`` attribute).
     """
 
     def __init__(self, message: str, *, reason: BaseException | None = None) -> None:

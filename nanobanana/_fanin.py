@@ -69,6 +69,22 @@ def as_completed(tasks: Iterable[Any]) -> Any:
     ``async for task in nb.as_completed(tasks)`` for async handles, ``for`` for sync ones.
     The client keeps the outcome: ``await task`` (``task.wait()``) right after returns the
     final status or raises TaskFailedError / TaskTimeoutError without another request.
+    The tasks are polled one at a time, earliest due first, within the key's budget;
+    leaving the loop early leaves nothing running.
+
+    Args:
+        tasks: Task handles from ``generate``, all async or all sync (a handle given
+            twice comes back once).
+
+    Returns:
+        An async iterator of the handles for async ones, an iterator for sync ones.
+
+    Raises:
+        TypeError: Something other than task handles, or sync and async ones mixed.
+        RuntimeError: A handle built by hand, with no client to poll with.
+        TaskNotFoundError: A poll found no such task (404), while iterating.
+        APIStatusError: A poll got another error status that retrying cannot fix
+            (a refused key, ...), while iterating.
     """
     items = list(tasks)
     if not items:
@@ -115,9 +131,24 @@ def gather(
 def gather(*tasks: Any, return_exceptions: bool = False) -> Any:
     """The final statuses of every task, in the order given.
 
-    ``await nb.gather(*tasks)`` for async handles; a plain call for sync ones. A failure
-    is raised at once unless ``return_exceptions=True`` puts it (an ``nb.NanoBananaError``)
-    in the task's place.
+    ``await nb.gather(*tasks)`` for async handles; a plain call for sync ones. The tasks
+    are waited for together, as ``as_completed`` does.
+
+    Args:
+        *tasks: Task handles from ``generate``, all async or all sync.
+        return_exceptions: Put a task's error (an ``nb.NanoBananaError``) in its place in
+            the list instead of raising it.
+
+    Returns:
+        The list of final statuses (and errors, with ``return_exceptions``); for async
+        handles, an awaitable of it.
+
+    Raises:
+        TaskFailedError: A task failed (unless ``return_exceptions``).
+        TaskTimeoutError: A task outlasted the default wait (unless
+            ``return_exceptions``).
+        NanoBananaError: Any other error of a poll (unless ``return_exceptions``).
+        TypeError: Something other than task handles, or sync and async ones mixed.
     """
     if not tasks:
         return _NoStatuses()

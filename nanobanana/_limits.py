@@ -39,7 +39,12 @@ class Permit(Protocol):
     """One request's claim on the budget."""
 
     def release(self, *, sent: bool = True) -> None:
-        """The request ended. ``sent=False``: it never left this process (the slot is free now)."""
+        """The request ended: its answer (or failure) arrived, or it never left.
+
+        Args:
+            sent: False when the request provably never left this process, so the slot
+                is free at once; True when the server may have counted it.
+        """
 
 
 @runtime_checkable
@@ -48,11 +53,19 @@ class AsyncLimiter(Protocol):
     after a 429."""
 
     async def acquire(self) -> Permit:
-        """Wait for room in the budget and take a permit."""
+        """Wait for room in the budget and take a permit.
+
+        Returns:
+            The permit of one attempt: the client releases it once.
+        """
         ...
 
     def pause(self, seconds: float) -> None:
-        """Hold every waiter for ``seconds`` (after a 429)."""
+        """Hold every waiter: the server answered 429, so its window is full.
+
+        Args:
+            seconds: How long the whole budget should wait (the Retry-After).
+        """
         ...
 
 
@@ -61,11 +74,19 @@ class Limiter(Protocol):
     """What ``Client`` calls on a limiter: the blocking twin of AsyncLimiter."""
 
     def acquire(self) -> Permit:
-        """Block until there is room in the budget and take a permit."""
+        """Block until there is room in the budget and take a permit.
+
+        Returns:
+            The permit of one attempt: the client releases it once.
+        """
         ...
 
     def pause(self, seconds: float) -> None:
-        """Hold every waiter for ``seconds`` (after a 429)."""
+        """Hold every waiter: the server answered 429, so its window is full.
+
+        Args:
+            seconds: How long the whole budget should wait (the Retry-After).
+        """
         ...
 
 
@@ -74,7 +95,14 @@ class AsyncLimiterFactory(Protocol):
     """What ``AsyncClient`` calls on a limiter factory (``RedisRateLimiter`` is one)."""
 
     def bind_async(self, api_key: str) -> AsyncLimiter:
-        """The limiter of ``api_key``'s budget for an ``AsyncClient``."""
+        """The limiter of one key's budget, for an ``AsyncClient``.
+
+        Args:
+            api_key: The client's key: clients of the same key share its budget.
+
+        Returns:
+            The limiter the client takes a permit from before every attempt.
+        """
         ...
 
 
@@ -83,7 +111,14 @@ class LimiterFactory(Protocol):
     """What ``Client`` calls on a limiter factory (``RedisRateLimiter`` is one)."""
 
     def bind_sync(self, api_key: str) -> Limiter:
-        """The limiter of ``api_key``'s budget for a ``Client``."""
+        """The limiter of one key's budget, for a ``Client``.
+
+        Args:
+            api_key: The client's key: clients of the same key share its budget.
+
+        Returns:
+            The limiter the client takes a permit from before every attempt.
+        """
         ...
 
 

@@ -140,6 +140,7 @@ class Model:
     """
 
     extra: Mapping[str, Any] = attrs.field(default=NO_EXTRA, kw_only=True, hash=False)
+    """The answer's fields this model does not declare, by wire name (read-only)."""
 
     def __attrs_post_init__(self) -> None:
         if self.extra is not NO_EXTRA:
@@ -163,20 +164,42 @@ class Model:
         ``str(key)``; nesting deeper than 100 levels is cut to a short text.
         ``type(m).from_dict(m.to_dict()) == m`` for any model whose values JSON can hold
         (every model read from the API).
+
+        Returns:
+            A new dict of JSON types (str, int, float, bool, None, lists, dicts).
         """
         from ._converter import unstructure
 
         return unstructure(self)
 
     def to_json(self, **json_kwargs: Any) -> str:
-        """``json.dumps(self.to_dict(), **json_kwargs)``."""
+        """The model as a JSON text: ``json.dumps(self.to_dict(), **json_kwargs)``.
+
+        Args:
+            **json_kwargs: Passed to ``json.dumps`` (``indent=2``, ``sort_keys=True``...).
+
+        Returns:
+            The JSON text; ``from_dict(json.loads(text))`` gives the model back.
+        """
         return json.dumps(self.to_dict(), **json_kwargs)
 
     @classmethod
     def from_dict(cls: type[M], data: Mapping[str, Any]) -> M:
-        """The model back from ``to_dict()`` (or from the API's JSON): the decoder's rules,
-        unknown fields kept in ``extra``. Malformed data raises ``nb.InvalidParameterError``
-        (a ``ValueError``) naming the field: ``data.subscription.end_date: ...``."""
+        """The model back from ``to_dict()`` (or from the API's JSON).
+
+        Read by the decoder's rules (a count may be ``"2"``, a time epoch seconds), so
+        JSON you kept from the API reads too; unknown fields are kept in ``extra``.
+
+        Args:
+            data: What ``to_dict()`` (or the API's ``data`` object) gave.
+
+        Returns:
+            A model of this class.
+
+        Raises:
+            InvalidParameterError: The data does not decode (also a ``ValueError``); the
+                message names the field: ``data.subscription.end_date: ...``.
+        """
         from ._converter import structure
 
         return structure(cls, data)
@@ -228,12 +251,19 @@ class ImageStatus(_StatusMixin, Model):
     """
 
     task_id: str
+    """The task's id."""
     status: str
+    """The API's status string (``TaskStatus`` names the known ones); a new one survives."""
     progress: int | None = None
+    """Percent done, 0 to 100, when the API says."""
     image_url: str | None = None
+    """The first result's URL, once the task succeeded."""
     image_urls: tuple[str, ...] = attrs.field(default=(), converter=_urls)
+    """Every result's URL, ``image_url`` first."""
     completed_at: datetime | None = None
+    """When the task ended (timezone-aware)."""
     error: str | None = None
+    """Why the task failed, when it did and the API says."""
 
     def __attrs_post_init__(self) -> None:
         url, urls = self.image_url, self.image_urls
@@ -256,11 +286,17 @@ class VideoStatus(_StatusMixin, Model):
     """The state of a video task."""
 
     task_id: str
+    """The task's id."""
     status: str
+    """The API's status string (``TaskStatus`` names the known ones); a new one survives."""
     progress: int | None = None
+    """Percent done, 0 to 100, when the API says."""
     video_url: str | None = None
+    """The video's URL, once the task succeeded."""
     completed_at: datetime | None = None
+    """When the task ended (timezone-aware)."""
     error: str | None = None
+    """Why the task failed, when it did and the API says."""
 
     @property
     def urls(self) -> tuple[str, ...]:
@@ -273,7 +309,9 @@ class Subscription(Model):
     """The account's plan."""
 
     plan: str
+    """The plan's name, e.g. ``"pro"``."""
     end_date: datetime | None = None
+    """When the plan ends (timezone-aware); None when the API gives no date."""
 
 
 @attrs.frozen(repr=False)
@@ -281,9 +319,13 @@ class Credits(Model):
     """The account's balance and subscription."""
 
     credits: int
+    """The balance: what generations can still spend."""
     total_credits: int | None = None
+    """The credits the account was given in all, when the API says."""
     subscription: Subscription | None = None
+    """The current plan; None without one."""
     is_vip: bool = False
+    """Whether the account is a VIP one (False when the API leaves it out)."""
 
 
 @attrs.frozen(repr=False)
@@ -291,7 +333,9 @@ class CostEstimate(Model):
     """What the server says a generation would cost."""
 
     type: str
+    """What was priced: ``"image"`` or ``"video"``."""
     credits_needed: int
+    """The credits the generation would cost."""
 
 
 @attrs.frozen(repr=False)
@@ -299,8 +343,11 @@ class ModelInfo(Model):
     """One model of the catalog. ``is_default`` is False when the server leaves it out."""
 
     id: str
+    """The model id to pass as ``model=``, e.g. ``"nano-banana-pro"``."""
     name: str
+    """Its display name."""
     is_default: bool = False
+    """Whether the server uses it when no model is given."""
 
 
 @attrs.frozen(repr=False)
@@ -308,7 +355,9 @@ class ModelCatalog(Model):
     """Every model the server offers."""
 
     image_models: tuple[ModelInfo, ...] = attrs.field(default=(), converter=_items)
+    """The image models."""
     video_models: tuple[ModelInfo, ...] = attrs.field(default=(), converter=_items)
+    """The video models."""
 
 
 @attrs.frozen(repr=False)

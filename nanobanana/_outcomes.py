@@ -32,6 +32,7 @@ class Outcomes:
         self._lock = threading.Lock()
 
     def put(self, handle: object, outcome: Outcome) -> None:
+        """Keep how the handle's task ended (kept while the handle lives)."""
         with self._lock:
             self._outcomes[handle] = outcome
 

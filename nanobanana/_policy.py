@@ -63,10 +63,17 @@ def finite_seconds(value: object, *, positive: bool = False) -> TypeGuard[float]
 
 @attrs.frozen
 class RateLimit:
-    """A request budget: at most ``requests`` in any ``per`` seconds (the API's is 60/60 s)."""
+    """A request budget: at most ``requests`` in any ``per`` seconds (the API's is 60/60 s).
+
+    Raises:
+        InvalidParameterError: ``requests`` is not a positive int, or ``per`` not a
+            positive, finite number of seconds.
+    """
 
     requests: int = 60
+    """Requests allowed in any window of ``per`` seconds."""
     per: float = attrs.field(default=60.0, kw_only=True)
+    """The window, in seconds."""
 
     def __attrs_post_init__(self) -> None:
         if (
@@ -91,12 +98,20 @@ class RateLimit:
 class PollPolicy:
     """When to poll a task: first after ``initial_delay``, then every ``interval`` seconds
     growing by ``backoff`` up to ``max_interval``. Jitter keeps each delay within ±20%.
+
+    Raises:
+        InvalidParameterError: A delay is not a finite number of seconds >= 0, or
+            ``backoff`` not a finite number >= 1.
     """
 
     initial_delay: float
+    """Seconds from submission to the first poll."""
     interval: float
+    """Seconds between the first poll and the second."""
     backoff: float = 1.5
+    """What each later interval is multiplied by (1: a fixed interval)."""
     max_interval: float = 30.0
+    """The longest interval, in seconds."""
 
     def __attrs_post_init__(self) -> None:
         # Finite: an infinite (or NaN) delay is a poll that never comes, a hang.
@@ -117,7 +132,14 @@ class PollPolicy:
             )
 
     def nominal_delay(self, poll_number: int) -> float:
-        """The un-jittered wait before poll ``poll_number`` (0 is the first poll)."""
+        """The un-jittered wait before a poll.
+
+        Args:
+            poll_number: Which poll: 0 is the first.
+
+        Returns:
+            Seconds: ``initial_delay`` for the first poll, then the grown interval.
+        """
         if poll_number <= 0:
             return float(self.initial_delay)
         if self.interval == 0:
@@ -130,7 +152,16 @@ class PollPolicy:
         return float(min(grown, cap))
 
     def delay(self, poll_number: int, rng: Callable[[], float] = random.random) -> float:
-        """The jittered wait before poll ``poll_number``: nominal ±20%."""
+        """The jittered wait before a poll: ``nominal_delay`` ±20%, so many tasks
+        submitted together do not poll in lockstep.
+
+        Args:
+            poll_number: Which poll: 0 is the first.
+            rng: A source of uniform floats in [0, 1) (a seeded one in tests).
+
+        Returns:
+            Seconds to wait.
+        """
         return self.nominal_delay(poll_number) * (0.8 + 0.4 * rng())
 
 

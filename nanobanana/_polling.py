@@ -234,7 +234,7 @@ class DurationTracker:
     __slots__ = ("_histories", "_lock", "quantile")
 
     def __init__(self, quantile: float = FIRST_POLL_QUANTILE) -> None:
-        self.quantile = quantile
+        self.quantile: float = quantile
         self._histories: dict[tuple[str, str | None], _History] = {}
         self._lock = threading.Lock()
 
@@ -331,6 +331,7 @@ class Submissions:
         self._lock = threading.Lock()
 
     def add(self, task_id: str, at: float, profile: str | None) -> None:
+        """Note a task submitted ``at`` (API seconds) with its duration profile."""
         with self._lock:
             self._times[task_id] = (at, profile)
             self._times.move_to_end(task_id)
@@ -338,6 +339,7 @@ class Submissions:
                 self._times.popitem(last=False)
 
     def get(self, task_id: str) -> tuple[float, str | None] | None:
+        """When the task was submitted and its profile; None for a task not noted."""
         with self._lock:
             return self._times.get(task_id)
 

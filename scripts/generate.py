@@ -82,6 +82,7 @@ class Method:
     target: str  # the resource's private method the body calls
     leading: tuple[Param, ...] = ()
     request: type[Any] | None = None  # the schema class built from the parameters
+    raises: tuple[tuple[str, str], ...] = ()  # (error class, when), its Raises: section
 
 
 def schema_params(cls: type[Any]) -> tuple[Param, ...]:
@@ -98,18 +99,106 @@ OPTIONS = tuple(
 
 TASK_ID = Param("task_id", "str", "The id ``generate`` returned.", required=True)
 
+# What a call can raise, for its Raises: section. A read (status, credits, the catalog, a
+# cost preview) is retried on connection errors, timeouts, 429 and 5xx, so those reach the
+# caller only once the retries are spent; a generate request is resent only when it
+# provably never left, since a resend could charge twice. The blocking client's twin adds
+# LimiterDeadlockError beside the limiter's own error (scripts/unasync.py's prose rules).
+_LIMITER = (
+    "RateLimiterUnavailableError",
+    "The shared limiter's Redis cannot be reached (``RedisRateLimiter``, "
+    '``on_redis_error="raise"``); nothing was sent.',
+)
+_AUTH = ("AuthenticationError", "The key was refused (401).")
+_RATE = (
+    "RateLimitError",
+    "The server still answered 429 after the retries (the key's budget pauses for its "
+    "Retry-After meanwhile).",
+)
+_STATUS = ("APIStatusError", "Another error status (the classes above are its subclasses).")
+_READ_TAIL = (
+    ("PermissionDeniedError", "The key is disabled or expired (403)."),
+    _RATE,
+    ("InternalServerError", "The server still failed (5xx) after the retries."),
+    _STATUS,
+    (
+        "APIConnectionError",
+        "The request still failed in transit after the retries (APITimeoutError when it "
+        "timed out).",
+    ),
+    ("UnexpectedResponseError", "The answer is not the documented envelope, or does not decode."),
+    _LIMITER,
+)
+_OPTION_REFUSED = (
+    "InvalidParameterError",
+    "A per-call option was refused locally; nothing was sent.",
+)
+READ_RAISES = (_OPTION_REFUSED, _AUTH, *_READ_TAIL)
+STATUS_RAISES = (
+    (
+        "InvalidParameterError",
+        "``task_id`` or a per-call option was refused locally; nothing was sent.",
+    ),
+    ("TaskNotFoundError", "No task has this id (404)."),
+    _AUTH,
+    *_READ_TAIL,
+)
+COST_RAISES = (
+    (
+        "InvalidParameterError",
+        "The parameters (or a per-call option) were refused locally; nothing was sent.",
+    ),
+    ("BadRequestError", "The server refused a parameter (400)."),
+    _AUTH,
+    *_READ_TAIL,
+)
+GENERATE_RAISES = (
+    (
+        "InvalidParameterError",
+        "The request (or a per-call option) was refused locally: nothing was sent, nothing "
+        "charged.",
+    ),
+    ("BadRequestError", "The server refused a parameter or the prompt (400)."),
+    _AUTH,
+    ("InsufficientCreditsError", "The balance does not cover the task (402)."),
+    (
+        "PermissionDeniedError",
+        "The key is disabled, expired or lacks the scope, or the model needs a subscription (403).",
+    ),
+    ("ContentFilteredError", "The provider's safety filter refused the prompt or image (451)."),
+    _RATE,
+    (
+        "InternalServerError",
+        "The server failed (5xx). Not resent: the task may exist and may have been charged.",
+    ),
+    _STATUS,
+    (
+        "APIConnectionError",
+        "The request failed in transit (APITimeoutError when it timed out). Resent only "
+        "when it provably never left; otherwise ``may_have_been_processed`` is True: check "
+        "the balance before submitting it again.",
+    ),
+    (
+        "UnexpectedResponseError",
+        "The answer is not the documented envelope; ``may_have_been_processed`` is True "
+        "when an accepted (2xx) answer could not be read, so the task may exist.",
+    ),
+    _LIMITER,
+)
+
 METHODS = (
     Method(
         "_ImageMethods",
         "generate",
         "Submit an image task (charged when the server accepts it).\n\n"
-        "The request is checked locally first: InvalidParameterError, and nothing is sent,\n"
-        "when it is refused. A parameter left None is not sent.",
+        "The request is checked locally before anything is sent. A parameter left None is\n"
+        "not sent: the server's default applies.",
         "AsyncImageTask",
         "The task handle: ``await`` it (or ``wait()``) for the final status.",
         "_submit",
         schema_params(_requests.ImageRequest),
         _requests.ImageRequest,
+        GENERATE_RAISES,
     ),
     Method(
         "_ImageMethods",
@@ -119,18 +208,20 @@ METHODS = (
         "The status as the server reports it now.",
         "_status",
         (TASK_ID,),
+        raises=STATUS_RAISES,
     ),
     Method(
         "_VideoMethods",
         "generate",
         "Submit a video task (charged when the server accepts it).\n\n"
-        "The request is checked locally first: InvalidParameterError, and nothing is sent,\n"
-        "when it is refused. A parameter left None is not sent.",
+        "The request is checked locally before anything is sent. A parameter left None is\n"
+        "not sent: the server's default applies.",
         "AsyncVideoTask",
         "The task handle: ``await`` it (or ``wait()``) for the final status.",
         "_submit",
         schema_params(_requests.VideoRequest),
         _requests.VideoRequest,
+        GENERATE_RAISES,
     ),
     Method(
         "_VideoMethods",
@@ -140,6 +231,7 @@ METHODS = (
         "The status as the server reports it now.",
         "_status",
         (TASK_ID,),
+        raises=STATUS_RAISES,
     ),
     Method(
         "_AccountMethods",
@@ -148,6 +240,7 @@ METHODS = (
         "Credits",
         "The account's credits.",
         "_credits",
+        raises=READ_RAISES,
     ),
     Method(
         "_AccountMethods",
@@ -158,6 +251,7 @@ METHODS = (
         "_submit",
         schema_params(_requests.CostRequest),
         _requests.CostRequest,
+        COST_RAISES,
     ),
     Method(
         "_ModelMethods",
@@ -166,6 +260,7 @@ METHODS = (
         "ModelCatalog",
         "The catalog.",
         "_list",
+        raises=READ_RAISES,
     ),
 )
 
@@ -272,6 +367,14 @@ def docstring(method: Method, *, raw: bool = False) -> str:
         lines += ["", "Returns:", *("    " + line for line in returns)]
     else:
         lines += ["", "Returns:", "    " + method.returns_doc]
+    if not method.raises:
+        raise SystemExit(f"generate: {method.cls}.{method.name} has no Raises: section")
+    lines += ["", "Raises:"]
+    for error, when in method.raises:
+        wrapped = textwrap.wrap(
+            f"{error}: {when}", width=88, subsequent_indent="    ", break_on_hyphens=False
+        )
+        lines += ["    " + w for w in wrapped]
     body = "\n".join(("        " + line) if line else "" for line in lines)
     return f'        """{body.lstrip()}\n        """\n'
 
@@ -319,7 +422,9 @@ def render() -> str:
         names = " and ".join(f"``{m.name}``" for m in METHODS if m.cls == cls)
         out.append(
             f'\n\nclass {raw_cls}:\n    """``client.with_raw_response.{name}``: {names}, '
-            'answering ``AsyncRawResponse``."""\n\n    __slots__ = ("_resource",)\n'
+            "answering ``AsyncRawResponse``.\n\n    Args:\n"
+            f"        resource: ``client.{name}``, whose requests it sends.\n"
+            '    """\n\n    __slots__ = ("_resource",)\n'
             f"\n    def __init__(self, resource: {resource_cls}) -> None:\n"
             "        self._resource = resource\n"
         )

@@ -73,7 +73,7 @@ RULES = Rules(
     },
     prose=(
         # "an AsyncClient" -> "a Client"
-        (r"\b([Aa])n (?=(?:``)?Async[A-Z])", r"\1 "),
+        (r"\b([Aa])n(\s+)(?=(?:``)?Async[A-Z])", r"\1\2"),
         # keywords in prose, as in code: "``async with x``" -> "``with x``"
         (r"\basync (?=(?:def|with|for)\b)", ""),
         (r"``await task``", "``task.wait()``"),
@@ -92,6 +92,18 @@ RULES = Rules(
             "a thread of their own.",
         ),
         (r"\bsafe on asyncio and Trio\.", "safe."),
+        # A batch's input: the blocking client reads plain iterables only.
+        (r"\s+or\s+an\s+async\s+iterable\b", ""),
+        # on_progress: the blocking client only calls it.
+        (r"\s+\(an\s+async\s+callback\s+is\s+awaited\)", ""),
+        # A call that takes from the budget can also find it held by the event loop it
+        # blocks: its Raises: lists that beside the shared limiter's error.
+        (
+            r"(?m)^( +)RateLimiterUnavailableError: ",
+            r"\1LimiterDeadlockError: Called on the thread of an event loop whose requests hold\n"
+            r"\1    the whole budget: it would wait forever; nothing was sent.\n"
+            r"\1RateLimiterUnavailableError: ",
+        ),
     ),
 )
 

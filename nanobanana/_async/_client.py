@@ -70,12 +70,40 @@ class AsyncClient:
     httpx's own defaults do not count), ``default_headers``, then a call's
     ``extra_headers``. ``Authorization`` is always the client's key. None of them is sent
     to the asset host a result is downloaded from.
+
+    Args:
+        api_key: The API key; None: ``NANOBANANA_API_KEY``. It is never logged, shown in
+            a repr, or sent to any host but ``base_url``.
+        base_url: The API's base URL; None: ``NANOBANANA_BASE_URL``, else
+            ``https://imgeditor.co/api/v1``.
+        timeout: Seconds for every phase of a request, or an ``httpx.Timeout``; None:
+            the ``http_client``'s, else connect 10 s, read 60 s, write 30 s, pool 30 s.
+        max_retries: Retries of a failed request (see the errors guide: a generate
+            request is retried only when it provably never left).
+        rate_limit: The key's budget: an ``nb.RateLimit`` (default 60 requests a
+            minute, shared by every client of the key in this process), an
+            ``AsyncLimiter`` or ``AsyncLimiterFactory`` of yours (``RedisRateLimiter``
+            shares it across processes), or None for no limit.
+        http_client: An ``httpx.AsyncClient`` you configured (proxies, headers, limits);
+            you close it. None: the client makes and closes its own.
+        poll_policy: Poll timing for every kind of task; None: a policy per kind.
+        default_headers: Headers sent on every API request (not ``Authorization``).
+        max_response_size: Bytes an API answer may hold once decoded; a bigger one is
+            refused as it streams (``UnexpectedResponseError``).
+
+    Raises:
+        AuthenticationError: No API key was given or found, or it is malformed.
+        InvalidParameterError: Another argument was refused.
     """
 
     images: AsyncImages
+    """Image tasks: ``generate``, ``status``, ``wait``, ``save``, ``generate_many``."""
     videos: AsyncVideos
+    """Video tasks: ``generate``, ``status``, ``wait``, ``save``, ``generate_many``."""
     account: AsyncAccount
+    """The account: ``credits``, ``calculate_cost``."""
     models: AsyncModels
+    """The model catalog: ``list``."""
     with_raw_response: AsyncClientWithRawResponse
     """The same methods, answering ``AsyncRawResponse`` (``.http_response`` and ``.parse()``)."""
 
@@ -246,9 +274,30 @@ class AsyncClient:
             await clock.asleep(delay)
 
     async def download(self, url: str, dest: str | os.PathLike[str]) -> Path:
-        """Stream a result URL to ``dest`` (a file, or a directory) and return the path written.
+        """Stream a result URL to a file.
 
-        The API key is never sent to the asset host; the file appears atomically.
+        The API key is never sent to the asset host (nor any header of yours); redirects
+        are followed; the file appears whole or not at all. Downloads do not count
+        against the key's budget.
+
+        Args:
+            url: A result URL (``status.image_url``, ``status.video_url``...).
+            dest: A file path, used as given, or a directory (existing, or ending in
+                ``/``): the file is then named after the URL's last path segment, made
+                safe.
+
+        Returns:
+            The path written.
+
+        Raises:
+            InvalidParameterError: ``url`` is not an absolute http(s) URL, or the name
+                it gives would land outside ``dest``.
+            APIStatusError: The asset host answered an error status (e.g. 404 once the
+                URL expired).
+            APIConnectionError: The download failed in transit (APITimeoutError when it
+                timed out).
+            NanoBananaError: The host redirected too often, or away from http(s).
+            OSError: The file could not be written.
         """
         from ._download import download  # on first use: most programs never download
 
@@ -278,6 +327,25 @@ class AsyncClient:
         key. Another key has its own budget (a limiter object of yours is used as given).
         With the same key and limit it also shares the poll scheduler: the clone's waits
         take turns with this client's under the one budget.
+
+        Args:
+            api_key: See the constructor; left out: this client's.
+            base_url: See the constructor; left out: this client's.
+            timeout: See the constructor; left out: this client's.
+            max_retries: See the constructor; left out: this client's.
+            rate_limit: See the constructor; left out: this client's (the same limiter).
+            http_client: See the constructor; left out: this client's pool, shared.
+            poll_policy: See the constructor; left out: this client's.
+            default_headers: See the constructor; left out: this client's.
+            max_response_size: See the constructor; left out: this client's.
+
+        Returns:
+            A new client of this client's type.
+
+        Raises:
+            AuthenticationError: A new ``api_key`` is malformed (or None, with no
+                ``NANOBANANA_API_KEY`` set).
+            InvalidParameterError: Another argument was refused.
         """
         same_key = isinstance(api_key, NotGiven) or api_key == self._api_key
         same_limit = isinstance(rate_limit, NotGiven) or rate_limit == self._rate_limit
@@ -326,7 +394,9 @@ class AsyncClient:
         )
 
     async def aclose(self) -> None:
-        """Close the connection pool, unless it was given to us."""
+        """Close the connection pool, unless it was given (``http_client=``): then it is
+        yours to close. Clients made by ``with_options`` share this client's pool: close
+        this one last."""
         if self._owns_http:
             await self._http.aclose()
 

@@ -40,6 +40,7 @@ class AsyncRawResponse(Generic[T_co]):
     """
 
     http_response: httpx.Response
+    """The response of the attempt that succeeded, its body already read."""
     _parsed: T_co = attrs.field(alias="parsed")
 
     @property
@@ -53,8 +54,12 @@ class AsyncRawResponse(Generic[T_co]):
         return self.http_response.headers
 
     def parse(self) -> T_co:
-        """The result, as the method without ``with_raw_response`` returns it (decoded
-        once; every call returns the same object)."""
+        """The result, as the method without ``with_raw_response`` returns it.
+
+        Returns:
+            The model (a task handle for ``generate``), decoded once: every call
+            returns the same object.
+        """
         return self._parsed
 
     def __repr__(self) -> str:
@@ -63,7 +68,11 @@ class AsyncRawResponse(Generic[T_co]):
 
 class AsyncClientWithRawResponse:
     """``client.with_raw_response``: every single-request method, answering
-    ``AsyncRawResponse`` (``.http_response`` and ``.parse()``) instead of the result."""
+    ``AsyncRawResponse`` (``.http_response`` and ``.parse()``) instead of the result.
+
+    Args:
+        client: The client whose resources it mirrors.
+    """
 
     __slots__ = ("account", "images", "models", "videos")
 

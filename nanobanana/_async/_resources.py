@@ -28,6 +28,8 @@ __all__ = ["AsyncAccount", "AsyncImages", "AsyncModels", "AsyncVideos"]
 
 
 class _Resource:
+    """What every resource holds: the client that sends its requests."""
+
     __slots__ = ("_client",)
 
     def __init__(self, client: AsyncClient) -> None:
@@ -111,7 +113,35 @@ class _TaskResource(_Resource, Generic[StatusT, TaskT, RequestT]):
         on_progress: Callable[[StatusT], object] | None = None,
         poll_policy: PollPolicy | None = None,
     ) -> StatusT:
-        """Poll task ``task_id`` until it ends; the final status, or TaskFailedError/TaskTimeoutError."""
+        """Poll a task until it ends, for a task id kept from ``generate`` (or elsewhere).
+
+        Polls share the key's budget with every other request and waiter of the client;
+        a task this client submitted is first polled when tasks like it tend to end.
+        Transient poll errors (a dropped connection, a 429, a 5xx) do not end the wait.
+
+        Args:
+            task_id: The id ``generate`` returned.
+            timeout: Seconds of waiting before TaskTimeoutError; None: 10 minutes for an
+                image, 30 for a video.
+            on_progress: Called with every status polled, the final one included (an
+                async callback is awaited).
+            poll_policy: Poll timing for this wait; None: the client's.
+
+        Returns:
+            The final status of a task that succeeded.
+
+        Raises:
+            TaskFailedError: The task ended as failed (``error.status`` is its status).
+            TaskTimeoutError: ``timeout`` passed first; the task may still finish: wait
+                again with ``error.task_id``.
+            InvalidParameterError: An argument was refused; nothing was sent.
+            TaskNotFoundError: No task has this id (404).
+            AuthenticationError: The key was refused (401).
+            APIStatusError: A poll got another error status that retrying cannot fix.
+            UnexpectedResponseError: A poll's answer is not the documented envelope.
+            RateLimiterUnavailableError: The shared limiter's Redis cannot be reached
+                (``RedisRateLimiter``, ``on_redis_error="raise"``).
+        """
         return await wait_for_task(
             self,
             task_id,
@@ -123,7 +153,31 @@ class _TaskResource(_Resource, Generic[StatusT, TaskT, RequestT]):
     async def save(
         self, status_or_task: StatusT | TaskT, directory: str | os.PathLike[str]
     ) -> list[Path]:
-        """Download every result of a finished task into ``directory``; the paths written."""
+        """Download every result of a task into ``directory``.
+
+        A task handle (or a status still running) is waited for first. Files are named
+        after the task: ``<task_id>.png`` (``<task_id>-<n>.png`` for several images, the
+        extension from the URL). The API key never goes to the asset host, and each file
+        appears whole or not at all.
+
+        Args:
+            status_or_task: A final status, or a task handle to wait for.
+            directory: Where to write (created if missing).
+
+        Returns:
+            The paths written, in the order of the task's result URLs.
+
+        Raises:
+            TaskFailedError: The task ended as failed: there is nothing to download.
+            TaskTimeoutError: Waiting for the task passed its default timeout.
+            InvalidParameterError: A result URL, or the file name it gives, was refused.
+            APIStatusError: The asset host answered an error status (e.g. 404 once a
+                result URL expired).
+            APIConnectionError: The download failed in transit (APITimeoutError when it
+                timed out).
+            NanoBananaError: The asset host redirected too often, or away from http(s).
+            OSError: The file could not be written.
+        """
         return await save_results(self, status_or_task, directory)
 
     def generate_many(
@@ -137,8 +191,41 @@ class _TaskResource(_Resource, Generic[StatusT, TaskT, RequestT]):
         save_to: str | os.PathLike[str] | None = None,
         preflight: bool = True,
     ) -> AsyncBatch[StatusT]:
-        """Submit many requests under the budget; yield a ``BatchItem`` (of this resource's
-        status type) as each one ends."""
+        """Submit many requests under the key's budget; yield a ``BatchItem`` as each ends.
+
+        Every request comes back exactly once, in completion order: a success, a failure
+        of that request (an item's ``error``, never an exception), or ``NotSubmittedError``
+        when the batch stopped before it. Nothing happens until the batch is iterated or
+        entered.
+
+        Args:
+            requests: Prompts (``str``), request objects (``ImageRequest`` /
+                ``VideoRequest``) or mappings of their fields; an iterable or an async
+                iterable.
+            concurrency: Requests in flight at once; None: 8 for images, 16 for videos
+                (the 60-a-minute budget, polls included, is the real limit).
+            max_credits: The most this batch may spend; None: the balance is the limit.
+            journal: An SQLite file that records every request, so a rerun of the same
+                batch resumes without resubmitting (and never resends a request whose
+                fate is unknown).
+            on_progress: Called with each item, by the loop that iterates the batch,
+                just before the item is handed out.
+            save_to: A directory: each result is downloaded there as its task ends.
+            preflight: Price the whole batch (one ``calculate_cost`` per distinct
+                parameter set) and refuse it over budget before submitting anything.
+                False: ``max_credits`` is enforced as the batch runs instead (for huge
+                or endless inputs, which the preflight would read twice or buffer).
+
+        Returns:
+            The batch: an async iterator of ``BatchItem`` of this resource's status type,
+            and an async context manager (``aclose()`` stops it).
+
+        Raises:
+            InvalidParameterError: ``requests``, ``concurrency`` or ``max_credits`` was
+                refused. (Starting the batch can raise ``JournalError``,
+                ``BudgetExceededError`` and the preflight's request errors: see
+                ``AsyncBatch``.)
+        """
         # Imported on first use: most programs never run a batch, and it brings sqlite3
         # and the journal with it (a tenth of the package's import time).
         from ._batch import AsyncBatch

@@ -71,9 +71,9 @@ class AsyncPollScheduler:
         self._live = 0
         self._seq = itertools.count()
         self._lock = threading.Lock()
-        self.tracker = DurationTracker()
-        self.submissions = Submissions()
-        self.outcomes = Outcomes()
+        self.tracker: DurationTracker = DurationTracker()
+        self.submissions: Submissions = Submissions()
+        self.outcomes: Outcomes = Outcomes()
 
     def now(self) -> float:
         """The client's clock (API seconds)."""

@@ -87,8 +87,8 @@ class _ImageMethods:
     ) -> AsyncImageTask:
         """Submit an image task (charged when the server accepts it).
 
-        The request is checked locally first: InvalidParameterError, and nothing is sent,
-        when it is refused. A parameter left None is not sent.
+        The request is checked locally before anything is sent. A parameter left None is
+        not sent: the server's default applies.
 
         Args:
             prompt: What to draw.
@@ -111,6 +111,29 @@ class _ImageMethods:
 
         Returns:
             The task handle: ``await`` it (or ``wait()``) for the final status.
+
+        Raises:
+            InvalidParameterError: The request (or a per-call option) was refused locally: nothing
+                was sent, nothing charged.
+            BadRequestError: The server refused a parameter or the prompt (400).
+            AuthenticationError: The key was refused (401).
+            InsufficientCreditsError: The balance does not cover the task (402).
+            PermissionDeniedError: The key is disabled, expired or lacks the scope, or the model
+                needs a subscription (403).
+            ContentFilteredError: The provider's safety filter refused the prompt or image (451).
+            RateLimitError: The server still answered 429 after the retries (the key's budget pauses
+                for its Retry-After meanwhile).
+            InternalServerError: The server failed (5xx). Not resent: the task may exist and may
+                have been charged.
+            APIStatusError: Another error status (the classes above are its subclasses).
+            APIConnectionError: The request failed in transit (APITimeoutError when it timed out).
+                Resent only when it provably never left; otherwise ``may_have_been_processed`` is
+                True: check the balance before submitting it again.
+            UnexpectedResponseError: The answer is not the documented envelope;
+                ``may_have_been_processed`` is True when an accepted (2xx) answer could not be read,
+                so the task may exist.
+            RateLimiterUnavailableError: The shared limiter's Redis cannot be reached
+                (``RedisRateLimiter``, ``on_redis_error="raise"``); nothing was sent.
         """
         return await self._submit(
             ImageRequest(
@@ -155,6 +178,22 @@ class _ImageMethods:
 
         Returns:
             The status as the server reports it now.
+
+        Raises:
+            InvalidParameterError: ``task_id`` or a per-call option was refused locally; nothing was
+                sent.
+            TaskNotFoundError: No task has this id (404).
+            AuthenticationError: The key was refused (401).
+            PermissionDeniedError: The key is disabled or expired (403).
+            RateLimitError: The server still answered 429 after the retries (the key's budget pauses
+                for its Retry-After meanwhile).
+            InternalServerError: The server still failed (5xx) after the retries.
+            APIStatusError: Another error status (the classes above are its subclasses).
+            APIConnectionError: The request still failed in transit after the retries
+                (APITimeoutError when it timed out).
+            UnexpectedResponseError: The answer is not the documented envelope, or does not decode.
+            RateLimiterUnavailableError: The shared limiter's Redis cannot be reached
+                (``RedisRateLimiter``, ``on_redis_error="raise"``); nothing was sent.
         """
         return await self._status(
             task_id,
@@ -202,8 +241,8 @@ class _VideoMethods:
     ) -> AsyncVideoTask:
         """Submit a video task (charged when the server accepts it).
 
-        The request is checked locally first: InvalidParameterError, and nothing is sent,
-        when it is refused. A parameter left None is not sent.
+        The request is checked locally before anything is sent. A parameter left None is
+        not sent: the server's default applies.
 
         Args:
             prompt: What to film.
@@ -225,6 +264,29 @@ class _VideoMethods:
 
         Returns:
             The task handle: ``await`` it (or ``wait()``) for the final status.
+
+        Raises:
+            InvalidParameterError: The request (or a per-call option) was refused locally: nothing
+                was sent, nothing charged.
+            BadRequestError: The server refused a parameter or the prompt (400).
+            AuthenticationError: The key was refused (401).
+            InsufficientCreditsError: The balance does not cover the task (402).
+            PermissionDeniedError: The key is disabled, expired or lacks the scope, or the model
+                needs a subscription (403).
+            ContentFilteredError: The provider's safety filter refused the prompt or image (451).
+            RateLimitError: The server still answered 429 after the retries (the key's budget pauses
+                for its Retry-After meanwhile).
+            InternalServerError: The server failed (5xx). Not resent: the task may exist and may
+                have been charged.
+            APIStatusError: Another error status (the classes above are its subclasses).
+            APIConnectionError: The request failed in transit (APITimeoutError when it timed out).
+                Resent only when it provably never left; otherwise ``may_have_been_processed`` is
+                True: check the balance before submitting it again.
+            UnexpectedResponseError: The answer is not the documented envelope;
+                ``may_have_been_processed`` is True when an accepted (2xx) answer could not be read,
+                so the task may exist.
+            RateLimiterUnavailableError: The shared limiter's Redis cannot be reached
+                (``RedisRateLimiter``, ``on_redis_error="raise"``); nothing was sent.
         """
         return await self._submit(
             VideoRequest(
@@ -268,6 +330,22 @@ class _VideoMethods:
 
         Returns:
             The status as the server reports it now.
+
+        Raises:
+            InvalidParameterError: ``task_id`` or a per-call option was refused locally; nothing was
+                sent.
+            TaskNotFoundError: No task has this id (404).
+            AuthenticationError: The key was refused (401).
+            PermissionDeniedError: The key is disabled or expired (403).
+            RateLimitError: The server still answered 429 after the retries (the key's budget pauses
+                for its Retry-After meanwhile).
+            InternalServerError: The server still failed (5xx) after the retries.
+            APIStatusError: Another error status (the classes above are its subclasses).
+            APIConnectionError: The request still failed in transit after the retries
+                (APITimeoutError when it timed out).
+            UnexpectedResponseError: The answer is not the documented envelope, or does not decode.
+            RateLimiterUnavailableError: The shared limiter's Redis cannot be reached
+                (``RedisRateLimiter``, ``on_redis_error="raise"``); nothing was sent.
         """
         return await self._status(
             task_id,
@@ -312,6 +390,20 @@ class _AccountMethods:
 
         Returns:
             The account's credits.
+
+        Raises:
+            InvalidParameterError: A per-call option was refused locally; nothing was sent.
+            AuthenticationError: The key was refused (401).
+            PermissionDeniedError: The key is disabled or expired (403).
+            RateLimitError: The server still answered 429 after the retries (the key's budget pauses
+                for its Retry-After meanwhile).
+            InternalServerError: The server still failed (5xx) after the retries.
+            APIStatusError: Another error status (the classes above are its subclasses).
+            APIConnectionError: The request still failed in transit after the retries
+                (APITimeoutError when it timed out).
+            UnexpectedResponseError: The answer is not the documented envelope, or does not decode.
+            RateLimiterUnavailableError: The shared limiter's Redis cannot be reached
+                (``RedisRateLimiter``, ``on_redis_error="raise"``); nothing was sent.
         """
         return await self._credits(
             RequestOptions(
@@ -361,6 +453,22 @@ class _AccountMethods:
 
         Returns:
             The server's estimate.
+
+        Raises:
+            InvalidParameterError: The parameters (or a per-call option) were refused locally;
+                nothing was sent.
+            BadRequestError: The server refused a parameter (400).
+            AuthenticationError: The key was refused (401).
+            PermissionDeniedError: The key is disabled or expired (403).
+            RateLimitError: The server still answered 429 after the retries (the key's budget pauses
+                for its Retry-After meanwhile).
+            InternalServerError: The server still failed (5xx) after the retries.
+            APIStatusError: Another error status (the classes above are its subclasses).
+            APIConnectionError: The request still failed in transit after the retries
+                (APITimeoutError when it timed out).
+            UnexpectedResponseError: The answer is not the documented envelope, or does not decode.
+            RateLimiterUnavailableError: The shared limiter's Redis cannot be reached
+                (``RedisRateLimiter``, ``on_redis_error="raise"``); nothing was sent.
         """
         return await self._submit(
             CostRequest(
@@ -413,6 +521,20 @@ class _ModelMethods:
 
         Returns:
             The catalog.
+
+        Raises:
+            InvalidParameterError: A per-call option was refused locally; nothing was sent.
+            AuthenticationError: The key was refused (401).
+            PermissionDeniedError: The key is disabled or expired (403).
+            RateLimitError: The server still answered 429 after the retries (the key's budget pauses
+                for its Retry-After meanwhile).
+            InternalServerError: The server still failed (5xx) after the retries.
+            APIStatusError: Another error status (the classes above are its subclasses).
+            APIConnectionError: The request still failed in transit after the retries
+                (APITimeoutError when it timed out).
+            UnexpectedResponseError: The answer is not the documented envelope, or does not decode.
+            RateLimiterUnavailableError: The shared limiter's Redis cannot be reached
+                (``RedisRateLimiter``, ``on_redis_error="raise"``); nothing was sent.
         """
         return await self._list(
             RequestOptions(
@@ -425,7 +547,11 @@ class _ModelMethods:
 
 
 class AsyncImagesWithRawResponse:
-    """``client.with_raw_response.images``: ``generate`` and ``status``, answering ``AsyncRawResponse``."""
+    """``client.with_raw_response.images``: ``generate`` and ``status``, answering ``AsyncRawResponse``.
+
+    Args:
+        resource: ``client.images``, whose requests it sends.
+    """
 
     __slots__ = ("_resource",)
 
@@ -454,8 +580,8 @@ class AsyncImagesWithRawResponse:
         Sends what ``images.generate`` sends, with its retries and errors, and answers with
         the HTTP response too.
 
-        The request is checked locally first: InvalidParameterError, and nothing is sent,
-        when it is refused. A parameter left None is not sent.
+        The request is checked locally before anything is sent. A parameter left None is
+        not sent: the server's default applies.
 
         Args:
             prompt: What to draw.
@@ -479,6 +605,29 @@ class AsyncImagesWithRawResponse:
         Returns:
             The raw response: ``.http_response`` (the httpx.Response) and ``.parse()``, which
             returns the task handle: ``await`` it (or ``wait()``) for the final status.
+
+        Raises:
+            InvalidParameterError: The request (or a per-call option) was refused locally: nothing
+                was sent, nothing charged.
+            BadRequestError: The server refused a parameter or the prompt (400).
+            AuthenticationError: The key was refused (401).
+            InsufficientCreditsError: The balance does not cover the task (402).
+            PermissionDeniedError: The key is disabled, expired or lacks the scope, or the model
+                needs a subscription (403).
+            ContentFilteredError: The provider's safety filter refused the prompt or image (451).
+            RateLimitError: The server still answered 429 after the retries (the key's budget pauses
+                for its Retry-After meanwhile).
+            InternalServerError: The server failed (5xx). Not resent: the task may exist and may
+                have been charged.
+            APIStatusError: Another error status (the classes above are its subclasses).
+            APIConnectionError: The request failed in transit (APITimeoutError when it timed out).
+                Resent only when it provably never left; otherwise ``may_have_been_processed`` is
+                True: check the balance before submitting it again.
+            UnexpectedResponseError: The answer is not the documented envelope;
+                ``may_have_been_processed`` is True when an accepted (2xx) answer could not be read,
+                so the task may exist.
+            RateLimiterUnavailableError: The shared limiter's Redis cannot be reached
+                (``RedisRateLimiter``, ``on_redis_error="raise"``); nothing was sent.
         """
         return await self._resource._submit_raw(
             ImageRequest(
@@ -527,6 +676,22 @@ class AsyncImagesWithRawResponse:
         Returns:
             The raw response: ``.http_response`` (the httpx.Response) and ``.parse()``, which
             returns the status as the server reports it now.
+
+        Raises:
+            InvalidParameterError: ``task_id`` or a per-call option was refused locally; nothing was
+                sent.
+            TaskNotFoundError: No task has this id (404).
+            AuthenticationError: The key was refused (401).
+            PermissionDeniedError: The key is disabled or expired (403).
+            RateLimitError: The server still answered 429 after the retries (the key's budget pauses
+                for its Retry-After meanwhile).
+            InternalServerError: The server still failed (5xx) after the retries.
+            APIStatusError: Another error status (the classes above are its subclasses).
+            APIConnectionError: The request still failed in transit after the retries
+                (APITimeoutError when it timed out).
+            UnexpectedResponseError: The answer is not the documented envelope, or does not decode.
+            RateLimiterUnavailableError: The shared limiter's Redis cannot be reached
+                (``RedisRateLimiter``, ``on_redis_error="raise"``); nothing was sent.
         """
         return await self._resource._status_raw(
             task_id,
@@ -540,7 +705,11 @@ class AsyncImagesWithRawResponse:
 
 
 class AsyncVideosWithRawResponse:
-    """``client.with_raw_response.videos``: ``generate`` and ``status``, answering ``AsyncRawResponse``."""
+    """``client.with_raw_response.videos``: ``generate`` and ``status``, answering ``AsyncRawResponse``.
+
+    Args:
+        resource: ``client.videos``, whose requests it sends.
+    """
 
     __slots__ = ("_resource",)
 
@@ -568,8 +737,8 @@ class AsyncVideosWithRawResponse:
         Sends what ``videos.generate`` sends, with its retries and errors, and answers with
         the HTTP response too.
 
-        The request is checked locally first: InvalidParameterError, and nothing is sent,
-        when it is refused. A parameter left None is not sent.
+        The request is checked locally before anything is sent. A parameter left None is
+        not sent: the server's default applies.
 
         Args:
             prompt: What to film.
@@ -592,6 +761,29 @@ class AsyncVideosWithRawResponse:
         Returns:
             The raw response: ``.http_response`` (the httpx.Response) and ``.parse()``, which
             returns the task handle: ``await`` it (or ``wait()``) for the final status.
+
+        Raises:
+            InvalidParameterError: The request (or a per-call option) was refused locally: nothing
+                was sent, nothing charged.
+            BadRequestError: The server refused a parameter or the prompt (400).
+            AuthenticationError: The key was refused (401).
+            InsufficientCreditsError: The balance does not cover the task (402).
+            PermissionDeniedError: The key is disabled, expired or lacks the scope, or the model
+                needs a subscription (403).
+            ContentFilteredError: The provider's safety filter refused the prompt or image (451).
+            RateLimitError: The server still answered 429 after the retries (the key's budget pauses
+                for its Retry-After meanwhile).
+            InternalServerError: The server failed (5xx). Not resent: the task may exist and may
+                have been charged.
+            APIStatusError: Another error status (the classes above are its subclasses).
+            APIConnectionError: The request failed in transit (APITimeoutError when it timed out).
+                Resent only when it provably never left; otherwise ``may_have_been_processed`` is
+                True: check the balance before submitting it again.
+            UnexpectedResponseError: The answer is not the documented envelope;
+                ``may_have_been_processed`` is True when an accepted (2xx) answer could not be read,
+                so the task may exist.
+            RateLimiterUnavailableError: The shared limiter's Redis cannot be reached
+                (``RedisRateLimiter``, ``on_redis_error="raise"``); nothing was sent.
         """
         return await self._resource._submit_raw(
             VideoRequest(
@@ -639,6 +831,22 @@ class AsyncVideosWithRawResponse:
         Returns:
             The raw response: ``.http_response`` (the httpx.Response) and ``.parse()``, which
             returns the status as the server reports it now.
+
+        Raises:
+            InvalidParameterError: ``task_id`` or a per-call option was refused locally; nothing was
+                sent.
+            TaskNotFoundError: No task has this id (404).
+            AuthenticationError: The key was refused (401).
+            PermissionDeniedError: The key is disabled or expired (403).
+            RateLimitError: The server still answered 429 after the retries (the key's budget pauses
+                for its Retry-After meanwhile).
+            InternalServerError: The server still failed (5xx) after the retries.
+            APIStatusError: Another error status (the classes above are its subclasses).
+            APIConnectionError: The request still failed in transit after the retries
+                (APITimeoutError when it timed out).
+            UnexpectedResponseError: The answer is not the documented envelope, or does not decode.
+            RateLimiterUnavailableError: The shared limiter's Redis cannot be reached
+                (``RedisRateLimiter``, ``on_redis_error="raise"``); nothing was sent.
         """
         return await self._resource._status_raw(
             task_id,
@@ -652,7 +860,11 @@ class AsyncVideosWithRawResponse:
 
 
 class AsyncAccountWithRawResponse:
-    """``client.with_raw_response.account``: ``credits`` and ``calculate_cost``, answering ``AsyncRawResponse``."""
+    """``client.with_raw_response.account``: ``credits`` and ``calculate_cost``, answering ``AsyncRawResponse``.
+
+    Args:
+        resource: ``client.account``, whose requests it sends.
+    """
 
     __slots__ = ("_resource",)
 
@@ -684,6 +896,20 @@ class AsyncAccountWithRawResponse:
         Returns:
             The raw response: ``.http_response`` (the httpx.Response) and ``.parse()``, which
             returns the account's credits.
+
+        Raises:
+            InvalidParameterError: A per-call option was refused locally; nothing was sent.
+            AuthenticationError: The key was refused (401).
+            PermissionDeniedError: The key is disabled or expired (403).
+            RateLimitError: The server still answered 429 after the retries (the key's budget pauses
+                for its Retry-After meanwhile).
+            InternalServerError: The server still failed (5xx) after the retries.
+            APIStatusError: Another error status (the classes above are its subclasses).
+            APIConnectionError: The request still failed in transit after the retries
+                (APITimeoutError when it timed out).
+            UnexpectedResponseError: The answer is not the documented envelope, or does not decode.
+            RateLimiterUnavailableError: The shared limiter's Redis cannot be reached
+                (``RedisRateLimiter``, ``on_redis_error="raise"``); nothing was sent.
         """
         return await self._resource._credits_raw(
             RequestOptions(
@@ -737,6 +963,22 @@ class AsyncAccountWithRawResponse:
         Returns:
             The raw response: ``.http_response`` (the httpx.Response) and ``.parse()``, which
             returns the server's estimate.
+
+        Raises:
+            InvalidParameterError: The parameters (or a per-call option) were refused locally;
+                nothing was sent.
+            BadRequestError: The server refused a parameter (400).
+            AuthenticationError: The key was refused (401).
+            PermissionDeniedError: The key is disabled or expired (403).
+            RateLimitError: The server still answered 429 after the retries (the key's budget pauses
+                for its Retry-After meanwhile).
+            InternalServerError: The server still failed (5xx) after the retries.
+            APIStatusError: Another error status (the classes above are its subclasses).
+            APIConnectionError: The request still failed in transit after the retries
+                (APITimeoutError when it timed out).
+            UnexpectedResponseError: The answer is not the documented envelope, or does not decode.
+            RateLimiterUnavailableError: The shared limiter's Redis cannot be reached
+                (``RedisRateLimiter``, ``on_redis_error="raise"``); nothing was sent.
         """
         return await self._resource._submit_raw(
             CostRequest(
@@ -760,7 +1002,11 @@ class AsyncAccountWithRawResponse:
 
 
 class AsyncModelsWithRawResponse:
-    """``client.with_raw_response.models``: ``list``, answering ``AsyncRawResponse``."""
+    """``client.with_raw_response.models``: ``list``, answering ``AsyncRawResponse``.
+
+    Args:
+        resource: ``client.models``, whose requests it sends.
+    """
 
     __slots__ = ("_resource",)
 
@@ -792,6 +1038,20 @@ class AsyncModelsWithRawResponse:
         Returns:
             The raw response: ``.http_response`` (the httpx.Response) and ``.parse()``, which
             returns the catalog.
+
+        Raises:
+            InvalidParameterError: A per-call option was refused locally; nothing was sent.
+            AuthenticationError: The key was refused (401).
+            PermissionDeniedError: The key is disabled or expired (403).
+            RateLimitError: The server still answered 429 after the retries (the key's budget pauses
+                for its Retry-After meanwhile).
+            InternalServerError: The server still failed (5xx) after the retries.
+            APIStatusError: Another error status (the classes above are its subclasses).
+            APIConnectionError: The request still failed in transit after the retries
+                (APITimeoutError when it timed out).
+            UnexpectedResponseError: The answer is not the documented envelope, or does not decode.
+            RateLimiterUnavailableError: The shared limiter's Redis cannot be reached
+                (``RedisRateLimiter``, ``on_redis_error="raise"``); nothing was sent.
         """
         return await self._resource._list_raw(
             RequestOptions(

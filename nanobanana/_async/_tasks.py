@@ -177,10 +177,15 @@ class AsyncTask(Generic[S]):
     """``"image"`` or ``"video"``."""
 
     task_id: str
+    """The task's id: keep it (a journal, a database) to find the result again."""
     status: str
+    """The status the API gave when it accepted the task (usually ``"pending"``)."""
     credits_used: int | None
+    """What the task cost, when the API says."""
     credits_remaining: int | None
+    """The balance after it, when the API says."""
     model: str | None = attrs.field(default=None, repr=False)
+    """The model asked for; None: the server's default."""
     _resource: _TaskResource[S, Any, Any] | None = attrs.field(
         default=None, repr=False, alias="resource"
     )
@@ -219,10 +224,34 @@ class AsyncTask(Generic[S]):
     ) -> S:
         """Poll until the task ends; return the final status.
 
-        Raises TaskFailedError if it failed, TaskTimeoutError (with ``task_id``) when
-        ``timeout`` seconds pass first (default: 10 minutes for an image, 30 for a video).
-        ``on_progress`` is called with every polled status, the final one included.
-        Once the task has ended, waiting again returns the same status at once.
+        Polls share the key's budget with every other request and waiter of the client,
+        and the first one comes when tasks like this one tend to end. Transient poll
+        errors (a dropped connection, a 429, a 5xx) do not end the wait. Once the task
+        has ended, waiting again returns the same status at once.
+
+        Args:
+            timeout: Seconds of waiting before TaskTimeoutError; None: 10 minutes for an
+                image, 30 for a video.
+            on_progress: Called with every status polled, the final one included (an
+                async callback is awaited).
+            poll_policy: Poll timing for this wait; None: the client's.
+
+        Returns:
+            The final status of a task that succeeded.
+
+        Raises:
+            TaskFailedError: The task ended as failed (``error.status`` is its status).
+            TaskTimeoutError: ``timeout`` passed first; the task may still finish: wait
+                again, or keep ``error.task_id``.
+            InvalidParameterError: An argument was refused; nothing was sent.
+            TaskNotFoundError: The API does not know the task (404).
+            AuthenticationError: The key was refused (401).
+            APIStatusError: A poll got another error status that retrying cannot fix.
+            UnexpectedResponseError: A poll's answer is not the documented envelope.
+            RateLimiterUnavailableError: The shared limiter's Redis cannot be reached
+                (``RedisRateLimiter``, ``on_redis_error="raise"``).
+            RuntimeError: The handle was built by hand, not by ``generate``: it has no
+                client to poll with.
         """
         if self._resource is None:
             raise RuntimeError(f"this {type(self).__name__} is not bound to a client")
@@ -258,6 +287,7 @@ class AsyncVideoTask(AsyncTask[VideoStatus]):
 
     kind: ClassVar[Kind] = "video"
     provider: str | None = None
+    """The service the API handed the video to, when it says."""
 
     @classmethod
     def _from_created(

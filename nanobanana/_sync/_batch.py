@@ -58,6 +58,27 @@ class Batch(Generic[StatusT]):
     dropped (``break`` out of a plain ``for``), or whose iteration is cancelled or
     interrupted, stops by itself at once. A new run of the same journal in this process
     waits for a stopping one to let go, and resumes where it stopped.
+
+    Starting it (entering, or asking for the first item) raises ``JournalError`` for a
+    journal it cannot use, ``BudgetExceededError`` when the preflight prices the batch
+    over the balance or ``max_credits``, and the errors of the preflight's requests
+    (``credits``, ``calculate_cost``); nothing has been submitted then. An error raised
+    by the input itself comes out of the loop after the items.
+
+    Args:
+        resource: ``client.images`` or ``client.videos``: whose requests it sends.
+        kind: ``"image"`` or ``"video"``, the resource's kind.
+        requests: See ``generate_many``.
+        concurrency: See ``generate_many``.
+        max_credits: See ``generate_many``.
+        journal: See ``generate_many``.
+        on_progress: See ``generate_many``.
+        save_to: See ``generate_many``.
+        preflight: See ``generate_many``.
+
+    Raises:
+        InvalidParameterError: ``requests``, ``concurrency`` or ``max_credits`` was
+            refused.
     """
 
     def __init__(

@@ -77,7 +77,9 @@ class BatchTarget(Protocol):
 
     def wait(
         self, task_id: str, *, on_progress: Callable[[Status], object] | None = None
-    ) -> Status: ...
+    ) -> Status:
+        """The resource's ``wait``: the task's final status."""
+        ...
 
 
 class Abandoned(Exception):

@@ -41,6 +41,7 @@ class RawResponse(Generic[T_co]):
     """
 
     http_response: httpx.Response
+    """The response of the attempt that succeeded, its body already read."""
     _parsed: T_co = attrs.field(alias="parsed")
 
     @property
@@ -54,8 +55,12 @@ class RawResponse(Generic[T_co]):
         return self.http_response.headers
 
     def parse(self) -> T_co:
-        """The result, as the method without ``with_raw_response`` returns it (decoded
-        once; every call returns the same object)."""
+        """The result, as the method without ``with_raw_response`` returns it.
+
+        Returns:
+            The model (a task handle for ``generate``), decoded once: every call
+            returns the same object.
+        """
         return self._parsed
 
     def __repr__(self) -> str:
@@ -64,7 +69,11 @@ class RawResponse(Generic[T_co]):
 
 class ClientWithRawResponse:
     """``client.with_raw_response``: every single-request method, answering
-    ``RawResponse`` (``.http_response`` and ``.parse()``) instead of the result."""
+    ``RawResponse`` (``.http_response`` and ``.parse()``) instead of the result.
+
+    Args:
+        client: The client whose resources it mirrors.
+    """
 
     __slots__ = ("account", "images", "models", "videos")
 

@@ -88,8 +88,8 @@ class _ImageMethods:
     ) -> ImageTask:
         """Submit an image task (charged when the server accepts it).
 
-        The request is checked locally first: InvalidParameterError, and nothing is sent,
-        when it is refused. A parameter left None is not sent.
+        The request is checked locally before anything is sent. A parameter left None is
+        not sent: the server's default applies.
 
         Args:
             prompt: What to draw.
@@ -112,6 +112,31 @@ class _ImageMethods:
 
         Returns:
             The task handle: call its ``wait()`` for the final status.
+
+        Raises:
+            InvalidParameterError: The request (or a per-call option) was refused locally: nothing
+                was sent, nothing charged.
+            BadRequestError: The server refused a parameter or the prompt (400).
+            AuthenticationError: The key was refused (401).
+            InsufficientCreditsError: The balance does not cover the task (402).
+            PermissionDeniedError: The key is disabled, expired or lacks the scope, or the model
+                needs a subscription (403).
+            ContentFilteredError: The provider's safety filter refused the prompt or image (451).
+            RateLimitError: The server still answered 429 after the retries (the key's budget pauses
+                for its Retry-After meanwhile).
+            InternalServerError: The server failed (5xx). Not resent: the task may exist and may
+                have been charged.
+            APIStatusError: Another error status (the classes above are its subclasses).
+            APIConnectionError: The request failed in transit (APITimeoutError when it timed out).
+                Resent only when it provably never left; otherwise ``may_have_been_processed`` is
+                True: check the balance before submitting it again.
+            UnexpectedResponseError: The answer is not the documented envelope;
+                ``may_have_been_processed`` is True when an accepted (2xx) answer could not be read,
+                so the task may exist.
+            LimiterDeadlockError: Called on the thread of an event loop whose requests hold
+                the whole budget: it would wait forever; nothing was sent.
+            RateLimiterUnavailableError: The shared limiter's Redis cannot be reached
+                (``RedisRateLimiter``, ``on_redis_error="raise"``); nothing was sent.
         """
         return self._submit(
             ImageRequest(
@@ -156,6 +181,24 @@ class _ImageMethods:
 
         Returns:
             The status as the server reports it now.
+
+        Raises:
+            InvalidParameterError: ``task_id`` or a per-call option was refused locally; nothing was
+                sent.
+            TaskNotFoundError: No task has this id (404).
+            AuthenticationError: The key was refused (401).
+            PermissionDeniedError: The key is disabled or expired (403).
+            RateLimitError: The server still answered 429 after the retries (the key's budget pauses
+                for its Retry-After meanwhile).
+            InternalServerError: The server still failed (5xx) after the retries.
+            APIStatusError: Another error status (the classes above are its subclasses).
+            APIConnectionError: The request still failed in transit after the retries
+                (APITimeoutError when it timed out).
+            UnexpectedResponseError: The answer is not the documented envelope, or does not decode.
+            LimiterDeadlockError: Called on the thread of an event loop whose requests hold
+                the whole budget: it would wait forever; nothing was sent.
+            RateLimiterUnavailableError: The shared limiter's Redis cannot be reached
+                (``RedisRateLimiter``, ``on_redis_error="raise"``); nothing was sent.
         """
         return self._status(
             task_id,
@@ -203,8 +246,8 @@ class _VideoMethods:
     ) -> VideoTask:
         """Submit a video task (charged when the server accepts it).
 
-        The request is checked locally first: InvalidParameterError, and nothing is sent,
-        when it is refused. A parameter left None is not sent.
+        The request is checked locally before anything is sent. A parameter left None is
+        not sent: the server's default applies.
 
         Args:
             prompt: What to film.
@@ -226,6 +269,31 @@ class _VideoMethods:
 
         Returns:
             The task handle: call its ``wait()`` for the final status.
+
+        Raises:
+            InvalidParameterError: The request (or a per-call option) was refused locally: nothing
+                was sent, nothing charged.
+            BadRequestError: The server refused a parameter or the prompt (400).
+            AuthenticationError: The key was refused (401).
+            InsufficientCreditsError: The balance does not cover the task (402).
+            PermissionDeniedError: The key is disabled, expired or lacks the scope, or the model
+                needs a subscription (403).
+            ContentFilteredError: The provider's safety filter refused the prompt or image (451).
+            RateLimitError: The server still answered 429 after the retries (the key's budget pauses
+                for its Retry-After meanwhile).
+            InternalServerError: The server failed (5xx). Not resent: the task may exist and may
+                have been charged.
+            APIStatusError: Another error status (the classes above are its subclasses).
+            APIConnectionError: The request failed in transit (APITimeoutError when it timed out).
+                Resent only when it provably never left; otherwise ``may_have_been_processed`` is
+                True: check the balance before submitting it again.
+            UnexpectedResponseError: The answer is not the documented envelope;
+                ``may_have_been_processed`` is True when an accepted (2xx) answer could not be read,
+                so the task may exist.
+            LimiterDeadlockError: Called on the thread of an event loop whose requests hold
+                the whole budget: it would wait forever; nothing was sent.
+            RateLimiterUnavailableError: The shared limiter's Redis cannot be reached
+                (``RedisRateLimiter``, ``on_redis_error="raise"``); nothing was sent.
         """
         return self._submit(
             VideoRequest(
@@ -269,6 +337,24 @@ class _VideoMethods:
 
         Returns:
             The status as the server reports it now.
+
+        Raises:
+            InvalidParameterError: ``task_id`` or a per-call option was refused locally; nothing was
+                sent.
+            TaskNotFoundError: No task has this id (404).
+            AuthenticationError: The key was refused (401).
+            PermissionDeniedError: The key is disabled or expired (403).
+            RateLimitError: The server still answered 429 after the retries (the key's budget pauses
+                for its Retry-After meanwhile).
+            InternalServerError: The server still failed (5xx) after the retries.
+            APIStatusError: Another error status (the classes above are its subclasses).
+            APIConnectionError: The request still failed in transit after the retries
+                (APITimeoutError when it timed out).
+            UnexpectedResponseError: The answer is not the documented envelope, or does not decode.
+            LimiterDeadlockError: Called on the thread of an event loop whose requests hold
+                the whole budget: it would wait forever; nothing was sent.
+            RateLimiterUnavailableError: The shared limiter's Redis cannot be reached
+                (``RedisRateLimiter``, ``on_redis_error="raise"``); nothing was sent.
         """
         return self._status(
             task_id,
@@ -313,6 +399,22 @@ class _AccountMethods:
 
         Returns:
             The account's credits.
+
+        Raises:
+            InvalidParameterError: A per-call option was refused locally; nothing was sent.
+            AuthenticationError: The key was refused (401).
+            PermissionDeniedError: The key is disabled or expired (403).
+            RateLimitError: The server still answered 429 after the retries (the key's budget pauses
+                for its Retry-After meanwhile).
+            InternalServerError: The server still failed (5xx) after the retries.
+            APIStatusError: Another error status (the classes above are its subclasses).
+            APIConnectionError: The request still failed in transit after the retries
+                (APITimeoutError when it timed out).
+            UnexpectedResponseError: The answer is not the documented envelope, or does not decode.
+            LimiterDeadlockError: Called on the thread of an event loop whose requests hold
+                the whole budget: it would wait forever; nothing was sent.
+            RateLimiterUnavailableError: The shared limiter's Redis cannot be reached
+                (``RedisRateLimiter``, ``on_redis_error="raise"``); nothing was sent.
         """
         return self._credits(
             RequestOptions(
@@ -362,6 +464,24 @@ class _AccountMethods:
 
         Returns:
             The server's estimate.
+
+        Raises:
+            InvalidParameterError: The parameters (or a per-call option) were refused locally;
+                nothing was sent.
+            BadRequestError: The server refused a parameter (400).
+            AuthenticationError: The key was refused (401).
+            PermissionDeniedError: The key is disabled or expired (403).
+            RateLimitError: The server still answered 429 after the retries (the key's budget pauses
+                for its Retry-After meanwhile).
+            InternalServerError: The server still failed (5xx) after the retries.
+            APIStatusError: Another error status (the classes above are its subclasses).
+            APIConnectionError: The request still failed in transit after the retries
+                (APITimeoutError when it timed out).
+            UnexpectedResponseError: The answer is not the documented envelope, or does not decode.
+            LimiterDeadlockError: Called on the thread of an event loop whose requests hold
+                the whole budget: it would wait forever; nothing was sent.
+            RateLimiterUnavailableError: The shared limiter's Redis cannot be reached
+                (``RedisRateLimiter``, ``on_redis_error="raise"``); nothing was sent.
         """
         return self._submit(
             CostRequest(
@@ -414,6 +534,22 @@ class _ModelMethods:
 
         Returns:
             The catalog.
+
+        Raises:
+            InvalidParameterError: A per-call option was refused locally; nothing was sent.
+            AuthenticationError: The key was refused (401).
+            PermissionDeniedError: The key is disabled or expired (403).
+            RateLimitError: The server still answered 429 after the retries (the key's budget pauses
+                for its Retry-After meanwhile).
+            InternalServerError: The server still failed (5xx) after the retries.
+            APIStatusError: Another error status (the classes above are its subclasses).
+            APIConnectionError: The request still failed in transit after the retries
+                (APITimeoutError when it timed out).
+            UnexpectedResponseError: The answer is not the documented envelope, or does not decode.
+            LimiterDeadlockError: Called on the thread of an event loop whose requests hold
+                the whole budget: it would wait forever; nothing was sent.
+            RateLimiterUnavailableError: The shared limiter's Redis cannot be reached
+                (``RedisRateLimiter``, ``on_redis_error="raise"``); nothing was sent.
         """
         return self._list(
             RequestOptions(
@@ -426,7 +562,11 @@ class _ModelMethods:
 
 
 class ImagesWithRawResponse:
-    """``client.with_raw_response.images``: ``generate`` and ``status``, answering ``RawResponse``."""
+    """``client.with_raw_response.images``: ``generate`` and ``status``, answering ``RawResponse``.
+
+    Args:
+        resource: ``client.images``, whose requests it sends.
+    """
 
     __slots__ = ("_resource",)
 
@@ -455,8 +595,8 @@ class ImagesWithRawResponse:
         Sends what ``images.generate`` sends, with its retries and errors, and answers with
         the HTTP response too.
 
-        The request is checked locally first: InvalidParameterError, and nothing is sent,
-        when it is refused. A parameter left None is not sent.
+        The request is checked locally before anything is sent. A parameter left None is
+        not sent: the server's default applies.
 
         Args:
             prompt: What to draw.
@@ -480,6 +620,31 @@ class ImagesWithRawResponse:
         Returns:
             The raw response: ``.http_response`` (the httpx.Response) and ``.parse()``, which
             returns the task handle: call its ``wait()`` for the final status.
+
+        Raises:
+            InvalidParameterError: The request (or a per-call option) was refused locally: nothing
+                was sent, nothing charged.
+            BadRequestError: The server refused a parameter or the prompt (400).
+            AuthenticationError: The key was refused (401).
+            InsufficientCreditsError: The balance does not cover the task (402).
+            PermissionDeniedError: The key is disabled, expired or lacks the scope, or the model
+                needs a subscription (403).
+            ContentFilteredError: The provider's safety filter refused the prompt or image (451).
+            RateLimitError: The server still answered 429 after the retries (the key's budget pauses
+                for its Retry-After meanwhile).
+            InternalServerError: The server failed (5xx). Not resent: the task may exist and may
+                have been charged.
+            APIStatusError: Another error status (the classes above are its subclasses).
+            APIConnectionError: The request failed in transit (APITimeoutError when it timed out).
+                Resent only when it provably never left; otherwise ``may_have_been_processed`` is
+                True: check the balance before submitting it again.
+            UnexpectedResponseError: The answer is not the documented envelope;
+                ``may_have_been_processed`` is True when an accepted (2xx) answer could not be read,
+                so the task may exist.
+            LimiterDeadlockError: Called on the thread of an event loop whose requests hold
+                the whole budget: it would wait forever; nothing was sent.
+            RateLimiterUnavailableError: The shared limiter's Redis cannot be reached
+                (``RedisRateLimiter``, ``on_redis_error="raise"``); nothing was sent.
         """
         return self._resource._submit_raw(
             ImageRequest(
@@ -528,6 +693,24 @@ class ImagesWithRawResponse:
         Returns:
             The raw response: ``.http_response`` (the httpx.Response) and ``.parse()``, which
             returns the status as the server reports it now.
+
+        Raises:
+            InvalidParameterError: ``task_id`` or a per-call option was refused locally; nothing was
+                sent.
+            TaskNotFoundError: No task has this id (404).
+            AuthenticationError: The key was refused (401).
+            PermissionDeniedError: The key is disabled or expired (403).
+            RateLimitError: The server still answered 429 after the retries (the key's budget pauses
+                for its Retry-After meanwhile).
+            InternalServerError: The server still failed (5xx) after the retries.
+            APIStatusError: Another error status (the classes above are its subclasses).
+            APIConnectionError: The request still failed in transit after the retries
+                (APITimeoutError when it timed out).
+            UnexpectedResponseError: The answer is not the documented envelope, or does not decode.
+            LimiterDeadlockError: Called on the thread of an event loop whose requests hold
+                the whole budget: it would wait forever; nothing was sent.
+            RateLimiterUnavailableError: The shared limiter's Redis cannot be reached
+                (``RedisRateLimiter``, ``on_redis_error="raise"``); nothing was sent.
         """
         return self._resource._status_raw(
             task_id,
@@ -541,7 +724,11 @@ class ImagesWithRawResponse:
 
 
 class VideosWithRawResponse:
-    """``client.with_raw_response.videos``: ``generate`` and ``status``, answering ``RawResponse``."""
+    """``client.with_raw_response.videos``: ``generate`` and ``status``, answering ``RawResponse``.
+
+    Args:
+        resource: ``client.videos``, whose requests it sends.
+    """
 
     __slots__ = ("_resource",)
 
@@ -569,8 +756,8 @@ class VideosWithRawResponse:
         Sends what ``videos.generate`` sends, with its retries and errors, and answers with
         the HTTP response too.
 
-        The request is checked locally first: InvalidParameterError, and nothing is sent,
-        when it is refused. A parameter left None is not sent.
+        The request is checked locally before anything is sent. A parameter left None is
+        not sent: the server's default applies.
 
         Args:
             prompt: What to film.
@@ -593,6 +780,31 @@ class VideosWithRawResponse:
         Returns:
             The raw response: ``.http_response`` (the httpx.Response) and ``.parse()``, which
             returns the task handle: call its ``wait()`` for the final status.
+
+        Raises:
+            InvalidParameterError: The request (or a per-call option) was refused locally: nothing
+                was sent, nothing charged.
+            BadRequestError: The server refused a parameter or the prompt (400).
+            AuthenticationError: The key was refused (401).
+            InsufficientCreditsError: The balance does not cover the task (402).
+            PermissionDeniedError: The key is disabled, expired or lacks the scope, or the model
+                needs a subscription (403).
+            ContentFilteredError: The provider's safety filter refused the prompt or image (451).
+            RateLimitError: The server still answered 429 after the retries (the key's budget pauses
+                for its Retry-After meanwhile).
+            InternalServerError: The server failed (5xx). Not resent: the task may exist and may
+                have been charged.
+            APIStatusError: Another error status (the classes above are its subclasses).
+            APIConnectionError: The request failed in transit (APITimeoutError when it timed out).
+                Resent only when it provably never left; otherwise ``may_have_been_processed`` is
+                True: check the balance before submitting it again.
+            UnexpectedResponseError: The answer is not the documented envelope;
+                ``may_have_been_processed`` is True when an accepted (2xx) answer could not be read,
+                so the task may exist.
+            LimiterDeadlockError: Called on the thread of an event loop whose requests hold
+                the whole budget: it would wait forever; nothing was sent.
+            RateLimiterUnavailableError: The shared limiter's Redis cannot be reached
+                (``RedisRateLimiter``, ``on_redis_error="raise"``); nothing was sent.
         """
         return self._resource._submit_raw(
             VideoRequest(
@@ -640,6 +852,24 @@ class VideosWithRawResponse:
         Returns:
             The raw response: ``.http_response`` (the httpx.Response) and ``.parse()``, which
             returns the status as the server reports it now.
+
+        Raises:
+            InvalidParameterError: ``task_id`` or a per-call option was refused locally; nothing was
+                sent.
+            TaskNotFoundError: No task has this id (404).
+            AuthenticationError: The key was refused (401).
+            PermissionDeniedError: The key is disabled or expired (403).
+            RateLimitError: The server still answered 429 after the retries (the key's budget pauses
+                for its Retry-After meanwhile).
+            InternalServerError: The server still failed (5xx) after the retries.
+            APIStatusError: Another error status (the classes above are its subclasses).
+            APIConnectionError: The request still failed in transit after the retries
+                (APITimeoutError when it timed out).
+            UnexpectedResponseError: The answer is not the documented envelope, or does not decode.
+            LimiterDeadlockError: Called on the thread of an event loop whose requests hold
+                the whole budget: it would wait forever; nothing was sent.
+            RateLimiterUnavailableError: The shared limiter's Redis cannot be reached
+                (``RedisRateLimiter``, ``on_redis_error="raise"``); nothing was sent.
         """
         return self._resource._status_raw(
             task_id,
@@ -653,7 +883,11 @@ class VideosWithRawResponse:
 
 
 class AccountWithRawResponse:
-    """``client.with_raw_response.account``: ``credits`` and ``calculate_cost``, answering ``RawResponse``."""
+    """``client.with_raw_response.account``: ``credits`` and ``calculate_cost``, answering ``RawResponse``.
+
+    Args:
+        resource: ``client.account``, whose requests it sends.
+    """
 
     __slots__ = ("_resource",)
 
@@ -685,6 +919,22 @@ class AccountWithRawResponse:
         Returns:
             The raw response: ``.http_response`` (the httpx.Response) and ``.parse()``, which
             returns the account's credits.
+
+        Raises:
+            InvalidParameterError: A per-call option was refused locally; nothing was sent.
+            AuthenticationError: The key was refused (401).
+            PermissionDeniedError: The key is disabled or expired (403).
+            RateLimitError: The server still answered 429 after the retries (the key's budget pauses
+                for its Retry-After meanwhile).
+            InternalServerError: The server still failed (5xx) after the retries.
+            APIStatusError: Another error status (the classes above are its subclasses).
+            APIConnectionError: The request still failed in transit after the retries
+                (APITimeoutError when it timed out).
+            UnexpectedResponseError: The answer is not the documented envelope, or does not decode.
+            LimiterDeadlockError: Called on the thread of an event loop whose requests hold
+                the whole budget: it would wait forever; nothing was sent.
+            RateLimiterUnavailableError: The shared limiter's Redis cannot be reached
+                (``RedisRateLimiter``, ``on_redis_error="raise"``); nothing was sent.
         """
         return self._resource._credits_raw(
             RequestOptions(
@@ -738,6 +988,24 @@ class AccountWithRawResponse:
         Returns:
             The raw response: ``.http_response`` (the httpx.Response) and ``.parse()``, which
             returns the server's estimate.
+
+        Raises:
+            InvalidParameterError: The parameters (or a per-call option) were refused locally;
+                nothing was sent.
+            BadRequestError: The server refused a parameter (400).
+            AuthenticationError: The key was refused (401).
+            PermissionDeniedError: The key is disabled or expired (403).
+            RateLimitError: The server still answered 429 after the retries (the key's budget pauses
+                for its Retry-After meanwhile).
+            InternalServerError: The server still failed (5xx) after the retries.
+            APIStatusError: Another error status (the classes above are its subclasses).
+            APIConnectionError: The request still failed in transit after the retries
+                (APITimeoutError when it timed out).
+            UnexpectedResponseError: The answer is not the documented envelope, or does not decode.
+            LimiterDeadlockError: Called on the thread of an event loop whose requests hold
+                the whole budget: it would wait forever; nothing was sent.
+            RateLimiterUnavailableError: The shared limiter's Redis cannot be reached
+                (``RedisRateLimiter``, ``on_redis_error="raise"``); nothing was sent.
         """
         return self._resource._submit_raw(
             CostRequest(
@@ -761,7 +1029,11 @@ class AccountWithRawResponse:
 
 
 class ModelsWithRawResponse:
-    """``client.with_raw_response.models``: ``list``, answering ``RawResponse``."""
+    """``client.with_raw_response.models``: ``list``, answering ``RawResponse``.
+
+    Args:
+        resource: ``client.models``, whose requests it sends.
+    """
 
     __slots__ = ("_resource",)
 
@@ -793,6 +1065,22 @@ class ModelsWithRawResponse:
         Returns:
             The raw response: ``.http_response`` (the httpx.Response) and ``.parse()``, which
             returns the catalog.
+
+        Raises:
+            InvalidParameterError: A per-call option was refused locally; nothing was sent.
+            AuthenticationError: The key was refused (401).
+            PermissionDeniedError: The key is disabled or expired (403).
+            RateLimitError: The server still answered 429 after the retries (the key's budget pauses
+                for its Retry-After meanwhile).
+            InternalServerError: The server still failed (5xx) after the retries.
+            APIStatusError: Another error status (the classes above are its subclasses).
+            APIConnectionError: The request still failed in transit after the retries
+                (APITimeoutError when it timed out).
+            UnexpectedResponseError: The answer is not the documented envelope, or does not decode.
+            LimiterDeadlockError: Called on the thread of an event loop whose requests hold
+                the whole budget: it would wait forever; nothing was sent.
+            RateLimiterUnavailableError: The shared limiter's Redis cannot be reached
+                (``RedisRateLimiter``, ``on_redis_error="raise"``); nothing was sent.
         """
         return self._resource._list_raw(
             RequestOptions(

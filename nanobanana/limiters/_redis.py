@@ -94,6 +94,11 @@ class RedisRateLimiter:
         margin: seconds added to every hold as a safety margin for clock and network
             jitter. Default: the in-process limiter's, 1% of ``per`` and at most 0.25 s
             (0.25 s for a 60 s window).
+
+    Raises:
+        InvalidParameterError: An argument was refused (the same words as
+            ``nb.RateLimit``'s).
+        ImportError: redis-py is not installed (``pip install 'nanobanana[redis]'``).
     """
 
     def __init__(
@@ -124,12 +129,12 @@ class RedisRateLimiter:
             import redis.asyncio as aioredis_mod
         except ImportError as exc:  # pragma: no cover - the extra is installed where we test
             raise ImportError(_MISSING_EXTRA) from exc
-        self.requests = requests
-        self.per = float(per)
-        self.namespace = namespace
+        self.requests: int = requests
+        self.per: float = float(per)
+        self.namespace: str = namespace
         self.on_redis_error: Literal["raise", "local"] = on_redis_error
-        self.margin = default_margin(self.per) if margin is None else float(margin)
-        self.lease = self.per + DEFAULT_LEASE_EXTRA if lease is None else float(lease)
+        self.margin: float = default_margin(self.per) if margin is None else float(margin)
+        self.lease: float = self.per + DEFAULT_LEASE_EXTRA if lease is None else float(lease)
         self._settings = Settings(self.requests, self.per, self.margin, self.lease, namespace)
         self._errors: tuple[type[BaseException], ...] = (redis_mod.RedisError, OSError)
         self._redis: _redis.Redis | None = None  # blocking: serves both clients
@@ -174,11 +179,17 @@ class RedisRateLimiter:
     # -- binding to a client -------------------------------------------------------------
 
     def bind_async(self, api_key: str) -> AsyncLimiter:
-        """The limiter of ``api_key``'s budget for an ``AsyncClient``.
+        """The limiter of one key's budget, for an ``AsyncClient``.
 
         The client calls this for you (``rate_limit=limiter``). Every call with the same key
         returns the same object, so the tasks of an event loop queue fairly (FIFO) behind
         one another before asking Redis.
+
+        Args:
+            api_key: The client's key (only a hash of it reaches Redis).
+
+        Returns:
+            The key's limiter for async clients.
         """
         fingerprint = key_fingerprint(api_key)
         with self._guard:
@@ -198,8 +209,19 @@ class RedisRateLimiter:
         return limiter
 
     def bind_sync(self, api_key: str) -> Limiter:
-        """The limiter of ``api_key``'s budget for a ``Client`` (one object per key, like
-        ``bind_async``). Needs a URL or a ``redis.Redis`` client."""
+        """The limiter of one key's budget, for a ``Client`` (one object per key, like
+        ``bind_async``). Needs a URL or a ``redis.Redis`` client.
+
+        Args:
+            api_key: The client's key (only a hash of it reaches Redis).
+
+        Returns:
+            The key's limiter for blocking clients.
+
+        Raises:
+            InvalidParameterError: This limiter was made from a ``redis.asyncio.Redis``
+                client, which cannot serve a blocking client.
+        """
         if self._redis is None:
             raise InvalidParameterError(
                 "rate_limit",
@@ -239,7 +261,8 @@ class RedisRateLimiter:
     # -- lifecycle -----------------------------------------------------------------------
 
     def close(self) -> None:
-        """Finish pending releases and close the Redis client made from a URL."""
+        """Finish pending releases and close the Redis client made from a URL (a client
+        you passed in stays open: it is yours)."""
         self._background.close()
         if self._owns_client and self._redis is not None:
             self._redis.close()

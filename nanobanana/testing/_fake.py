@@ -34,13 +34,42 @@ DEFAULT_ASSET_BASE = "https://assets.nanobanana.test"
 class FakeNanoBanana:
     """A faithful, in-memory simulator of the Nano Banana API.
 
-    ``time_scale`` is API seconds per real second (``600``: a ten-minute video takes a
-    second); ``clock`` replaces the clock altogether (an object with ``now()``,
-    ``to_real()``, ``asleep()`` and ``sleep()``). ``rate_limit=(N, W)`` admits at most N
-    API requests per key in any W seconds of API time (None: no limit). ``seed`` makes
-    durations, failures, ids and probabilistic faults reproducible. ``request_log=N`` keeps
-    only the last N records in ``requests``. ``state=PATH`` keeps every task in a file, so
-    a later simulator given the same file (another process) knows them (see ``_state``).
+    Its clients (``async_client()``, ``client()``) reach it in-process, with no socket;
+    ``serve()`` puts it on a loopback port for other programs. It keeps every request,
+    charge and task for tests to look at.
+
+    Args:
+        rate_limit: ``(N, W)``: at most N API requests per key in any W seconds of API
+            time; None: no limit.
+        time_scale: API seconds per real second (``600``: a ten-minute video takes a
+            second).
+        seed: Makes durations, failures, ids, keys and probabilistic faults
+            reproducible; None: ids never repeat across simulators.
+        clock: Replaces the clock (and ``time_scale``): an object with ``now()``,
+            ``to_real()``, ``asleep()`` and ``sleep()``, e.g. a ``ManualClock``.
+        credits: The balance of ``api_key`` (and the default of ``add_key``).
+        subscription: The plan of ``api_key``; None: no plan (subscription-only models
+            answer 403).
+        is_vip: The VIP flag of ``api_key``'s account.
+        durations: Task durations by model id or kind (``"image"``, ``"video"``): a
+            number, a ``(low, high)`` uniform range, or ``callable(random.Random)``.
+            None: images 10-20 s, videos 60-300 s.
+        failure_rate: The chance a task ends ``failed``: a float, or a mapping by model
+            id or kind.
+        content_filter: Terms (case-insensitive substrings of a prompt or negative
+            prompt) answered with 451.
+        result_ttl: API seconds a result URL stays valid after its task ends; None:
+            forever.
+        start: The date-time simulated time starts at (``completed_at``, plan end
+            dates); None: now, or after the last task of ``state``.
+        base_url: The API's in-process base URL.
+        asset_base: The in-process base URL of result files.
+        request_log: Keep only the last N records in ``requests``; None: every one.
+        state: A file that keeps every task, so a later simulator given the same file
+            (another process) knows them.
+
+    Raises:
+        ValueError: ``time_scale`` is not positive.
     """
 
     def __init__(
@@ -82,16 +111,16 @@ class FakeNanoBanana:
             start=start,
             request_log=request_log,
         )
-        self.base_url = base_url.rstrip("/")
-        self.asset_base = asset_base.rstrip("/")
-        self.transport = FakeTransport(
+        self.base_url: str = base_url.rstrip("/")
+        self.asset_base: str = asset_base.rstrip("/")
+        self.transport: FakeTransport = FakeTransport(
             self._service,
             self.clock,
             api_base=httpx.URL(self.base_url + "/"),
             asset_base=self.asset_base,
         )
         self._default_credits = credits
-        self.api_key = self.add_key(credits=credits, subscription=subscription, is_vip=is_vip)
+        self.api_key: str = self.add_key(credits=credits, subscription=subscription, is_vip=is_vip)
         if state_file is not None:
             self._attach(state_file)
 
@@ -126,23 +155,60 @@ class FakeNanoBanana:
         }
 
     def async_client(self, **kw: Any) -> AsyncClient:
-        """An ``nb.AsyncClient`` wired to this simulator in-process; ``kw`` override."""
+        """An ``nb.AsyncClient`` wired to this simulator in-process.
+
+        With a ``ManualClock`` it defaults to ``rate_limit=None``: a client-side budget
+        waits for API time that a manual clock never lets pass (the server's window
+        still applies).
+
+        Args:
+            **kw: ``nb.AsyncClient`` arguments, over ``api_key``, ``base_url``, the
+                clock and the transport filled in.
+
+        Returns:
+            The client (close it, or use it with ``async with``).
+        """
         from nanobanana._async._client import AsyncClient
 
         return AsyncClient(**self._client_kwargs(kw))
 
     def client(self, **kw: Any) -> Client:
-        """An ``nb.Client`` wired to this simulator in-process; ``kw`` override."""
+        """An ``nb.Client`` wired to this simulator in-process (see ``async_client``).
+
+        Args:
+            **kw: ``nb.Client`` arguments, over ``api_key``, ``base_url``, the clock and
+                the transport filled in.
+
+        Returns:
+            The client (close it, or use it with ``with``).
+        """
         from nanobanana._sync._client import Client
 
         return Client(**self._client_kwargs(kw))
 
     def http_client(self, **kw: Any) -> httpx.Client:
-        """A plain ``httpx.Client`` through the in-process transport (for downloads)."""
+        """A plain ``httpx.Client`` through the in-process transport (for downloads).
+
+        To give the SDK a configured httpx client of yours (``http_client=``), build it
+        with ``transport=fake.transport`` like this one.
+
+        Args:
+            **kw: ``httpx.Client`` arguments.
+
+        Returns:
+            The httpx client.
+        """
         return httpx.Client(transport=self.transport, **kw)
 
     def async_http_client(self, **kw: Any) -> httpx.AsyncClient:
-        """A plain ``httpx.AsyncClient`` through the in-process transport."""
+        """A plain ``httpx.AsyncClient`` through the in-process transport.
+
+        Args:
+            **kw: ``httpx.AsyncClient`` arguments.
+
+        Returns:
+            The httpx client.
+        """
         return httpx.AsyncClient(transport=self.transport, **kw)
 
     # -- keys and accounts ---------------------------------------------------------------
@@ -158,12 +224,22 @@ class FakeNanoBanana:
         state: KeyState = "valid",
         rate_limit: tuple[int, float] | None = None,
     ) -> str:
-        """A new key with its own account; returns the key.
+        """A new key with its own account.
 
-        ``state``: ``"valid"``, ``"disabled"`` / ``"expired"`` (403 on every route),
-        ``"missing_scope"`` (403 on the two generate routes). ``subscription``: a plan
-        name, a ``SubscriptionPlan``, or None for no plan (subscription-only models get
-        403). ``rate_limit`` overrides the fake's window for this key.
+        Args:
+            credits: Its balance; None: the simulator's ``credits``.
+            total_credits: What ``credits()`` reports as given in all; None: ``credits``.
+            subscription: A plan name, a ``SubscriptionPlan``, or None for no plan
+                (subscription-only models answer 403).
+            subscription_end: When a plan given by name ends; None: a year from
+                ``start``.
+            is_vip: The account's VIP flag.
+            state: ``"valid"``, ``"disabled"`` / ``"expired"`` (403 on every route), or
+                ``"missing_scope"`` (403 on the two generate routes).
+            rate_limit: ``(N, W)`` for this key instead of the simulator's window.
+
+        Returns:
+            The new key.
         """
         if credits is None:
             credits = self._default_credits
@@ -187,14 +263,32 @@ class FakeNanoBanana:
         return key
 
     def account(self, key: str | None = None) -> Account:
-        """The (mutable) account of ``key`` (default: ``api_key``)."""
+        """A key's account, mutable: ``fake.account().credits = 0``.
+
+        Args:
+            key: The key; None: ``api_key``.
+
+        Returns:
+            The account itself (changes apply at once).
+
+        Raises:
+            KeyError: The simulator never made this key.
+        """
         account = self._service.account(key or self.api_key)
         if account is None:
             raise KeyError("no such key in this simulator")
         return account
 
     def set_key_state(self, key: str, state: KeyState) -> None:
-        """Disable, expire or restrict a key (or make it valid again)."""
+        """Disable, expire or restrict a key (or make it valid again).
+
+        Args:
+            key: The key.
+            state: ``"valid"``, ``"disabled"``, ``"expired"`` or ``"missing_scope"``.
+
+        Raises:
+            KeyError: The simulator never made this key.
+        """
         with self._service.lock:
             self.account(key).state = state
 
@@ -231,35 +325,82 @@ class FakeNanoBanana:
             return dict(self._service.tasks)
 
     def double_charges(self, window: float = 60.0) -> list[Charge]:
-        """Charges repeating an earlier one (same key, same request body) within ``window``
-        API seconds: the ledger's view of a double submission."""
+        """Charges repeating an earlier one: the ledger's view of a double submission.
+
+        Args:
+            window: API seconds within which the same key and the same request body
+                count as a repeat.
+
+        Returns:
+            The repeating charges (not the first of each), in order.
+        """
         return self._service.double_charges(window)
 
     def now(self) -> float:
-        """The current simulated time (API seconds of ``clock``)."""
+        """The current simulated time.
+
+        Returns:
+            API seconds of ``clock``.
+        """
         return self.clock.now()
 
     def advance(self, seconds: float) -> float:
-        """Move a ``ManualClock`` forward by ``seconds``; returns the new time.
+        """Move a ``ManualClock`` forward.
 
-        TypeError with any other clock: real (scaled) time cannot be pushed.
+        Args:
+            seconds: How far, in API seconds (>= 0).
+
+        Returns:
+            The new time.
+
+        Raises:
+            TypeError: The clock is not a ``ManualClock``: real (scaled) time cannot be
+                pushed.
+            ValueError: ``seconds`` is negative.
         """
         if not isinstance(self.clock, ManualClock):
             raise TypeError("fake.advance() needs FakeNanoBanana(clock=ManualClock())")
         return self.clock.advance(seconds)
 
     def wall(self, t: float | None = None) -> datetime:
-        """The UTC date-time the simulator reports for simulated instant ``t`` (default now)."""
+        """The date-time the simulator reports for a simulated instant.
+
+        Args:
+            t: API seconds of ``clock``; None: now.
+
+        Returns:
+            A UTC date-time, as ``completed_at`` would show it.
+        """
         return self._service.wall(self.clock.now() if t is None else t)
 
     def status(self, task_id: str) -> dict[str, Any]:
-        """A task's status as the API would report it now (no request recorded)."""
+        """A task's status as the API would report it now (no request recorded).
+
+        Args:
+            task_id: The task's id.
+
+        Returns:
+            The ``data`` object of a status answer.
+
+        Raises:
+            KeyError: No task has this id.
+        """
         with self._service.lock:
             task = self._service.tasks[task_id]
         return self._service.status_data(task, self.clock.now(), self.asset_base)
 
     def asset_urls(self, task_id: str) -> list[str]:
-        """The result URLs of a task (as its final status will list them)."""
+        """The result URLs of a task, as its final status lists them.
+
+        Args:
+            task_id: The task's id.
+
+        Returns:
+            The URLs (signed, valid for ``result_ttl`` after the task ends).
+
+        Raises:
+            KeyError: No task has this id.
+        """
         with self._service.lock:
             return self._service.asset_urls(self._service.tasks[task_id], self.asset_base)
 
@@ -271,6 +412,7 @@ class FakeNanoBanana:
 
     @property
     def failure_rate(self) -> float | Mapping[str, float]:
+        """The chance a new task ends ``failed`` (a float, or by model id or kind); settable."""
         return self._service.lifecycle.failure_rate
 
     @failure_rate.setter
@@ -280,6 +422,7 @@ class FakeNanoBanana:
 
     @property
     def content_filter(self) -> tuple[str, ...]:
+        """The terms answered with 451; settable (any sequence of strings)."""
         return self._service.lifecycle.content_filter
 
     @content_filter.setter
@@ -289,6 +432,7 @@ class FakeNanoBanana:
 
     @property
     def result_ttl(self) -> float | None:
+        """API seconds a result URL stays valid after its task ends (None: forever); settable."""
         return self._service.result_ttl
 
     @result_ttl.setter
@@ -297,6 +441,7 @@ class FakeNanoBanana:
 
     @property
     def rate_limit(self) -> tuple[int, float] | None:
+        """The server's window, ``(N, W)`` (None: no limit); settable."""
         return self._service.rate_limit
 
     @rate_limit.setter
@@ -322,9 +467,33 @@ class FakeNanoBanana:
         route: str | None = None,
         times: int | None = None,
         probability: float | None = None,
-        **params: Any,
+        **params: float | bool | None,
     ) -> FaultHandle:
-        """Inject a fault (see ``Fault``); returns a handle with ``remove()``."""
+        """Inject a fault: the next matching requests get it instead of (or besides) a
+        normal answer. Faults act in injection order; latency adds up.
+
+        Args:
+            kind: A ``Fault`` constant: ``"latency"``, ``"connection_refused"``,
+                ``"reset_before"``, ``"reset_after"``, ``"read_timeout"``, ``"http_500"``,
+                ``"http_502_html"``, ``"http_503"``, ``"http_429"`` or
+                ``"malformed_json"``.
+            route: The route it applies to, e.g. ``"images/generate"``, or ``"assets"``
+                for downloads; None: every API route.
+            times: How many requests it acts on; None: every one.
+            probability: The chance it acts on a matching request (drawn from ``seed``);
+                None: always.
+            **params: The kind's parameters: ``seconds`` (latency), ``processed``
+                (whether the service handled the request before the fault: charged,
+                counted), ``retry_after`` (429 and 503).
+
+        Returns:
+            The fault's handle: ``remove()`` it, read ``fired``.
+
+        Raises:
+            ValueError: An unknown kind or route, a negative ``times``, or a
+                ``probability`` outside [0, 1].
+            TypeError: A parameter the kind does not take.
+        """
         handle = FaultHandle(self, kind, route, times, probability, params)
         self._service.faults.add(handle)
         return handle
@@ -340,8 +509,14 @@ class FakeNanoBanana:
 
     @contextlib.contextmanager
     def serve(self) -> Generator[str, None, None]:
-        """Serve this simulator through uvicorn on a free loopback port; yields the API
-        base URL (``http://127.0.0.1:PORT/api/v1``). Results are on ``http://localhost:PORT``."""
+        """Serve this simulator through uvicorn on a free loopback port, in a thread.
+
+        Result URLs point at ``http://localhost:PORT`` (the same port under another host
+        name, so the asset host really differs from the API's).
+
+        Yields:
+            The API's base URL, ``http://127.0.0.1:PORT/api/v1``.
+        """
         from ._server import serve
 
         with serve(self._service, self.clock) as url:

@@ -5,10 +5,13 @@ from __future__ import annotations
 import random
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._tables import ENDPOINTS
 from ._wire import JSON, Outcome, Reply, error
+
+if TYPE_CHECKING:
+    from ._fake import FakeNanoBanana
 
 __all__ = ["ROUTES", "Fault", "FaultHandle", "FaultSet", "fault_outcome"]
 
@@ -61,11 +64,28 @@ _SPEC: Mapping[str, tuple[bool, bool, frozenset[str]]] = {
 
 
 class FaultHandle:
-    """One injected fault. ``remove()`` takes it out; ``fired`` counts the times it acted."""
+    """One injected fault. ``remove()`` takes it out; ``fired`` counts the times it acted.
+
+    Made by ``FakeNanoBanana.inject``, which documents the arguments.
+
+    Args:
+        owner: The simulator it is injected into.
+        kind: The fault kind (a ``Fault`` constant).
+        route: The route it applies to; None: every API route.
+        times: How many requests it acts on; None: every one.
+        probability: The chance it acts on a matching request; None: always.
+        params: The kind's parameters (``seconds``, ``processed``, ``retry_after``).
+
+    Raises:
+        ValueError: An unknown kind or route, a negative ``times``, or a
+            ``probability`` outside [0, 1].
+        TypeError: A parameter the kind does not take, or ``latency`` without
+            ``seconds``.
+    """
 
     def __init__(
         self,
-        owner: Any,
+        owner: FakeNanoBanana,
         kind: str,
         route: str | None,
         times: int | None,
@@ -89,18 +109,26 @@ class FaultHandle:
         if probability is not None and not 0.0 <= probability <= 1.0:
             raise ValueError("probability must be within [0, 1]")
         self._owner = owner
-        self.kind = kind
-        self.route = route
-        self.probability = probability
-        self.remaining = times
+        self.kind: str = kind
+        self.route: str | None = route
+        self.probability: float | None = probability
+        self.remaining: int | None = times
         self.processed: bool = bool(params.get("processed", default_processed))
-        self.seconds = float(params.get("seconds", 0.0))
+        self.seconds: float = float(params.get("seconds", 0.0))
         retry_after = params.get("retry_after", 1.0 if kind == Fault.HTTP_503 else None)
         self.retry_after: float | None = None if retry_after is None else float(retry_after)
-        self.fired = 0
-        self.active = True
+        self.fired: int = 0
+        self.active: bool = True
 
     def matches(self, route: str | None) -> bool:
+        """Whether this fault applies to a request (before its probability is drawn).
+
+        Args:
+            route: The request's route, e.g. ``"images/generate"``; None for a download.
+
+        Returns:
+            True when the fault is active, has requests left, and targets the route.
+        """
         if not self.active or self.remaining == 0:
             return False
         if self.route is None:
@@ -110,7 +138,14 @@ class FaultHandle:
         return self.route == route
 
     def fire(self, rng: random.Random) -> bool:
-        """Whether this rule acts on the current (matching) request; counts it if so."""
+        """Whether this rule acts on the current (matching) request; counts it if so.
+
+        Args:
+            rng: The simulator's random source (seeded by ``seed``), for ``probability``.
+
+        Returns:
+            True when it acts (``fired`` counted, ``times`` used up by one).
+        """
         if self.probability is not None and rng.random() >= self.probability:
             return False
         if self.remaining is not None:
@@ -139,15 +174,18 @@ class FaultSet:
         self._rng = random.Random(seed)
 
     def add(self, handle: FaultHandle) -> None:
+        """Make a fault active, after the others."""
         with self._lock:
             self._rules.append(handle)
 
     def remove(self, handle: FaultHandle) -> None:
+        """Take a fault out (nothing when it is gone already)."""
         with self._lock:
             if handle in self._rules:
                 self._rules.remove(handle)
 
     def clear(self) -> None:
+        """Take every fault out."""
         with self._lock:
             for rule in self._rules:
                 rule.active = False

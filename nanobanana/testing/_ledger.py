@@ -26,9 +26,11 @@ class Ledger:
         account.credits -= price
 
     def record(self, charge: Charge) -> None:
+        """Add a charge to the record."""
         self.charges.append(charge)
 
     def clear(self) -> None:
+        """Forget every charge."""
         self.charges.clear()
 
 

@@ -45,6 +45,7 @@ class Ids:
         return "".join(self._rng.choice(_ALPHABET) for _ in range(n))
 
     def key(self) -> str:
+        """A new API key."""
         return "nb_sk_fake_" + self._draw(24)
 
     def task_id(self, taken: Mapping[str, object]) -> str:
@@ -56,6 +57,7 @@ class Ids:
                 return task_id
 
     def token(self) -> str:
+        """A new result-URL token."""
         return self._draw(16)
 
 
@@ -163,6 +165,7 @@ class Lifecycle:
             self.on_seen_ended(now)
 
     def clear(self) -> None:
+        """Forget every task."""
         self.tasks.clear()
         self._seen_ended.clear()
 

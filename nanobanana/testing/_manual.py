@@ -21,6 +21,9 @@ class ManualClock:
     for API time to pass would wait forever (it never sleeps on the clock, so time never
     moves): ``fake.client()`` / ``fake.async_client()`` default to ``rate_limit=None``
     with a manual clock; do the same for clients you build yourself.
+
+    Args:
+        start: The time it starts at, in API seconds.
     """
 
     def __init__(self, start: float = 0.0) -> None:
@@ -28,11 +31,26 @@ class ManualClock:
         self._lock = threading.Lock()
 
     def now(self) -> float:
+        """The current time.
+
+        Returns:
+            API seconds since the clock's epoch: ``start`` plus every advance.
+        """
         with self._lock:
             return self._now
 
     def advance(self, seconds: float) -> float:
-        """Move time forward by ``seconds``; returns the new time."""
+        """Move time forward.
+
+        Args:
+            seconds: How far, >= 0.
+
+        Returns:
+            The new time.
+
+        Raises:
+            ValueError: ``seconds`` is negative: time does not go backwards.
+        """
         if seconds < 0:
             raise ValueError("time does not go backwards")
         with self._lock:
@@ -40,12 +58,30 @@ class ManualClock:
             return self._now
 
     def to_real(self, seconds: float) -> float:
+        """Real seconds that many API seconds take: none, time only moves when told.
+
+        Args:
+            seconds: API seconds.
+
+        Returns:
+            0.0, always.
+        """
         return 0.0
 
     def sleep(self, seconds: float) -> None:
+        """Sleep, blocking: advance time by ``seconds`` at once.
+
+        Args:
+            seconds: API seconds; a negative one sleeps for none.
+        """
         self.advance(max(0.0, seconds))
 
     async def asleep(self, seconds: float) -> None:
+        """Sleep, async: advance time by ``seconds`` at once, then let others run.
+
+        Args:
+            seconds: API seconds; a negative one sleeps for none.
+        """
         self.advance(max(0.0, seconds))
         await anyio.lowlevel.checkpoint()
 

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
 
 from ._tables import VIDEO_MODELS
 
@@ -97,7 +96,21 @@ def image_price(
     quality: str | None = None,
     num_images: int | None = None,
 ) -> int:
-    """Credits for an image request on a model of the table (KeyError for another model)."""
+    """What the simulator charges for an image request (``calculate-cost`` says the same).
+
+    Args:
+        model: An image model id of the table, e.g. ``"nano-banana-pro"``.
+        mode: ``"text"`` or ``"image"``.
+        resolution: ``"1K"``, ``"2K"`` or ``"4K"``; None: the model's base price.
+        quality: ``"hd"`` costs 2 more credits an image; None or ``"standard"``: no extra.
+        num_images: How many images; None: one.
+
+    Returns:
+        Credits.
+
+    Raises:
+        KeyError: The model (or its mode) is not in the table.
+    """
     per_image = IMAGE_BASE[model][mode]
     if resolution is not None:
         per_image += IMAGE_RESOLUTION_EXTRA.get(model, {}).get(resolution, 0)
@@ -107,7 +120,11 @@ def image_price(
 
 
 def video_defaults(
-    model: str, *, resolution: Any = None, duration: Any = None, generate_audio: Any = None
+    model: str,
+    *,
+    resolution: str | None = None,
+    duration: int | None = None,
+    generate_audio: bool | None = None,
 ) -> tuple[str, int, bool]:
     """The (resolution, duration, audio) a video request stands for, defaults filled in."""
     spec = VIDEO_MODELS[model]
@@ -121,9 +138,28 @@ def video_defaults(
 
 
 def video_price(
-    model: str, *, resolution: Any = None, duration: Any = None, generate_audio: Any = None
+    model: str,
+    *,
+    resolution: str | None = None,
+    duration: int | None = None,
+    generate_audio: bool | None = None,
 ) -> int:
-    """Credits for a video request on a model of the table (KeyError for another model)."""
+    """What the simulator charges for a video request (``calculate-cost`` says the same).
+
+    Args:
+        model: A video model id of the table, e.g. ``"veo-3.1-fast"``.
+        resolution: ``"480p"``, ``"720p"`` or ``"1080p"``; None: 720p (or the model's
+            first).
+        duration: Seconds of video; None: the model's shortest.
+        generate_audio: Sound on or off; None: off, unless the model always has it.
+
+    Returns:
+        Credits.
+
+    Raises:
+        KeyError: The model (or, for VEO 3.1 Fast, the resolution or duration) is not in
+            the table.
+    """
     spec = VIDEO_MODELS[model]
     res, dur, audio = video_defaults(
         model, resolution=resolution, duration=duration, generate_audio=generate_audio

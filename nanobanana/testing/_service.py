@@ -34,10 +34,40 @@ __all__ = ["ClockLike", "Service"]
 class ClockLike(Protocol):
     """What the simulator needs of a clock (``nanobanana._clock.Clock`` is one)."""
 
-    def now(self) -> float: ...
-    def to_real(self, seconds: float) -> float: ...
-    async def asleep(self, seconds: float) -> None: ...
-    def sleep(self, seconds: float) -> None: ...
+    def now(self) -> float:
+        """The current time.
+
+        Returns:
+            API seconds (any epoch: only differences count).
+        """
+        ...
+
+    def to_real(self, seconds: float) -> float:
+        """How long that much API time takes in real time.
+
+        Args:
+            seconds: API seconds.
+
+        Returns:
+            Real seconds (``seconds / time_scale`` for a scaled clock).
+        """
+        ...
+
+    async def asleep(self, seconds: float) -> None:
+        """Wait that much API time, letting other tasks run.
+
+        Args:
+            seconds: API seconds.
+        """
+        ...
+
+    def sleep(self, seconds: float) -> None:
+        """Wait that much API time, blocking the thread.
+
+        Args:
+            seconds: API seconds.
+        """
+        ...
 
 
 class Service:
@@ -56,18 +86,18 @@ class Service:
         start: datetime | None,
         request_log: int | None = None,
     ) -> None:
-        self.lock = threading.RLock()
-        self.clock = clock
-        self.rate_limit = rate_limit
-        self.result_ttl = result_ttl
-        self.t0 = clock.now()
-        self.epoch = start or datetime.now(timezone.utc).replace(microsecond=0)
-        self.faults = FaultSet(seed)
-        self.ids = Ids(seed)
+        self.lock: threading.RLock = threading.RLock()
+        self.clock: ClockLike = clock
+        self.rate_limit: tuple[int, float] | None = rate_limit
+        self.result_ttl: float | None = result_ttl
+        self.t0: float = clock.now()
+        self.epoch: datetime = start or datetime.now(timezone.utc).replace(microsecond=0)
+        self.faults: FaultSet = FaultSet(seed)
+        self.ids: Ids = Ids(seed)
         self.accounts: dict[str, Account] = {}
-        self.window = SlidingWindow()
-        self.ledger = Ledger()
-        self.lifecycle = Lifecycle(
+        self.window: SlidingWindow = SlidingWindow()
+        self.ledger: Ledger = Ledger()
+        self.lifecycle: Lifecycle = Lifecycle(
             self.ids,
             seed=seed,
             durations=durations,
@@ -77,10 +107,11 @@ class Service:
         # ``request_log=N`` keeps the last N records only: a long-running fake (a demo, a
         # benchmark of thousands of tasks) need not hold every request it ever saw.
         self.requests: deque[RequestRecord] = deque(maxlen=request_log)
-        self.api_request_count = 0
+        self.api_request_count: int = 0
 
     @property
     def tasks(self) -> dict[str, TaskInfo]:
+        """Every task, by id (the lifecycle's own dict)."""
         return self.lifecycle.tasks
 
     # -- time --------------------------------------------------------------------------
@@ -95,23 +126,28 @@ class Service:
 
     @staticmethod
     def iso_date(when: datetime) -> str:
+        """A date-time as the API writes one (UTC, whole seconds, ``Z``)."""
         return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     # -- keys and history ------------------------------------------------------------------
 
     def new_key(self) -> str:
+        """A new API key (no account yet)."""
         with self.lock:
             return self.ids.key()
 
     def add_account(self, key: str, account: Account) -> None:
+        """Give ``key`` its account (kept by the key's hash)."""
         with self.lock:
             self.accounts[_auth.key_hash(key)] = account
 
     def account(self, key: str) -> Account | None:
+        """The account of ``key``; None for a key it never made."""
         with self.lock:
             return self.accounts.get(_auth.key_hash(key))
 
     def reset(self) -> None:
+        """Forget requests, charges, tasks, rate windows and faults (keys stay)."""
         with self.lock:
             self.window.clear()
             self.lifecycle.clear()
@@ -121,13 +157,16 @@ class Service:
         self.faults.clear()
 
     def charges(self) -> list[Charge]:
+        """Every charge, in order (a copy)."""
         with self.lock:
             return list(self.ledger.charges)
 
     def double_charges(self, window: float) -> list[Charge]:
+        """Charges repeating an earlier one within ``window`` API seconds."""
         return double_charges(self.charges(), window)
 
     def asset_urls(self, task: TaskInfo, asset_base: str) -> list[str]:
+        """The result URLs of ``task`` under ``asset_base``."""
         return _assets.urls(task, asset_base, self.result_ttl, self.wall)
 
     def status_data(self, task: TaskInfo, now: float, asset_base: str) -> dict[str, object]:

@@ -83,6 +83,7 @@ class FakeTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         )
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Answer a blocking client's request (its latency slept on the clock)."""
         request.read()
         outcome = self._dispatch(request)
         if outcome.delay > 0:
@@ -94,6 +95,7 @@ class FakeTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         return self._finish(request, outcome)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Answer an async client's request (its latency slept on the clock)."""
         await request.aread()
         outcome = self._dispatch(request)
         if outcome.delay > 0:

@@ -37,4 +37,5 @@ class SlidingWindow:
         return None
 
     def clear(self) -> None:
+        """Forget every admitted request."""
         self._admitted.clear()

@@ -35,6 +35,8 @@ Action = Literal["respond", "connection_refused", "reset_before", "reset_after",
 
 @attrs.frozen
 class Reply:
+    """An HTTP answer: status, headers, body."""
+
     status: int
     headers: tuple[tuple[str, str], ...]
     body: bytes
