@@ -27,10 +27,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Generic
 
 from .._batch_models import BatchItem, StatusT
+from .._batch_stats import BatchStats
 from .._concurrency import AsyncAnyIterable, AsyncDetached, QueueClosed
 from .._exceptions import InvalidParameterError
 from ._batch_engine import BatchEngine, End
@@ -128,6 +130,22 @@ class AsyncBatch(Generic[StatusT]):
         same journal. Empty once a batch ran to its end."""
         return self._engine.run.unreported()
 
+    @property
+    def stats(self) -> BatchStats:
+        """The batch's numbers so far: items handed out (succeeded, failed, pending),
+        credits the generate answers charged, API requests sent, time elapsed."""
+        return self._engine.run.tally.snapshot()
+
+    def write_gallery(self, path: str | os.PathLike[str], *, title: str | None = None) -> Path:
+        """Write the batch's gallery: one self-contained HTML page of the items handed out
+        so far (the first ``10_000``), with ``stats`` in its header. ``path`` is the page's
+        file, or a directory to write ``index.html`` in (``save_to``'s, so the page shows
+        the files saved beside it). Returns the path written. See ``nb.write_gallery``."""
+        from .._gallery import write_gallery
+
+        run = self._engine.run
+        return write_gallery(path, run.tally.items(), stats=self.stats, title=title)
+
     def __aiter__(self) -> AsyncBatch[StatusT]:
         return self
 
@@ -148,6 +166,7 @@ class AsyncBatch(Generic[StatusT]):
             raise
         if isinstance(got, BatchItem):
             self._engine.run.handed_out(got.index)
+            self._engine.run.tally.handed_out(got)
             if self._on_progress is not None:
                 self._on_progress(got)
             return got
