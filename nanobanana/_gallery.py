@@ -445,11 +445,12 @@ def render_gallery(
 
 
 def gallery_path(path: str | os.PathLike[str]) -> Path:
-    """The page's file: ``path``, or ``index.html`` in it when it is a directory."""
+    """The page's file: ``path`` when it names an ``.html`` (or ``.htm``) file, else
+    ``index.html`` in the directory ``path``."""
     target = Path(path)
-    if target.is_dir() or str(path).endswith(("/", os.sep)):
-        return target / "index.html"
-    return target
+    if target.suffix.lower() in (".html", ".htm") and not target.is_dir():
+        return target
+    return target / "index.html"
 
 
 def write_gallery(
@@ -462,7 +463,8 @@ def write_gallery(
 ) -> Path:
     """Write the gallery page of ``items`` (any ``nb.BatchItem``s) to ``path`` and return it.
 
-    ``path`` is the page's file, or a directory (``index.html`` in it). Put the page in
+    ``path`` is the page's file when it ends with ``.html``, else a directory to write
+    ``index.html`` in (created if need be). Put the page in
     the directory the batch saved to (``save_to``): the files are referenced relative to
     it, so it opens from ``file://`` and keeps working when the directory moves. Items
     without files show their result URLs (which may expire). ``stats`` (``batch.stats``)

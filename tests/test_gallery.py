@@ -205,7 +205,9 @@ def test_write_gallery_writes_index_html_in_a_directory(tmp_path: Path) -> None:
     assert (policy["content"] or "").startswith("default-src 'none';")  # no script may run
     assert "script-src" not in (policy["content"] or "")
     assert nb.write_gallery(tmp_path / "page.html", []) == tmp_path / "page.html"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "page.html"]  # no leftovers
+    assert nb.write_gallery(tmp_path / "new", []) == tmp_path / "new" / "index.html"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["new", "out", "page.html"]
+    assert sorted(p.name for p in out.iterdir()) == ["index.html"]  # no leftovers
     with pytest.raises(nb.InvalidParameterError):
         nb.write_gallery(out, ["not an item"])  # type: ignore[list-item]
 

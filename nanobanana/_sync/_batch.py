@@ -139,8 +139,9 @@ class Batch(Generic[StatusT]):
     def write_gallery(self, path: str | os.PathLike[str], *, title: str | None = None) -> Path:
         """Write the batch's gallery: one self-contained HTML page of the items handed out
         so far (the first ``10_000``), with ``stats`` in its header. ``path`` is the page's
-        file, or a directory to write ``index.html`` in (``save_to``'s, so the page shows
-        the files saved beside it). Returns the path written. See ``nb.write_gallery``."""
+        file (``.html``), or a directory to write ``index.html`` in (``save_to``'s, so the
+        page shows the files saved beside it). Returns the path written. A quick, blocking
+        write of one file. See ``nb.write_gallery``."""
         from .._gallery import write_gallery
 
         run = self._engine.run
