@@ -206,6 +206,21 @@ def test_the_sorts_order_the_cards(browser: Any, gallery: tuple[Path, dict[int, 
     assert _visible_order(browser) == list(range(12))
 
 
+def test_the_videos_of_a_gallery_play_from_file(browser: Any, tmp_path: Path) -> None:
+    fake = FakeNanoBanana(time_scale=2000, seed=5)
+    with fake.client() as client:
+        with client.videos.generate_many(
+            ["A cat walking", "A dog running"], save_to=tmp_path
+        ) as batch:
+            assert all(item.ok for item in batch)
+        page = batch.write_gallery(tmp_path)
+    _open(browser, page)
+    players = _all_loaded(browser, "video")  # its metadata read: a frame to show
+    assert len(players) == 2
+    assert all(p.get_attribute("src").startswith("file://") for p in players)
+    assert all(p.get_attribute("controls") is not None for p in players)
+
+
 def test_notebook_previews_show_the_results(browser: Any, tmp_path: Path) -> None:
     """``_repr_html_`` of a finished ImageStatus, VideoStatus and BatchItem (result URLs of
     a simulator served over http), and of a running status, put in a page as Jupyter puts
