@@ -468,7 +468,8 @@ def write_gallery(
     the directory the batch saved to (``save_to``): the files are referenced relative to
     it, so it opens from ``file://`` and keeps working when the directory moves. Items
     without files show their result URLs (which may expire). ``stats`` (``batch.stats``)
-    fills the header; the file is replaced atomically.
+    fills the header; ``notes`` are lines of text under it. The file is replaced
+    atomically.
     """
     if isinstance(items, (str, bytes)):
         raise InvalidParameterError("items", items, "an iterable of nb.BatchItem")

@@ -206,6 +206,8 @@ def test_a_batch_writes_its_gallery_and_report_rebuilds_it(
     assert page.count('class="nbg-card"') == 3 and page.count("<img ") == 3
     assert "a forbidden &lt;b&gt;fruit&lt;/b&gt;" in page and "ContentFilteredError" in page
     assert "wall time" in page and "API requests" in page
+    assert "<title>nanobanana batch: prompts.txt</title>" in page
+    assert "--fake: the times are the simulator&#x27;s, which runs 60x faster" in page
 
     (tmp_path / "out" / "index.html").unlink()
     elsewhere = tmp_path / "elsewhere"

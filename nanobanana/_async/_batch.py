@@ -26,7 +26,7 @@ arithmetic is ``nanobanana._budgeting``'s, the journal's decisions ``_journal_ro
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Generic
@@ -136,16 +136,24 @@ class AsyncBatch(Generic[StatusT]):
         credits the generate answers charged, API requests sent, time elapsed."""
         return self._engine.run.tally.snapshot()
 
-    def write_gallery(self, path: str | os.PathLike[str], *, title: str | None = None) -> Path:
+    def write_gallery(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        title: str | None = None,
+        notes: Sequence[str] = (),
+    ) -> Path:
         """Write the batch's gallery: one self-contained HTML page of the items handed out
         so far (the first ``10_000``), with ``stats`` in its header. ``path`` is the page's
         file (``.html``), or a directory to write ``index.html`` in (``save_to``'s, so the
-        page shows the files saved beside it). Returns the path written. A quick, blocking
-        write of one file. See ``nb.write_gallery``."""
+        page shows the files saved beside it); ``notes``: lines of text under the header.
+        Returns the path written. A quick, blocking write of one file. See
+        ``nb.write_gallery``."""
         from .._gallery import write_gallery
 
         run = self._engine.run
-        return write_gallery(path, run.tally.items(), stats=self.stats, title=title)
+        items = run.tally.items()
+        return write_gallery(path, items, stats=self.stats, title=title, notes=notes)
 
     def __aiter__(self) -> AsyncBatch[StatusT]:
         return self

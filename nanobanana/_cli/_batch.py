@@ -19,7 +19,7 @@ from nanobanana._batch_models import BatchItem
 from nanobanana._exceptions import NotSubmittedError
 from nanobanana._requests import ImageRequest, VideoRequest
 
-from ._context import Context, fake_state_path, resource_for
+from ._context import FAKE_TIME_SCALE, Context, fake_state_path, resource_for
 from ._encode import to_json
 from ._exit import EXIT_FAILED, EXIT_OK, UsageError, exit_code
 from ._flags import refuse_foreign_flags, request_kwargs
@@ -64,7 +64,7 @@ def batch(ctx: Context) -> int:
                 save_to=None if a.no_download else a.out,
                 preflight=not a.no_preflight,
             )
-            gallery = _Gallery(a, items, ui)
+            gallery = _Gallery(a, items, ui, title=f"nanobanana batch: {Path(requests.name).name}")
             interrupted = False
             try:
                 for item in items:
@@ -122,9 +122,15 @@ class _Gallery:
 
     INTERVAL = 2.0
 
-    def __init__(self, a: argparse.Namespace, batch: Batch[Any], ui: Any) -> None:
+    def __init__(self, a: argparse.Namespace, batch: Batch[Any], ui: Any, *, title: str) -> None:
         self._batch = batch
-        self._ui = ui
+        self._title = title
+        self._notes: tuple[str, ...] = ()
+        if a.fake:
+            self._notes = (
+                "--fake: the times are the simulator's, which runs "
+                f"{FAKE_TIME_SCALE:g}x faster than real time; nothing was charged.",
+            )
         self._file: GalleryFile | None = None
         self._next = 0.0
         if not a.no_download and not a.no_gallery:
@@ -134,7 +140,9 @@ class _Gallery:
         if self._file is None or (not last and time.monotonic() < self._next):
             return
         started = time.monotonic()
-        self._file.write(lambda path: self._batch.write_gallery(path))
+        self._file.write(
+            lambda path: self._batch.write_gallery(path, title=self._title, notes=self._notes)
+        )
         took = time.monotonic() - started
         self._next = time.monotonic() + max(self.INTERVAL, 10 * took)
 
