@@ -101,10 +101,13 @@ class BatchItem(Generic[StatusT]):
 
     @property
     def duration(self) -> float | None:
-        """Seconds from ``submitted_at`` to ``ended_at`` (None unless both are known)."""
+        """Seconds from ``submitted_at`` to ``ended_at``: None unless both are known, and
+        when they disagree (an end before the submission: two runs of a journal on a
+        simulator whose time runs faster than real time)."""
         if self.submitted_at is None or self.ended_at is None:
             return None
-        return (self.ended_at - self.submitted_at).total_seconds()
+        seconds = (self.ended_at - self.submitted_at).total_seconds()
+        return seconds if seconds >= 0 else None
 
     @property
     def needs_attention(self) -> bool:

@@ -154,6 +154,12 @@ def test_the_header_shows_the_batch_stats() -> None:
     assert "No items." in "".join(page.text)
 
 
+def test_an_end_before_the_submission_is_no_duration() -> None:
+    item = _ok(0, seconds=-3.0)
+    assert item.ended_at is not None and item.duration is None
+    assert 'class="nbg-duration"' not in item._repr_html_()
+
+
 def test_budget_allowed_counts_each_window_begun() -> None:
     def allowed(elapsed: float) -> int | None:
         return nb.BatchStats(0, 0, 0, 0, 0, elapsed, True, nb.RateLimit(60)).budget_allowed
