@@ -278,6 +278,15 @@ def test_no_gallery_without_files_or_when_asked(tmp_path: Path) -> None:
     assert not (tmp_path / "b").exists()
 
 
+def test_a_batch_refused_before_any_item_writes_no_page(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert (
+        main(["--fake", "batch", str(_prompts(tmp_path)), "-o", str(out), "--max-credits", "1"])
+        == 4
+    )
+    assert not (out / "index.html").exists()
+
+
 def test_report_of_a_missing_journal_exits_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

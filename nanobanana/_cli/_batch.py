@@ -114,7 +114,8 @@ def _journal(a: argparse.Namespace) -> str | None:
 class _Gallery:
     """The page of the batch, ``OUT/index.html``: written as items arrive (at most every
     ``INTERVAL`` real seconds, or ten times as long as the last writing took), and once
-    more at the end, so that it can be opened while the batch runs.
+    more at the end, so that it can be opened while the batch runs; none before the
+    first item (a batch refused by its preflight leaves no page).
 
     Only when the results are saved (not with --no-download, nor --no-gallery); never
     over an ``index.html`` that is not a gallery (a warning says so instead).
@@ -139,6 +140,9 @@ class _Gallery:
     def update(self, *, last: bool = False) -> None:
         if self._file is None or (not last and time.monotonic() < self._next):
             return
+        stats = self._batch.stats
+        if not self._file.written and stats.succeeded + stats.failed == 0:
+            return  # nothing to show (refused before any item): no page
         started = time.monotonic()
         self._file.write(
             lambda path: self._batch.write_gallery(path, title=self._title, notes=self._notes)
