@@ -27,25 +27,30 @@ is more than a browser shows well; the counts of the header cover every item."""
 
 @attrs.frozen
 class BatchStats:
-    """A batch's numbers so far (``batch.stats``; a snapshot, taken when read).
+    """A batch's numbers so far (``batch.stats``): a snapshot, taken when read.
 
-    ``total`` is the number of requests of the input when known (a list, or a file, or
-    once the input has been read to its end); ``succeeded`` and ``failed`` count the items
-    handed out (``item.ok`` or not). ``credits_used`` is what the generate answers of this
-    run charged; ``requests`` the API requests it sent (generate, polls, prices, the
-    balance; retries included, downloads not). ``elapsed`` is the seconds on the client's
-    clock since the batch started, until it ``ended``. ``rate_limit`` is the budget those
-    requests counted against, when the client's ``rate_limit`` names one.
+    ``succeeded`` and ``failed`` count the items handed out; ``pending`` the requests
+    without one yet. The page of ``batch.write_gallery`` shows them in its header.
     """
 
     total: int | None
+    """Requests in the input, when known: a list, a file, or an input read to its end."""
     succeeded: int
+    """Items handed out that succeeded (``item.ok``)."""
     failed: int
+    """Items handed out that did not."""
     credits_used: int
+    """Credits the generate answers of this run charged."""
     requests: int
+    """API requests this run sent: generate, polls, prices, the balance; retries
+    included, downloads (not API requests) not."""
     elapsed: float
+    """Seconds on the client's clock since the batch started, until it ended."""
     ended: bool
+    """True once the batch ended (ran to its end, or stopped)."""
     rate_limit: RateLimit | None = None
+    """The budget the requests counted against, when the client's ``rate_limit`` names one
+    (an ``nb.RateLimit``, the default, a ``RedisRateLimiter``)."""
 
     @property
     def pending(self) -> int | None:

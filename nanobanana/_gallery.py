@@ -461,15 +461,29 @@ def write_gallery(
     title: str | None = None,
     notes: Sequence[str] = (),
 ) -> Path:
-    """Write the gallery page of ``items`` (any ``nb.BatchItem``s) to ``path`` and return it.
+    """Write the gallery page of any batch items: one self-contained HTML file.
 
-    ``path`` is the page's file when it ends with ``.html``, else a directory to write
-    ``index.html`` in (created if need be). Put the page in
-    the directory the batch saved to (``save_to``): the files are referenced relative to
-    it, so it opens from ``file://`` and keeps working when the directory moves. Items
-    without files show their result URLs (which may expire). ``stats`` (``batch.stats``)
-    fills the header; ``notes`` are lines of text under it. The file is replaced
-    atomically.
+    A header with the batch's numbers and a card per item (its pictures or video, prompt,
+    model and parameters, credits, duration, status, error), to filter by status and sort
+    by index, credits or duration; inline CSS, no script, no network. Saved files are
+    referenced relative to the page, so it opens from ``file://``; items without files
+    show their result URLs (which may expire). Every text is escaped.
+
+    Args:
+        path: The page's file (``.html``), or a directory to write ``index.html`` in
+            (created if need be). Put the page where the batch saved its files.
+        items: The ``nb.BatchItem``s to show (cards in index order).
+        stats: ``batch.stats``, for the header's numbers; without it they are counted
+            from the items, and the wall time and requests are left out.
+        title: The page's title (default: "nanobanana batch").
+        notes: Lines of text under the header.
+
+    Returns:
+        The path of the page written (replaced atomically).
+
+    Raises:
+        InvalidParameterError: ``items`` holds something that is not a ``BatchItem``.
+        OSError: The page cannot be written.
     """
     if isinstance(items, (str, bytes)):
         raise InvalidParameterError("items", items, "an iterable of nb.BatchItem")

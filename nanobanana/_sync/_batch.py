@@ -144,11 +144,20 @@ class Batch(Generic[StatusT]):
         notes: Sequence[str] = (),
     ) -> Path:
         """Write the batch's gallery: one self-contained HTML page of the items handed out
-        so far (the first ``10_000``), with ``stats`` in its header. ``path`` is the page's
-        file (``.html``), or a directory to write ``index.html`` in (``save_to``'s, so the
-        page shows the files saved beside it); ``notes``: lines of text under the header.
-        Returns the path written. A quick, blocking write of one file. See
-        ``nb.write_gallery``."""
+        so far (the first 10,000), with ``stats`` in its header.
+
+        A quick, blocking write of one file; it may be called while the batch runs. See
+        ``nb.write_gallery``.
+
+        Args:
+            path: The page's file (``.html``), or a directory to write ``index.html`` in:
+                ``save_to``'s, so that the page shows the files saved beside it.
+            title: The page's title (default: "nanobanana batch").
+            notes: Lines of text under the header.
+
+        Returns:
+            The path of the page written.
+        """
         from .._gallery import write_gallery
 
         run = self._engine.run
