@@ -37,7 +37,8 @@ COVERAGE_PYTHON = "3.11"
 # coverage>=7.10 measures subprocesses (patch = ["subprocess"]); ruff: the staleness test
 # regenerates _sync; pillow: tests decode the simulator's images; fastapi: the FastAPI
 # example is tested for real; pytest-timeout: a hung test fails instead of stalling CI;
-# pytest-xdist: the whole suite runs in two processes (its slow tests mostly wait).
+# pytest-xdist: the whole suite runs in two processes (its slow tests mostly wait);
+# selenium: the gallery is looked at in Debian's headless Chromium (a slow test).
 TEST_DEPS = [
     "pytest>=8",
     "pytest-cov>=5",
@@ -49,6 +50,7 @@ TEST_DEPS = [
     RUFF,
     "pillow>=10",
     "fastapi>=0.110",
+    "selenium>=4.20",
 ]
 LINT_DEPS = [RUFF]
 TYPE_DEPS = ["mypy>=1.10", "pyright>=1.1.380", "redis>=5", "rich>=13", "uvicorn>=0.29", "pytest>=8"]

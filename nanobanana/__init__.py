@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from ._async._raw import AsyncRawResponse
     from ._async._tasks import AsyncImageTask, AsyncVideoTask
     from ._batch_models import BatchItem
+    from ._batch_stats import BatchStats
     from ._exceptions import (
         APIConnectionError,
         APIStatusError,
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
         UnexpectedResponseError,
     )
     from ._fanin import as_completed, gather
+    from ._gallery import write_gallery
     from ._limits import AsyncLimiter, AsyncLimiterFactory, Limiter, LimiterFactory, Permit
     from ._models import (
         CostEstimate,
@@ -88,6 +90,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
     "._async._raw": ("AsyncRawResponse",),
     "._async._tasks": ("AsyncImageTask", "AsyncVideoTask"),
     "._batch_models": ("BatchItem",),
+    "._batch_stats": ("BatchStats",),
     "._exceptions": (
         "APIConnectionError",
         "APIStatusError",
@@ -112,6 +115,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "UnexpectedResponseError",
     ),
     "._fanin": ("as_completed", "gather"),
+    "._gallery": ("write_gallery",),
     "._limits": ("AsyncLimiter", "AsyncLimiterFactory", "Limiter", "LimiterFactory", "Permit"),
     "._models": (
         "CostEstimate",
@@ -176,6 +180,7 @@ __all__ = [
     "BadRequestError",
     "Batch",
     "BatchItem",
+    "BatchStats",
     "BudgetExceededError",
     "Client",
     "ContentFilteredError",
@@ -223,4 +228,5 @@ __all__ = [
     "__version__",
     "as_completed",
     "gather",
+    "write_gallery",
 ]

@@ -12,6 +12,7 @@ import builtins
 import hashlib
 import json
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar, cast
 
@@ -75,6 +76,13 @@ class BatchItem(Generic[StatusT]):
     on success."""
     paths: tuple[Path, ...] = ()
     """The files written under ``save_to``."""
+    credits_used: int | None = attrs.field(default=None, kw_only=True)
+    """What the generate answer said the task cost; None when nothing was charged."""
+    submitted_at: datetime | None = attrs.field(default=None, kw_only=True)
+    """When the generate answer came, on the client's clock; None when not submitted."""
+    ended_at: datetime | None = attrs.field(default=None, kw_only=True)
+    """When the batch saw the task end (the poll that saw it; ``status.completed_at`` is
+    the API's own time), on the client's clock; None while it runs."""
 
     @property
     def kind(self) -> Literal["image", "video"]:
@@ -90,6 +98,16 @@ class BatchItem(Generic[StatusT]):
     def submitted(self) -> bool:
         """True when the request reached the server and has a task id."""
         return self.task_id is not None
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from ``submitted_at`` to ``ended_at``: None unless both are known, and
+        when they disagree (an end before the submission: two runs of a journal on a
+        simulator whose time runs faster than real time)."""
+        if self.submitted_at is None or self.ended_at is None:
+            return None
+        seconds = (self.ended_at - self.submitted_at).total_seconds()
+        return seconds if seconds >= 0 else None
 
     @property
     def needs_attention(self) -> bool:
@@ -113,8 +131,9 @@ class BatchItem(Generic[StatusT]):
 
         Returns:
             A new dict: ``kind``, ``index``, ``request`` (its fields, unset ones left
-            out), ``task_id``, ``status`` (``status.to_dict()``), ``error`` and ``paths``
-            (strings).
+            out), ``task_id``, ``status`` (``status.to_dict()``), ``error``, ``paths``
+            (strings), ``credits_used``, ``submitted_at`` and ``ended_at`` (ISO 8601, or
+            None).
         """
         from ._converter import unstructure_value
 
@@ -126,6 +145,9 @@ class BatchItem(Generic[StatusT]):
             "status": None if self.status is None else self.status.to_dict(),
             "error": None if self.error is None else error_to_dict(self.error),
             "paths": [str(p) for p in self.paths],
+            "credits_used": self.credits_used,
+            "submitted_at": unstructure_value(self.submitted_at),
+            "ended_at": unstructure_value(self.ended_at),
         }
 
     def to_json(self, **json_kwargs: Any) -> str:
@@ -158,6 +180,13 @@ class BatchItem(Generic[StatusT]):
                 (``data.status.progress: ...``).
         """
         return _item_from_dict(data)
+
+    def _repr_html_(self) -> str:
+        """The item in a notebook: its picture(s) or video, prompt and status once it
+        ended; its error when it failed (``nanobanana._gallery``)."""
+        from ._gallery import item_html
+
+        return item_html(self)
 
 
 # -- pure helpers ----------------------------------------------------------------------
@@ -296,6 +325,10 @@ def _item_from_dict(data: Any) -> BatchItem[ImageStatus | VideoStatus]:
     error = (
         None if raw_error is None else _error_from_dict(raw_error, "data.error", status_cls, status)
     )
+    times = {}
+    for key in ("submitted_at", "ended_at"):
+        raw_time = data.get(key)
+        times[key] = None if raw_time is None else structure(datetime, raw_time, path=f"data.{key}")
     return BatchItem(
         index,
         request,
@@ -303,6 +336,8 @@ def _item_from_dict(data: Any) -> BatchItem[ImageStatus | VideoStatus]:
         status,
         error,
         tuple(Path(p) for p in raw_paths),
+        credits_used=_field(data, "credits_used", int, "a whole number"),
+        **times,
     )
 
 

@@ -15,13 +15,19 @@ created, it is not a database, it is damaged (all told when it is opened, before
 sends anything), or a write fails later on.
 
 A row's states, and what a rerun does with each, are ``_journal_rows``' (pure).
+
+``read_journal`` reads a journal for a report without taking it from anyone: read-only
+when no batch holds it; a copy of the file and its log when one does (its lock keeps
+every reader out), so a running batch is never disturbed.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
+import tempfile
 import threading
 import time
 import weakref
@@ -29,10 +35,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 from ._exceptions import JournalBusy, JournalError
 from ._journal_rows import JournalRow, RowState
 
-__all__ = ["Journal"]
+__all__ = ["Journal", "JournalSnapshot", "read_journal"]
 
 SCHEMA_VERSION = "1"
 
@@ -48,9 +56,20 @@ CREATE TABLE IF NOT EXISTS requests (
     status TEXT,
     paths TEXT,
     error TEXT,
-    updated_at REAL NOT NULL
+    updated_at REAL NOT NULL,
+    submitted_at REAL,
+    ended_at REAL
 );
 """
+
+_ADDED_COLUMNS = {"submitted_at": "REAL", "ended_at": "REAL"}
+"""Columns added after the first release (nullable): a journal written before them gets
+them when a batch opens it, and reads as None there until then."""
+
+_COLUMNS = (
+    "idx, fingerprint, request, state, task_id, credits_used, status, paths, error,"
+    " submitted_at, ended_at"
+)
 
 
 _open: weakref.WeakValueDictionary[str, Journal] = weakref.WeakValueDictionary()
@@ -122,6 +141,10 @@ class Journal:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     conn.execute(statement)
+            present = {row[1] for row in conn.execute("PRAGMA table_info(requests)")}
+            for column, type_ in _ADDED_COLUMNS.items():
+                if column not in present:
+                    conn.execute(f"ALTER TABLE requests ADD COLUMN {column} {type_}")
             found = dict(conn.execute("SELECT key, value FROM meta").fetchall())
             if not found:
                 conn.execute("INSERT INTO meta VALUES ('version', ?)", (SCHEMA_VERSION,))
@@ -155,25 +178,18 @@ class Journal:
 
     def get(self, index: int) -> JournalRow | None:
         """The row of request ``index``, or None."""
-        row = self._run(
-            "SELECT idx, fingerprint, request, state, task_id, credits_used, status, paths,"
-            " error FROM requests WHERE idx = ?",
-            (index,),
-        )
-        return None if not row else self._row(row[0])
+        row = self._run(f"SELECT {_COLUMNS} FROM requests WHERE idx = ?", (index,))
+        return None if not row else _decode(self.path, row[0])
 
     def counts(self) -> dict[RowState, int]:
         """How many requests are in each state."""
         rows = self._run("SELECT state, COUNT(*) FROM requests GROUP BY state")
-        return {self._state(state): int(n) for state, n in rows}
+        return {_state(self.path, state): int(n) for state, n in rows}
 
     def rows(self) -> list[JournalRow]:
         """Every row, by index (for tools and tests: a journal may be large)."""
-        found = self._run(
-            "SELECT idx, fingerprint, request, state, task_id, credits_used, status,"
-            " paths, error FROM requests ORDER BY idx"
-        )
-        return [self._row(r) for r in found]
+        found = self._run(f"SELECT {_COLUMNS} FROM requests ORDER BY idx")
+        return [_decode(self.path, r) for r in found]
 
     # -- writing (each call is one committed transaction) --------------------------------
 
@@ -192,22 +208,39 @@ class Journal:
         """The generate request of ``index`` is about to leave: its fate is now the server's."""
         self._set(index, state=RowState.SENDING)
 
-    def submitted(self, index: int, task_id: str, credits_used: int | None) -> None:
-        """The server answered with a task id (committed before anything else happens)."""
+    def submitted(
+        self, index: int, task_id: str, credits_used: int | None, *, at: float | None = None
+    ) -> None:
+        """The server answered with a task id (committed before anything else happens);
+        ``at``: when (POSIX seconds)."""
         self._set(
-            index, state=RowState.SUBMITTED, task_id=task_id, credits_used=credits_used, error=None
+            index,
+            state=RowState.SUBMITTED,
+            task_id=task_id,
+            credits_used=credits_used,
+            error=None,
+            submitted_at=at,
         )
 
     def finished(
-        self, index: int, *, succeeded: bool, status: str, paths: tuple[str, ...], error: str | None
+        self,
+        index: int,
+        *,
+        succeeded: bool,
+        status: str,
+        paths: tuple[str, ...],
+        error: str | None,
+        at: float | None = None,
     ) -> None:
-        """The task ended; ``status`` is its final status as JSON."""
+        """The task ended; ``status`` is its final status as JSON; ``at``: when the batch
+        saw it end (POSIX seconds)."""
         self._set(
             index,
             state=RowState.SUCCEEDED if succeeded else RowState.FAILED,
             status=status,
             paths=json.dumps(list(paths)),
             error=error,
+            ended_at=at,
         )
 
     def saved(self, index: int, paths: tuple[str, ...]) -> None:
@@ -278,34 +311,153 @@ class Journal:
         for callback in callbacks:
             callback()
 
-    # -- decoding ------------------------------------------------------------------------
-
-    def _state(self, value: object) -> RowState:
-        try:
-            return RowState(value)
-        except ValueError:
-            raise JournalError(
-                f"the batch journal {self.path} holds a request in the state {value!r}, "
-                "which this version of nanobanana does not know (was it written by a newer "
-                "one?)"
-            ) from None
-
-    def _row(self, row: tuple[Any, ...]) -> JournalRow:
-        idx, fp, request, state, task_id, credits_used, status, paths, error = row
-        return JournalRow(
-            index=int(idx),
-            fingerprint=str(fp),
-            request=str(request),
-            state=self._state(state),
-            task_id=task_id,
-            credits_used=credits_used,
-            status=status,
-            paths=tuple(json.loads(paths)) if paths else (),
-            error=error,
-        )
-
     def __enter__(self) -> Journal:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _state(path: Path, value: object) -> RowState:
+    try:
+        return RowState(value)
+    except ValueError:
+        raise JournalError(
+            f"the batch journal {path} holds a request in the state {value!r}, which this "
+            "version of nanobanana does not know (was it written by a newer one?)"
+        ) from None
+
+
+def _decode(path: Path, row: tuple[Any, ...]) -> JournalRow:
+    """A row of ``SELECT {_COLUMNS}``."""
+    idx, fp, request, state, task_id, credits_used, status, paths, error, sent, ended = row
+    return JournalRow(
+        index=int(idx),
+        fingerprint=str(fp),
+        request=str(request),
+        state=_state(path, state),
+        task_id=task_id,
+        credits_used=credits_used,
+        status=status,
+        paths=tuple(json.loads(paths)) if paths else (),
+        error=error,
+        submitted_at=sent,
+        ended_at=ended,
+    )
+
+
+# -- reading a journal for a report --------------------------------------------------------
+
+
+@attrs.frozen
+class JournalSnapshot:
+    """What a journal held when it was read: its kind (``"image"``/``"video"``), every row
+    by index, and whether a batch was running on it then (its rows may still change)."""
+
+    path: Path
+    kind: str
+    rows: tuple[JournalRow, ...]
+    running: bool
+
+
+SNAPSHOT_ATTEMPTS = 5
+"""Copies of a journal in use tried before giving up (one fails only when the batch moved
+its log on while it was being copied)."""
+
+
+def read_journal(path: str | os.PathLike[str]) -> JournalSnapshot:
+    """Every row of the journal at ``path``, read without disturbing a batch that holds it.
+
+    Without a write-ahead log beside it, no batch has it open: the file is read as it is.
+    With one, a read-only connection reads it, unless a batch holds it (its lock refuses
+    every other connection): then a copy of the file and of its log is read instead, taken
+    again if the batch moved its log on meanwhile, and ``running`` is True.
+    ``JournalError`` when it is missing, not a journal, or unreadable.
+    """
+    journal = Path(path)
+    if not journal.is_file():
+        raise JournalError(f"no batch journal at {journal}")
+    if not journal.with_name(journal.name + "-wal").exists():
+        # No log: nothing is written but to it, so the file alone is the whole journal
+        # (immutable: no lock taken, no -shm file left behind).
+        return _read(journal, journal, options="mode=ro&immutable=1", running=False)
+    try:
+        # A log and no lock: a batch was killed (its rerun replays the log).
+        return _read(journal, journal, options="mode=ro", running=False)
+    except _Locked:
+        pass
+    last: BaseException | None = None
+    for _ in range(SNAPSHOT_ATTEMPTS):
+        with tempfile.TemporaryDirectory(prefix="nanobanana-journal-") as tmp:
+            try:
+                copy = _copy_in_use(journal, Path(tmp))
+                if copy is not None:
+                    return _read(copy, journal, options="mode=ro", running=True)
+            except (_Locked, JournalError) as exc:
+                last = exc
+    raise JournalError(
+        f"could not read the batch journal {journal} while a batch is using it: {last}"
+    )
+
+
+class _Locked(Exception):
+    """The journal is held by a running batch."""
+
+
+def _read(file: Path, named: Path, *, options: str, running: bool) -> JournalSnapshot:
+    """The rows of the journal ``file`` (``named`` in messages), through a connection
+    with the URI ``options``, closed at once (a batch starting meanwhile waits for it)."""
+    uri = f"{file.resolve().as_uri()}?{options}"
+    try:
+        conn = sqlite3.connect(uri, uri=True, timeout=0.2)
+    except sqlite3.Error as exc:
+        raise JournalError(f"cannot open the batch journal {named}: {exc}") from exc
+    try:
+        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        present = {row[1] for row in conn.execute("PRAGMA table_info(requests)")}
+        columns = ", ".join(
+            c.strip() if c.strip() in present else "NULL" for c in _COLUMNS.split(",")
+        )
+        found = conn.execute(f"SELECT {columns} FROM requests ORDER BY idx").fetchall()
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc):
+            raise _Locked from exc
+        raise JournalError(f"{named} is not a batch journal, or it is damaged: {exc}") from exc
+    except sqlite3.DatabaseError as exc:
+        raise JournalError(f"{named} is not a batch journal, or it is damaged: {exc}") from exc
+    finally:
+        conn.close()
+    kind = meta.get("kind")
+    if kind not in ("image", "video"):
+        raise JournalError(f"{named} is not a batch journal (it names no kind of request)")
+    rows = tuple(_decode(named, row) for row in found)
+    return JournalSnapshot(named, str(kind), rows, running)
+
+
+def _log_generation(wal: Path) -> bytes:
+    """What tells one write-ahead log from the next: the checkpoint sequence and salts of
+    its header (b"" when there is none)."""
+    try:
+        with wal.open("rb") as f:
+            return f.read(24)[12:]
+    except FileNotFoundError:
+        return b""
+
+
+def _copy_in_use(journal: Path, into: Path) -> Path | None:
+    """A copy of a journal a batch holds, with its write-ahead log; None when the batch
+    moved its log on while it was being copied (try again)."""
+    wal = journal.with_name(journal.name + "-wal")
+    copy = into / "journal.sqlite"
+    before = _log_generation(wal)
+    try:
+        shutil.copyfile(journal, copy)
+        if before:
+            shutil.copyfile(wal, into / "journal.sqlite-wal")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise JournalError(f"cannot read the batch journal {journal}: {exc}") from exc
+    if _log_generation(into / "journal.sqlite-wal") != before:
+        return None
+    return copy

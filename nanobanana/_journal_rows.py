@@ -23,20 +23,32 @@ States of a request (``requests.state`` in the file, as these strings):
 from __future__ import annotations
 
 import enum
+import json
 import os
+from datetime import datetime, timezone
+from pathlib import Path
 
 import attrs
 
-from ._exceptions import APIConnectionError, JournalError
+from ._batch_models import BatchItem, Status, status_from_json, to_request
+from ._exceptions import (
+    APIConnectionError,
+    JournalError,
+    NanoBananaError,
+    NotSubmittedError,
+    TaskFailedError,
+)
 
 __all__ = [
     "RESUBMITTABLE",
     "JournalRow",
     "Rerun",
     "RowState",
+    "item_from_row",
     "lost_answer",
     "mismatch",
     "rerun",
+    "row_time",
 ]
 
 
@@ -73,6 +85,10 @@ class JournalRow:
     status: str | None
     paths: tuple[str, ...]
     error: str | None
+    submitted_at: float | None = None
+    """POSIX seconds: when the generate answer came (on the batch's clock)."""
+    ended_at: float | None = None
+    """POSIX seconds: when the batch saw the task end."""
 
 
 class Rerun(enum.Enum):
@@ -129,3 +145,43 @@ def lost_answer(row: JournalRow) -> tuple[str, APIConnectionError]:
         may_have_been_processed=True,
     )
     return reason, error
+
+
+def row_time(seconds: float | None) -> datetime | None:
+    """A time the journal keeps (POSIX seconds) as a date-time."""
+    return None if seconds is None else datetime.fromtimestamp(seconds, tz=timezone.utc)
+
+
+def item_from_row(kind: str, row: JournalRow, *, running: bool = False) -> BatchItem[Status]:
+    """The item a row stands for: ended (a status, or an error), or not ended yet (neither).
+
+    ``running``: a batch holds the journal now, so a request it is sending is pending, not
+    lost. A row with an error and no final status (a wait that gave up, a refusal) carries
+    the journal's description of it as an ``nb.NanoBananaError`` (a ``NotSubmittedError``
+    for a request never charged).
+    """
+    request = to_request(kind, json.loads(row.request))
+    status = status_from_json(kind, row.status) if row.status is not None else None
+    error: BaseException | None = None
+    state = row.state
+    if state is RowState.FAILED and status is not None and row.task_id is not None:
+        error = TaskFailedError(row.task_id, status, status.error)
+    elif state in (RowState.SENDING, RowState.UNKNOWN) and not (
+        running and state is RowState.SENDING
+    ):
+        error = lost_answer(row)[1]
+    elif state is RowState.NOT_SUBMITTED:
+        error = NotSubmittedError(row.error or "not submitted")
+    elif row.error is not None and state is not RowState.PENDING:
+        error = NanoBananaError(row.error)
+    return BatchItem(
+        row.index,
+        request,
+        row.task_id,
+        status,
+        error,
+        tuple(Path(p) for p in row.paths),
+        credits_used=row.credits_used,
+        submitted_at=row_time(row.submitted_at),
+        ended_at=row_time(row.ended_at),
+    )

@@ -240,6 +240,13 @@ class _StatusMixin:
         """True when the task ended without a result (failed, cancelled, timeout)."""
         return status_outcome(self.status) == "failed"  # type: ignore[attr-defined]
 
+    def _repr_html_(self) -> str:
+        """The status in a notebook: the result once it succeeded, the error once it
+        failed, a one-line status while it runs (``nanobanana._gallery``)."""
+        from ._gallery import status_html
+
+        return status_html(self)  # type: ignore[arg-type]
+
 
 @attrs.frozen(repr=False)
 class ImageStatus(_StatusMixin, Model):

@@ -17,23 +17,18 @@ import http.server
 import inspect
 import os
 import re
-import shutil
-import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from browser import WAIT, chromium, screenshot
 
 import nanobanana as nb
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE = Path(os.environ.get("NANOBANANA_SITE", ROOT / "site"))
-SHOTS = ROOT / "build"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
-WAIT = 20.0  # seconds a page may take to show what we look for; a busy machine is slow
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
@@ -58,43 +53,13 @@ def base_url() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Headless Chromium through the system chromedriver (nothing is downloaded)."""
-    for binary in (CHROMIUM, CHROMEDRIVER):
-        assert shutil.which(binary), (
-            f"{binary} is missing (apt-get install chromium chromium-driver)"
-        )
-    os.environ.setdefault("SE_OFFLINE", "true")  # Selenium Manager: never download a driver
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="nanobanana-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless",
-        "--no-sandbox",  # root in a container
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1280,1000",
-        f"--user-data-dir={profile}",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(WAIT)
-    try:
+    """Headless Chromium through the system chromedriver (tests/browser.py)."""
+    with chromium() as driver:
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def _shot(driver: Any, name: str) -> None:
-    SHOTS.mkdir(exist_ok=True)
-    driver.save_screenshot(str(SHOTS / f"site-{name}.png"))
+    screenshot(driver, f"site-{name}")
 
 
 def _loaded_from_elsewhere(driver: Any, base_url: str) -> list[str]:

@@ -16,7 +16,18 @@ from nanobanana._cli import EXIT_CODES, build_parser, main
 from nanobanana.testing import FakeNanoBanana
 
 ROOT = Path(__file__).resolve().parent.parent
-COMMANDS = ["image", "video", "batch", "status", "wait", "credits", "models", "cost", "fake-server"]
+COMMANDS = [
+    "image",
+    "video",
+    "batch",
+    "report",
+    "status",
+    "wait",
+    "credits",
+    "models",
+    "cost",
+    "fake-server",
+]
 
 
 @pytest.fixture(autouse=True)

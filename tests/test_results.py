@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import attrs
 import pytest
 
 import nanobanana as nb
@@ -377,8 +378,19 @@ def _items() -> list[nb.BatchItem[Any]]:
     image = nb.ImageRequest("a fox", aspect_ratio="16:9", num_images=2)
     video = nb.VideoRequest("a cat", duration=4, generate_audio=False)
     budget = BudgetExceededError("too much", needed=9, available=5, balance=20, max_credits=5)
+    sent = datetime(2024, 5, 1, 8, 0, 0, 250000, tzinfo=UTC)
     return [
-        nb.BatchItem(0, image, "t1", IMAGE_OK, None, (Path("out/t1.png"),)),
+        nb.BatchItem(
+            0,
+            image,
+            "t1",
+            IMAGE_OK,
+            None,
+            (Path("out/t1.png"),),
+            credits_used=2,
+            submitted_at=sent,
+            ended_at=sent + timedelta(seconds=14.5),
+        ),
         nb.BatchItem(
             1, image, "t2", IMAGE_FAILED, nb.TaskFailedError("t2", IMAGE_FAILED, "content policy")
         ),
@@ -398,7 +410,15 @@ def _items() -> list[nb.BatchItem[Any]]:
             video,
             error=nb.InternalServerError("oops", status_code=502, may_have_been_processed=True),
         ),
-        nb.BatchItem(10, video, "v3", None, nb.TaskTimeoutError("v3", 30.0, VIDEO_OK)),
+        nb.BatchItem(
+            10,
+            video,
+            "v3",
+            None,
+            nb.TaskTimeoutError("v3", 30.0, VIDEO_OK),
+            credits_used=12,
+            submitted_at=sent.astimezone(PLUS_TWO),
+        ),
         nb.BatchItem(
             11, video, error=nb.RateLimitError("slow down", code="RATE_LIMITED", retry_after=2.5)
         ),
@@ -423,6 +443,9 @@ def test_a_batch_item_round_trips(item: nb.BatchItem[Any]) -> None:
     assert type(back.status) is type(item.status)
 
 
+TIMES = ("credits_used", "submitted_at", "ended_at")
+
+
 def test_a_batch_item_as_data() -> None:
     items = _items()
     assert items[0].to_dict() == {
@@ -433,7 +456,18 @@ def test_a_batch_item_as_data() -> None:
         "status": IMAGE_OK.to_dict(),
         "error": None,
         "paths": [str(Path("out/t1.png"))],
+        "credits_used": 2,
+        "submitted_at": "2024-05-01T08:00:00.250000+00:00",
+        "ended_at": "2024-05-01T08:00:14.750000+00:00",
     }
+    assert items[0].duration == 14.5
+    assert items[10].to_dict()["submitted_at"] == "2024-05-01T10:00:00.250000+02:00"
+    assert items[10].duration is None  # still running when the wait gave up
+    # an item written before these fields existed reads back without them
+    old = {k: v for k, v in items[0].to_dict().items() if k not in TIMES}
+    assert nb.BatchItem.from_dict(old) == attrs.evolve(
+        items[0], credits_used=None, submitted_at=None, ended_at=None
+    )
     assert items[2].to_dict()["error"] == {
         "type": "NotSubmittedError",
         "message": "not submitted: the budget",
@@ -503,6 +537,9 @@ def _with(data: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
         ("error.message", None, "data.error.message"),
         ("error.status_code", "five hundred", "data.error.status_code"),
         ("error.may_have_been_processed", "yes", "data.error.may_have_been_processed"),
+        ("credits_used", "2", "data.credits_used"),
+        ("submitted_at", "yesterday", "data.submitted_at"),
+        ("ended_at", [2024], "data.ended_at"),
     ],
 )
 def test_a_malformed_batch_item_is_an_invalid_parameter_error(

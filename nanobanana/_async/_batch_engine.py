@@ -9,6 +9,7 @@ share one ``BatchRun``, which also stops them.
 from __future__ import annotations
 
 import os
+from collections.abc import Sized
 from contextlib import aclosing
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,8 @@ class BatchEngine:
                 if not reiterable(requests):
                     requests = [raw async for raw in each(requests)]
                 await self._check_budget(requests)
+            if isinstance(requests, Sized):
+                run.tally.total(len(requests))
             self._source = RequestSource(requests, stopped=lambda: run.closing)
         except BaseException:
             if run.journal is not None:
@@ -122,6 +125,8 @@ class BatchEngine:
         """After the workers: close the input, let go of the journal."""
         try:
             if self._source is not None:
+                if self._source.count is not None:
+                    self.run.tally.total(self._source.count)
                 await self._source.aclose()
         finally:
             self.run.release()
@@ -213,7 +218,7 @@ class BatchEngine:
                 return BatchItem(index, request, error=error)
             if then is not Rerun.SUBMIT:
                 return await self._collector.resume(index, request, row, then)
-        submitted = await self._submitter.submit(index, request)
-        if isinstance(submitted, BatchItem):
-            return submitted
-        return await self._collector.wait(index, request, submitted.task_id, submitted)
+        charge = await self._submitter.submit(index, request)
+        if isinstance(charge, BatchItem):
+            return charge
+        return await self._collector.wait(index, request, charge)

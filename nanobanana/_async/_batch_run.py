@@ -13,6 +13,10 @@ thread) shares with the workers, under one lock:
   (``unreported``);
 - ``halted``: why the batch submits nothing more while it still collects what it sent
   (a fatal error, the budget). The first reason stands.
+
+It also keeps the batch's numbers (``tally``, a ``BatchTally``): every request that gets
+its turn through the copy's limiter is counted, and the times of the items are read on
+its clock.
 """
 
 from __future__ import annotations
@@ -21,10 +25,14 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+import attrs
+
 from .._batch_models import Status
+from .._batch_stats import BatchTally
 from .._clock import AsyncTimeSource
 from .._concurrency import AsyncWakeup
 from .._exceptions import JournalBusy, JournalError
@@ -32,6 +40,7 @@ from .._journal import Journal
 from .._limits import AsyncLimiter, Permit
 from .._log import logger
 from .._options import OnSend, RequestOptions
+from .._policy import RateLimit
 from .._requests import ImageRequest, VideoRequest
 
 if TYPE_CHECKING:
@@ -43,8 +52,10 @@ __all__ = [
     "Abandoned",
     "BatchRun",
     "BatchTarget",
+    "Charge",
     "StoppableClock",
     "StoppingLimiter",
+    "budget_of",
     "describe",
     "open_journal",
 ]
@@ -58,6 +69,20 @@ timeouts: 130 s at most by default), so this is reached only if that batch hangs
 def describe(error: BaseException) -> str:
     """An error as the journal and the items' messages name it."""
     return f"{type(error).__name__}: {error}"
+
+
+def budget_of(client: AsyncClient) -> RateLimit | None:
+    """The budget the client's requests count against, when its ``rate_limit`` names one
+    (an ``nb.RateLimit``, the default, a ``RedisRateLimiter``); None otherwise."""
+    limit = getattr(client._limiter, "limit", None)
+    if isinstance(limit, RateLimit):
+        return limit
+    requests = getattr(client._rate_limit, "requests", None)
+    per = getattr(client._rate_limit, "per", None)
+    try:
+        return RateLimit(requests, per=per)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
 
 
 class BatchTarget(Protocol):
@@ -81,13 +106,25 @@ class BatchTarget(Protocol):
         ...
 
 
+@attrs.frozen
+class Charge:
+    """A task the batch paid for: its id, its price, when the generate answer came, and
+    its handle when this run submitted it (a task resumed from the journal has none)."""
+
+    task_id: str
+    credits_used: int | None = None
+    submitted_at: datetime | None = None
+    task: AsyncImageTask | AsyncVideoTask | None = None
+
+
 class Abandoned(Exception):
     """The batch stopped: end this request without an item (internal)."""
 
 
 class StoppingLimiter:
     """The client's limiter, for the requests of a batch: a request whose turn comes
-    after the batch stopped is refused (``gate`` raises) and never leaves."""
+    after the batch stopped is refused (``gate`` raises) and never leaves; ``gate`` also
+    counts the others."""
 
     __slots__ = ("_gate", "_inner")
 
@@ -173,6 +210,7 @@ class BatchRun:
         self.journal: Journal | None = None
         self.halted: BaseException | None = None
         self.closing = False
+        self.tally = BatchTally(client._clock.now, budget_of(client))
         self._client = client
         self._lock = threading.Lock()
         self._on_wire = 0
@@ -188,10 +226,11 @@ class BatchRun:
         """Make the batch's copy of the client (in the task that starts the batch)."""
         self._stop_wake = AsyncWakeup()
         self._released_wake = AsyncWakeup()
+        self.tally.start()
         client = self._client
         sender = client._copy(
             clock=StoppableClock(client._clock, self._stop_wake),
-            limiter=StoppingLimiter(client._limiter, self.gate),
+            limiter=StoppingLimiter(client._limiter, self.turn),
         )
         self._sender = sender
         self._target = sender.images if self.kind == "image" else sender.videos
@@ -211,9 +250,15 @@ class BatchRun:
     # -- stopping ----------------------------------------------------------------------
 
     def gate(self) -> None:
-        """Run for each request of the batch when it has its turn: refuse it once stopping."""
+        """Refuse a request once stopping (``Abandoned``)."""
         if self.closing:
             raise Abandoned
+
+    def turn(self) -> None:
+        """Run for each request of the batch when it has its turn: refuse it once
+        stopping, else count it."""
+        self.gate()
+        self.tally.request()
 
     def stop(self) -> None:
         """Stop at once (any thread may call it): nothing more is sent, waits end, and the
@@ -275,6 +320,7 @@ class BatchRun:
                 return
             self._released = True
             running = sorted(self._running.values())
+        self.tally.end()
         try:
             if running:
                 where = (

@@ -1,14 +1,17 @@
 """``nanobanana batch FILE``: every request of a file through ``generate_many``, with a
-journal to resume from, a progress bar, a line per failure, a summary and an exit code.
+journal to resume from, a progress bar, a line per failure, a summary, the gallery page
+beside the files, and an exit code.
 
 Reading the file is ``_input.BatchFile``'s; the budget, the journal and the saving are the
-batch engine's. This module decides the defaults (the journal's place, the flags that
-fill a request) and shows what comes back.
+batch engine's; the page is ``batch.write_gallery``'s (``_gallery``). This module decides
+the defaults (the journal's place, the flags that fill a request, the page's place) and
+shows what comes back.
 """
 
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,11 +19,12 @@ from nanobanana._batch_models import BatchItem
 from nanobanana._exceptions import NotSubmittedError
 from nanobanana._requests import ImageRequest, VideoRequest
 
-from ._context import Context, fake_state_path, resource_for
+from ._context import FAKE_TIME_SCALE, Context, fake_state_path, resource_for
 from ._encode import to_json
 from ._exit import EXIT_FAILED, EXIT_OK, UsageError, exit_code
 from ._flags import refuse_foreign_flags, request_kwargs
 from ._input import BatchFile
+from ._report import GalleryFile
 from ._stop import close_within
 
 if TYPE_CHECKING:
@@ -60,6 +64,7 @@ def batch(ctx: Context) -> int:
                 save_to=None if a.no_download else a.out,
                 preflight=not a.no_preflight,
             )
+            gallery = _Gallery(a, items, ui, title=f"nanobanana batch: {Path(requests.name).name}")
             interrupted = False
             try:
                 for item in items:
@@ -69,6 +74,7 @@ def batch(ctx: Context) -> int:
                     elif not item.ok:
                         _show_failure(progress, item)
                     progress.update(bar, advance=1, detail=tally.detail())
+                    gallery.update()
             except KeyboardInterrupt:
                 interrupted = True
                 _stop(ctx, items)
@@ -76,8 +82,9 @@ def batch(ctx: Context) -> int:
             finally:
                 if not interrupted:
                     items.close()
+                gallery.update(last=True)
     if not a.json:
-        ui.note(tally.summary(total, a.out))
+        ui.note(tally.summary(total, a.out) + gallery.summary())
         if tally.counts["attention"]:
             ui.note(
                 "[yellow]some requests may have been charged without a task id: check "
@@ -102,6 +109,50 @@ def _journal(a: argparse.Namespace) -> str | None:
     if not a.no_journal and not a.fake and not a.no_download:
         return str(Path(a.out) / DEFAULT_JOURNAL)
     return None
+
+
+class _Gallery:
+    """The page of the batch, ``OUT/index.html``: written as items arrive (at most every
+    ``INTERVAL`` real seconds, or ten times as long as the last writing took), and once
+    more at the end, so that it can be opened while the batch runs; none before the
+    first item (a batch refused by its preflight leaves no page).
+
+    Only when the results are saved (not with --no-download, nor --no-gallery); never
+    over an ``index.html`` that is not a gallery (a warning says so instead).
+    """
+
+    INTERVAL = 2.0
+
+    def __init__(self, a: argparse.Namespace, batch: Batch[Any], ui: Any, *, title: str) -> None:
+        self._batch = batch
+        self._title = title
+        self._notes: tuple[str, ...] = ()
+        if a.fake:
+            self._notes = (
+                "--fake: the times are the simulator's, which runs "
+                f"{FAKE_TIME_SCALE:g}x faster than real time; nothing was charged.",
+            )
+        self._file: GalleryFile | None = None
+        self._next = 0.0
+        if not a.no_download and not a.no_gallery:
+            self._file = GalleryFile.beside(Path(a.out), ui)
+
+    def update(self, *, last: bool = False) -> None:
+        if self._file is None or (not last and time.monotonic() < self._next):
+            return
+        stats = self._batch.stats
+        if not self._file.written and stats.succeeded + stats.failed == 0:
+            return  # nothing to show (refused before any item): no page
+        started = time.monotonic()
+        self._file.write(
+            lambda path: self._batch.write_gallery(path, title=self._title, notes=self._notes)
+        )
+        took = time.monotonic() - started
+        self._next = time.monotonic() + max(self.INTERVAL, 10 * took)
+
+    def summary(self) -> str:
+        """``"; gallery: OUT/index.html"`` once written, else nothing."""
+        return f"; gallery: {self._file.path}" if self._file and self._file.written else ""
 
 
 class _Tally:

@@ -1,8 +1,8 @@
 """``main``: parse the command line, run the command, and turn whatever ends it (a result,
 an error, Ctrl-C) into a message and an exit code, never a traceback.
 
-The commands themselves are in ``_tasks``, ``_batch``, ``_account`` and ``_fake_server``;
-they raise, and the errors are reported here once, as text or as JSON.
+The commands themselves are in ``_tasks``, ``_batch``, ``_report``, ``_account`` and
+``_fake_server``; they raise, and the errors are reported here once, as text or as JSON.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from nanobanana._exceptions import TaskNotFoundError
 
-from . import _account, _batch, _fake_server, _tasks
+from . import _account, _batch, _fake_server, _report, _tasks
 from ._context import Context
 from ._exit import EXIT_INTERRUPTED, EXIT_USAGE, REPORTED, UsageError, classify
 from ._input import check_text_args
@@ -29,6 +29,7 @@ COMMANDS: Mapping[str, Command] = {
     "image": _tasks.image,
     "video": _tasks.video,
     "batch": _batch.batch,
+    "report": _report.report,
     "status": _tasks.status,
     "wait": _tasks.wait,
     "credits": _account.credits,

@@ -53,9 +53,10 @@ given with --api-key-file; never from the command line. NANOBANANA_BASE_URL (or
 --base-url) points at another server. --fake runs any command against the embedded
 simulator: no key, no network.
 
-  nanobanana --fake batch examples/prompts.txt -o out/
+  nanobanana --fake batch examples/prompts.txt -o out/    # then open out/index.html
   nanobanana image "A sunset over mountains" -o out/
   nanobanana batch prompts.txt -o out/ --max-credits 200   # rerun the same command to resume
+  nanobanana report out/nanobanana-journal.sqlite          # the page again, from the journal
 
 With --json, results are JSON on stdout and an error is one JSON object on stderr:
 {"error": {"type": "...", "message": "...", "exit_code": N}}. Progress is a bar on a
@@ -203,7 +204,10 @@ def build_parser() -> argparse.ArgumentParser:
         "balance and --max-credits (--no-preflight skips that check). The journal records\n"
         "every task id as soon as the server gives it: rerun the same command after a crash\n"
         "and nothing is paid twice (finished requests are skipped, missing files downloaded\n"
-        "again, running tasks polled).",
+        "again, running tasks polled).\n\n"
+        "OUT/index.html is the batch's gallery: every result with its prompt, parameters,\n"
+        "credits, duration and status (errors too), to filter and sort in a browser. It is\n"
+        "kept up to date while the batch runs; an index.html of your own is never replaced.",
     )
     p.add_argument(
         "file", metavar="FILE", help="prompts (one a line) or JSONL requests; '-' for stdin"
@@ -226,6 +230,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--no-preflight", action="store_true", help="skip the cost check before submitting"
     )
+    p.add_argument(
+        "--no-gallery",
+        action="store_true",
+        help="do not write OUT/index.html (none is written with --no-download either)",
+    )
     _request_options(
         p,
         "request options (defaults for every request of the file; --kind decides which apply)",
@@ -233,6 +242,26 @@ def build_parser() -> argparse.ArgumentParser:
         VideoRequest,
     )
     _result_options(p)
+
+    p = command(
+        "report",
+        "rebuild a batch's gallery page from its journal",
+        "Write the gallery page of a batch (OUT/index.html) from its journal: every request\n"
+        "it reached, with its result, prompt, parameters, credits, duration and status.\n"
+        "Nothing is sent. A batch running on the journal is not disturbed (its journal is\n"
+        "read from a copy) and the page then says it may be partial. The journal keeps no\n"
+        "run times or request counts: the page says so instead of showing them.\n\n"
+        "  nanobanana report out/nanobanana-journal.sqlite",
+    )
+    p.add_argument("journal", metavar="JOURNAL", help="the batch's journal (an SQLite file)")
+    p.add_argument(
+        "-o",
+        "--out",
+        metavar="DIR",
+        help="where to write index.html (default: the journal's directory, where "
+        "`nanobanana batch` saves the files); an index.html that is not a gallery is "
+        "never replaced",
+    )
 
     p = command(
         "status",

@@ -26,11 +26,13 @@ arithmetic is ``nanobanana._budgeting``'s, the journal's decisions ``_journal_ro
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Generic
 
 from .._batch_models import BatchItem, StatusT
+from .._batch_stats import BatchStats
 from .._concurrency import AnyIterable, Detached, QueueClosed
 from .._exceptions import InvalidParameterError
 from ._batch_engine import BatchEngine, End
@@ -128,6 +130,40 @@ class Batch(Generic[StatusT]):
         same journal. Empty once a batch ran to its end."""
         return self._engine.run.unreported()
 
+    @property
+    def stats(self) -> BatchStats:
+        """The batch's numbers so far: items handed out (succeeded, failed, pending),
+        credits the generate answers charged, API requests sent, time elapsed."""
+        return self._engine.run.tally.snapshot()
+
+    def write_gallery(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        title: str | None = None,
+        notes: Sequence[str] = (),
+    ) -> Path:
+        """Write the batch's gallery: one self-contained HTML page of the items handed out
+        so far (the first 10,000), with ``stats`` in its header.
+
+        A quick, blocking write of one file; it may be called while the batch runs. See
+        ``nb.write_gallery``.
+
+        Args:
+            path: The page's file (``.html``), or a directory to write ``index.html`` in:
+                ``save_to``'s, so that the page shows the files saved beside it.
+            title: The page's title (default: "nanobanana batch").
+            notes: Lines of text under the header.
+
+        Returns:
+            The path of the page written.
+        """
+        from .._gallery import write_gallery
+
+        run = self._engine.run
+        items = run.tally.items()
+        return write_gallery(path, items, stats=self.stats, title=title, notes=notes)
+
     def __iter__(self) -> Batch[StatusT]:
         return self
 
@@ -148,6 +184,7 @@ class Batch(Generic[StatusT]):
             raise
         if isinstance(got, BatchItem):
             self._engine.run.handed_out(got.index)
+            self._engine.run.tally.handed_out(got)
             if self._on_progress is not None:
                 self._on_progress(got)
             return got

@@ -10,6 +10,7 @@ share one ``BatchRun``, which also stops them.
 from __future__ import annotations
 
 import os
+from collections.abc import Sized
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,8 @@ class BatchEngine:
                 if not reiterable(requests):
                     requests = [raw for raw in each(requests)]
                 self._check_budget(requests)
+            if isinstance(requests, Sized):
+                run.tally.total(len(requests))
             self._source = RequestSource(requests, stopped=lambda: run.closing)
         except BaseException:
             if run.journal is not None:
@@ -123,6 +126,8 @@ class BatchEngine:
         """After the workers: close the input, let go of the journal."""
         try:
             if self._source is not None:
+                if self._source.count is not None:
+                    self.run.tally.total(self._source.count)
                 self._source.close()
         finally:
             self.run.release()
@@ -214,7 +219,7 @@ class BatchEngine:
                 return BatchItem(index, request, error=error)
             if then is not Rerun.SUBMIT:
                 return self._collector.resume(index, request, row, then)
-        submitted = self._submitter.submit(index, request)
-        if isinstance(submitted, BatchItem):
-            return submitted
-        return self._collector.wait(index, request, submitted.task_id, submitted)
+        charge = self._submitter.submit(index, request)
+        if isinstance(charge, BatchItem):
+            return charge
+        return self._collector.wait(index, request, charge)

@@ -30,7 +30,7 @@ def reiterable(requests: Any) -> bool:
 class RequestSource:
     """The requests, handed to one worker at a time with their index, until the end or
     until ``stopped()``. ``error`` is the input's own failure, if it failed (reported
-    after the items of what it gave)."""
+    after the items of what it gave); ``count`` how many it held, once read to its end."""
 
     def __init__(self, requests: AnyIterable[Any], stopped: Callable[[], bool]) -> None:
         self._source: Generator[Any, None] | None = each(requests)
@@ -38,6 +38,7 @@ class RequestSource:
         self._lock = Lock()
         self._next_index = 0
         self.error: BaseException | None = None
+        self.count: int | None = None
 
     def pull(self) -> tuple[int, Any] | None:
         """The next request and its index; None at the end, once stopped, or closed."""
@@ -49,6 +50,7 @@ class RequestSource:
                 raw = source.__next__()
             except StopIteration:
                 self._source = None
+                self.count = self._next_index
                 return None
             except Exception as exc:  # the input failed: stop pulling, report it at the end
                 self._source = None

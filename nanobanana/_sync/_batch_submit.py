@@ -2,9 +2,9 @@
 """Submitting one request of a batch: checked, priced against ``max_credits``, sent (and
 sent again while the server provably never processed it), journaled before anything else.
 
-``Submitter.submit`` answers the task, or the item of a request that got none: refused
-locally, refused by the server, of unknown fate, or not submitted because the batch
-halted. A generate request whose turn came is never cut short: its answer (a task id
+``Submitter.submit`` answers the task (with when it was created), or the item of a
+request that got none: refused locally, refused by the server, of unknown fate, or not
+submitted because the batch halted. A generate request whose turn came is never cut short: its answer (a task id
 first of all) is journaled before a stopping batch lets go of the journal.
 """
 
@@ -26,8 +26,7 @@ from .._exceptions import (
 from .._log import logger
 from .._options import NO_OPTIONS
 from .._requests import CostRequest, cost_request
-from ._batch_run import Abandoned, BatchRun, describe
-from ._tasks import ImageTask, VideoTask
+from ._batch_run import Abandoned, BatchRun, Charge, describe
 
 __all__ = ["BATCH_RETRIES", "Submitter"]
 
@@ -52,7 +51,7 @@ class Submitter:
             self._prices[key] = estimate.credits_needed
         return self._prices[key]
 
-    def submit(self, index: int, request: Request) -> ImageTask | VideoTask | BatchItem[Status]:
+    def submit(self, index: int, request: Request) -> Charge | BatchItem[Status]:
         """Send request ``index``: its task, or its item when it has none."""
         run, journal = self._run, self._run.journal
         try:
@@ -72,7 +71,7 @@ class Submitter:
                 return held
             reserved = held
         try:
-            task = self._generate_retrying(index, request)
+            charge = self._generate_retrying(index, request)
         except NanoBananaError as exc:  # journaled by _generate
             if getattr(exc, "may_have_been_processed", False):
                 return BatchItem(index, request, error=exc)
@@ -86,8 +85,8 @@ class Submitter:
                 self._budget.refund(reserved)
             raise
         if self._budget is not None:
-            self._budget.settle(reserved, task.credits_used)
-        return task
+            self._budget.settle(reserved, charge.credits_used)
+        return charge
 
     def not_submitted(self, index: int, request: Request) -> BatchItem[Status]:
         """The item of a request the batch will not send, since it halted or closed."""
@@ -124,7 +123,7 @@ class Submitter:
                 return self.not_submitted(index, request)
             return cost
 
-    def _generate_retrying(self, index: int, request: Request) -> ImageTask | VideoTask:
+    def _generate_retrying(self, index: int, request: Request) -> Charge:
         """``_generate``, tried again (a few times, with growing pauses) while the server
         provably never processed it: a 429 or a failed connect, after the client's own
         retries. Anything else, or a fate unknown, is final."""
@@ -140,7 +139,7 @@ class Submitter:
                 self._run.client._clock.sleep(delay)  # ends with Abandoned on stop
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _generate(self, index: int, request: Request) -> ImageTask | VideoTask:
+    def _generate(self, index: int, request: Request) -> Charge:
         """Send one generate request; its outcome (a task id first of all) is journaled
         before anything else, and before a stopping batch lets go of the journal.
 
@@ -182,9 +181,11 @@ class Submitter:
                         journal.not_submitted(index, "not submitted: the client was closed")
                     raise
                 run.charged(index, task.task_id)
+                at = run.tally.wall()
+                run.tally.paid(task.credits_used)
                 if journal is not None:
                     try:
-                        journal.submitted(index, task.task_id, task.credits_used)
+                        journal.submitted(index, task.task_id, task.credits_used, at=at.timestamp())
                     except JournalError:  # the disk failed: the task id must not be lost
                         logger.exception(
                             "batch request #%d: task %s was created, and could not be journaled",
@@ -194,4 +195,4 @@ class Submitter:
         finally:
             if on_wire:
                 run.answered()
-        return task
+        return Charge(task.task_id, task.credits_used, at, task)

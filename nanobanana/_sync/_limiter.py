@@ -77,6 +77,11 @@ class RateLimiter:
         limit = self._ref.limit
         return f"<{type(self).__name__} {limit.requests}/{limit.per:g}s key={self._ref.key_id}>"
 
+    @property
+    def limit(self) -> RateLimit:
+        """The budget: ``limit.requests`` in any ``limit.per`` seconds."""
+        return self._ref.limit
+
     def acquire(self) -> Permit:
         """Wait for a slot (FIFO) and take it; release the permit when the answer arrives."""
         budget, ticket = self._ref.enqueue(blocking=Wakeup.blocks_thread)

@@ -76,3 +76,19 @@ def round_trips(status: nb.ImageStatus, credits: nb.Credits, item: nb.BatchItem[
     )
     assert_type(item.kind, Literal["image", "video"])
     status.extra["seed"] = 1  # type: ignore[index]
+
+
+def galleries(client: nb.Client, items: list[nb.BatchItem[nb.ImageStatus]]) -> None:
+    """A batch's numbers and its page; the page of any items; an item's times."""
+    from pathlib import Path
+
+    with client.images.generate_many(["a fox"], save_to="out/") as batch:
+        stats = batch.stats
+        assert_type(stats, nb.BatchStats)
+        assert_type(stats.pending, int | None)
+        assert_type(batch.write_gallery("out/"), Path)
+    assert_type(nb.write_gallery("out/index.html", items, stats=stats), Path)
+    nb.write_gallery("out/", ["a fox"])  # type: ignore[list-item]
+    item = items[0]
+    assert_type(item.credits_used, int | None)
+    assert_type(item.duration, float | None)
