@@ -98,7 +98,7 @@ def resolve_timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout:
     Checked here, at construction: NaN, infinity, a bool or a string would otherwise pass
     and fail at the first request with a raw ValueError or OverflowError. Inside an
     ``httpx.Timeout`` a phase may be None (httpx's "no limit" for that phase)."""
-    if timeout is None:
+    if timeout is None or timeout is DEFAULT_TIMEOUT:
         return DEFAULT_TIMEOUT
     from ._policy import finite_seconds
 
@@ -142,10 +142,12 @@ def key_fingerprint(api_key: str) -> str:
 
 def resolve_default_headers(default_headers: Mapping[str, str] | None) -> dict[str, str] | None:
     """A copy of ``default_headers``, checked as ``extra_headers`` is (no Authorization)."""
+    if default_headers is None:
+        return None
     from ._options import check_headers
 
     check_headers("default_headers", default_headers)
-    return None if default_headers is None else dict(default_headers)
+    return dict(default_headers)
 
 
 def configured_headers(headers: httpx.Headers) -> dict[str, str]:

@@ -125,32 +125,29 @@ class AsyncClient:
         _transport: httpx.AsyncBaseTransport | None = None,
         _poll_scheduler: AsyncPollScheduler | None = None,
     ) -> None:
-        # Imported here, not with the class: the first client made loads them, once.
-        from .. import _protocol
-        from .._clock import SYSTEM_CLOCK
-        from .._exceptions import InvalidParameterError
-        from .._policy import PollPolicy, RateLimit
-        from ._limiter import limiter_for
-        from ._raw import AsyncClientWithRawResponse
-        from ._resources import AsyncAccount, AsyncImages, AsyncModels, AsyncVideos
-        from ._scheduler import AsyncPollScheduler
+        # Imported here, not with the class: the first client made loads it.
+        from . import _client_parts as parts
 
         self._api_key = resolve_api_key(api_key)
         self._base_url = resolve_base_url(base_url)
         if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
-            raise InvalidParameterError("http_client", http_client, "an httpx.AsyncClient or None")
+            raise parts.InvalidParameterError(
+                "http_client", http_client, "an httpx.AsyncClient or None"
+            )
         if timeout is None and http_client is not None:
             self._timeout = http_client.timeout  # the user configured it
         else:
             self._timeout = resolve_timeout(timeout)
         self._max_retries = resolve_max_retries(max_retries)
         self._max_response_size = resolve_max_response_size(max_response_size)
-        if poll_policy is not None and not isinstance(poll_policy, PollPolicy):
-            raise InvalidParameterError("poll_policy", poll_policy, "an nb.PollPolicy or None")
+        if poll_policy is not None and not isinstance(poll_policy, parts.PollPolicy):
+            raise parts.InvalidParameterError(
+                "poll_policy", poll_policy, "an nb.PollPolicy or None"
+            )
         self._poll_policy = poll_policy
-        self._clock = _clock or SYSTEM_CLOCK
+        self._clock = _clock or parts.SYSTEM_CLOCK
         self._default_headers = resolve_default_headers(default_headers)
-        self._headers = _protocol.api_headers(
+        self._headers = parts.protocol.api_headers(
             self._api_key,
             None if http_client is None else configured_headers(http_client.headers),
             self._default_headers,
@@ -160,8 +157,8 @@ class AsyncClient:
         if _limiter is not None:
             self._limiter: AsyncLimiter = _limiter
         else:
-            self._limiter = limiter_for(
-                RateLimit(60, per=60.0) if rate_limit is DEFAULT_RATE_LIMIT else rate_limit,
+            self._limiter = parts.limiter_for(
+                parts.RateLimit(60, per=60.0) if rate_limit is DEFAULT_RATE_LIMIT else rate_limit,
                 self._api_key,
                 self._clock,
             )
@@ -175,12 +172,12 @@ class AsyncClient:
             self._http = httpx.AsyncClient(timeout=DEFAULT_TIMEOUT, transport=_transport)
         self._random = random.Random()
         # Every wait of this client polls through it (turns, first-poll learning, outcomes).
-        self._poll_scheduler = _poll_scheduler or AsyncPollScheduler(self._clock)
-        self.images = AsyncImages(self)
-        self.videos = AsyncVideos(self)
-        self.account = AsyncAccount(self)
-        self.models = AsyncModels(self)
-        self.with_raw_response = AsyncClientWithRawResponse(self)
+        self._poll_scheduler = _poll_scheduler or parts.AsyncPollScheduler(self._clock)
+        self.images = parts.AsyncImages(self)
+        self.videos = parts.AsyncVideos(self)
+        self.account = parts.AsyncAccount(self)
+        self.models = parts.AsyncModels(self)
+        self.with_raw_response = parts.AsyncClientWithRawResponse(self)
 
     async def download(self, url: str, dest: str | os.PathLike[str]) -> Path:
         """Stream a result URL to a file.
