@@ -3,8 +3,8 @@
 Naming ``nb.AsyncClient`` loads this module and no more of the package than the class
 needs (import time: a program pays for the rest when it makes its first client). What a
 client is made of (resources, limiter, poll scheduler; and through them the protocol,
-the models and attrs) is imported by the constructor, and requests are sent by
-``_send``, which the resources load.
+the models and attrs) is ``_client_parts``, which the constructor imports; requests are
+sent by ``_send``, which the resources load.
 """
 
 from __future__ import annotations
