@@ -436,6 +436,13 @@ class PollState:
         self.due = min(self.due, self.deadline)
 
     @property
+    def rank(self) -> float | None:
+        """This wait's place among due polls (``_scheduler``: lowest first): when its task
+        was submitted, so the task waiting longest for its result polls first; None (its
+        due time) for a task submitted elsewhere."""
+        return self.submitted_at
+
+    @property
     def learning(self) -> bool:
         return self.adaptive and self.submitted_at is not None
 

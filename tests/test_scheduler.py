@@ -200,3 +200,42 @@ def test_a_turn_comes_when_a_sleep_lands_a_hair_short_of_its_due_time() -> None:
     assert not waiter.is_alive(), "the waiter spun on a clock that never moves"
     assert got == [True]
     scheduler.release()
+
+
+@pytest.mark.anyio
+async def test_due_waiters_get_turns_oldest_task_first() -> None:
+    # One turn, held; three polls fall due, submitted at 30, 10 and 20 s, and register
+    # in that order: as turns come back, the task submitted first polls first.
+    from nanobanana._async._scheduler import AsyncPollScheduler
+
+    clock = LoopClock()
+    scheduler = AsyncPollScheduler(clock, slots=1)
+    assert await scheduler.turn(clock.now(), math.inf)
+    order: list[float] = []
+
+    async def waiter(rank: float) -> None:
+        assert await scheduler.turn(clock.now(), math.inf, rank)
+        order.append(rank)
+        await anyio.sleep(1.0)  # the poll
+        scheduler.release()
+
+    async with anyio.create_task_group() as tg:
+        for rank in (30.0, 10.0, 20.0):
+            tg.start_soon(waiter, rank)
+            await anyio.sleep(0.1)  # registered, in this order
+        assert scheduler.waiting == 3
+        scheduler.release()
+    assert order == [10.0, 20.0, 30.0]
+
+
+@pytest.mark.anyio
+async def test_a_poll_due_after_its_deadline_gets_no_turn() -> None:
+    from nanobanana._async._scheduler import AsyncPollScheduler
+
+    clock = LoopClock()
+    scheduler = AsyncPollScheduler(clock)
+    start = clock.now()
+    assert not await scheduler.turn(start + 10.0, start + 5.0)
+    assert clock.now() - start == pytest.approx(5.0)
+    assert scheduler.waiting == 0
+    assert scheduler.active == 0

@@ -1,15 +1,20 @@
-"""One poll scheduler per client: which waiting task polls next, earliest due first.
+"""One poll scheduler per client: which waiting task polls next, oldest task first.
 
 The client owns it (``client._poll_scheduler``), with what the client learns from its
 polls: the first-poll tracker, when its tasks were submitted, how its handles ended.
 Clients made by ``with_options`` share it, as they share the budget.
 
-Waiters do not each run a loop that races the others for the budget. A waiter registers
-``(due, seq)`` in one heap and sleeps until its due time; then it asks for a *turn*. At
-most ``POLL_SLOTS`` turns (8) are out at a time, and a turn covers one status request,
+Waiters do not each run a loop that races the others for the budget. A waiter sleeps
+until its due time; then it registers ``(rank, seq)`` in one heap and asks for a *turn*.
+At most ``POLL_SLOTS`` turns (8) are out at a time, and a turn covers one status request,
 from the moment it queues in the limiter until its answer. So at most eight polls ever
-wait in the FIFO limiter, and a submission queued there is never stuck behind a crowd of
-polls. When a turn ends, the earliest-due waiter that is due gets the next one.
+wait in the limiter, and a submission queued there is never stuck behind a crowd of
+polls. When a turn ends, the due waiter of the lowest rank gets the next one: the task
+submitted first (``PollState.rank``), so the task that has waited longest for its result
+is not held behind younger ones. (The budget itself stays first come, first served:
+ranking every request by its task's age there, or submissions before polls, only moves
+queueing between a task's submission and its poll, and measured worse:
+benchmarks/bench_polling.py.)
 
 There is no background task: a waiter's own timer, and the release of a turn, are the
 only things that hand out turns, each in O(log n) and waking only the waiter it serves.
@@ -43,21 +48,21 @@ budget, polls trickled through at two per queue wait and results came back late
 
 
 class _Entry:
-    __slots__ = ("due", "event", "granted", "live", "seq")
+    __slots__ = ("event", "granted", "live", "rank", "seq")
 
-    def __init__(self, due: float, seq: int) -> None:
-        self.due = due
+    def __init__(self, rank: float, seq: int) -> None:
+        self.rank = rank
         self.seq = seq
         self.event = AsyncEvent()
         self.granted = False
         self.live = True
 
     def __lt__(self, other: _Entry) -> bool:
-        return (self.due, self.seq) < (other.due, other.seq)
+        return (self.rank, self.seq) < (other.rank, other.seq)
 
 
 class AsyncPollScheduler:
-    """Hands out poll turns, earliest due first, at most ``slots`` at a time.
+    """Hands out poll turns to due waiters, lowest rank first, at most ``slots`` at a time.
 
     Also holds the client's memory of its tasks: ``tracker`` (adaptive first polls),
     ``submissions`` (when each was sent) and ``outcomes`` (how each handle ended).
@@ -91,17 +96,14 @@ class AsyncPollScheduler:
         return self._active
 
     def _dispatch(self) -> None:
-        """Grant turns to due waiters, earliest first (call with the lock held)."""
+        """Grant turns to waiters, lowest rank first (call with the lock held). Every
+        entry is due: a waiter registers once its time has come."""
         heap = self._heap
-        now = self._clock.now()
         while heap and self._active < self._slots:
             top = heap[0]
-            if not top.live:
-                heapq.heappop(heap)
-                continue
-            if top.due > now:
-                break
             heapq.heappop(heap)
+            if not top.live:
+                continue
             top.live = False
             top.granted = True
             self._live -= 1
@@ -123,26 +125,29 @@ class AsyncPollScheduler:
             return False
 
     def release(self) -> None:
-        """End a turn and hand the next one to the earliest-due waiter."""
+        """End a turn and hand the next one to the waiter of the lowest rank."""
         with self._lock:
             self._active -= 1
             self._dispatch()
 
-    async def turn(self, due: float, deadline: float) -> bool:
+    async def turn(self, due: float, deadline: float, rank: float | None = None) -> bool:
         """Wait until ``due`` and for a turn; False when ``deadline`` passes first.
 
+        ``rank``: the waiter's place among due waiters (lowest first; None: ``due``).
         True means the caller holds a turn and must call ``release()`` when its poll ends.
         """
         # Sleep until due before registering: a waiter that is not due yet needs no entry
         # and no event (most of a waiting task's memory, with thousands waiting at once).
         now = self._clock.now()
         if due > now:
-            await self._clock.asleep(min(due, deadline) - now)
-            # It has waited for its time. A clock read back a hair short of ``due`` (float
-            # rounding, a timer firing early) must not leave it waiting for time that a
-            # manual clock never lets pass by itself.
-            due = min(due, self._clock.now())
-        entry = _Entry(due, next(self._seq))
+            if deadline < due:  # the deadline comes first: no poll
+                await self._clock.asleep(deadline - now)
+                return False
+            await self._clock.asleep(due - now)
+            # It has waited for its time (a clock read back a hair short of ``due``, float
+            # rounding or a timer firing early, does not make it wait again: a manual
+            # clock never lets that time pass by itself).
+        entry = _Entry(due if rank is None else rank, next(self._seq))
         with self._lock:
             heapq.heappush(self._heap, entry)
             self._live += 1
@@ -156,7 +161,7 @@ class AsyncPollScheduler:
                 now = self._clock.now()
                 if now >= deadline:
                     return self._withdraw(entry)
-                wait = (entry.due if entry.due > now else deadline) - now
+                wait = deadline - now
                 await entry.event.wait(None if math.isinf(wait) else self._clock.to_real(wait))
         except BaseException:
             if self._withdraw(entry):

@@ -79,7 +79,7 @@ async def poll_once(resource: _TaskResource[S, Any, Any], state: PollState) -> S
     """
     client = resource._client
     scheduler = client._poll_scheduler
-    if not await scheduler.turn(state.due, state.turn_deadline):
+    if not await scheduler.turn(state.due, state.turn_deadline, state.rank):
         return None
     try:
         op = StatusOp.wrap(resource._status_op(state.task_id))
