@@ -14,8 +14,21 @@ what a program pays before its first call. nanobanana imports httpx itself, so a
 1 + (what nanobanana adds) / httpx. The wall time of whole ``python -c "..."`` processes
 (start-up included) is reported for both, against ``python -c "import httpx"``.
 
-The last row names the modules ready-to-call loads beyond httpx's, by their own ("self")
-time under ``python -X importtime``: those are what to make lazy.
+Naming a client class does not load what a client is made of (resources, protocol,
+models, attrs): its constructor does. So that nobody mistakes where that cost went, *first
+client* (``nanobanana.AsyncClient(api_key="x")`` and ``nanobanana.Client(api_key="x")``
+built, after the import) is reported too, informational, against ``import httpx`` and
+against httpx building its own two clients (``httpx.AsyncClient()``, ``httpx.Client()``:
+their SSL context is most of a client's construction, ours included).
+
+The last rows name the modules ready-to-call, then the first client, load beyond
+httpx's, by their own ("self") time under ``python -X importtime``: those are what to
+make lazy.
+
+Bytecode: a user's installed package has it compiled (pip does so at install), so every
+side runs with its ``.pyc`` warm. Under ``PYTHONDONTWRITEBYTECODE`` nothing would ever be
+cached and every sample would time the compiler; the interpreters then write their caches
+under a temporary ``PYTHONPYCACHEPREFIX`` instead.
 """
 
 from __future__ import annotations
@@ -25,6 +38,7 @@ import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -44,12 +58,23 @@ nothing; naming both clients loads what a call needs."""
 READY_MODULES = "nanobanana._async._client, nanobanana._sync._client"
 """The same modules as READY, named so ``-X importtime`` lists every one of them (the
 imports a module ``__getattr__`` triggers are not all reported)."""
+FIRST_CLIENT = (
+    "import nanobanana; nanobanana.AsyncClient(api_key='x'); nanobanana.Client(api_key='x')"
+)
+"""Import, then make one client of each kind: where the constructor's imports land."""
+HTTPX_CLIENTS = "import httpx; httpx.AsyncClient(); httpx.Client()"
+"""httpx doing the same: most of a client's construction is its SSL context."""
+
+_PYCACHE = Path(tempfile.gettempdir()) / "nanobanana-bench-pycache"
 
 
 def _env() -> dict[str, str]:
     env = dict(os.environ)
     env.pop("PYTHONPROFILEIMPORTTIME", None)
     env.pop("NANOBANANA_LOG", None)
+    env.pop("NANOBANANA_API_KEY", None)
+    if env.pop("PYTHONDONTWRITEBYTECODE", None) and "PYTHONPYCACHEPREFIX" not in env:
+        env["PYTHONPYCACHEPREFIX"] = str(_PYCACHE)  # warm caches, out of the source tree
     return env
 
 
@@ -74,10 +99,11 @@ def _process_seconds(stmt: str) -> float:
 _LINE = re.compile(r"^import time:\s+(\d+)\s+\|\s+(\d+)\s+\|(\s*)(\S+)\s*$")
 
 
-def importtime(mod: str) -> dict[str, tuple[int, int]]:
-    """``{module: (self µs, cumulative µs)}`` from ``python -X importtime -c 'import mod'``."""
+def importtime(mod: str, then: str = "") -> dict[str, tuple[int, int]]:
+    """``{module: (self µs, cumulative µs)}`` from ``python -X importtime -c 'import mod'``
+    (followed by the statement ``then``, whose imports are listed too)."""
     out = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", f"import {mod}"],
+        [sys.executable, "-X", "importtime", "-c", f"import {mod}; {then}"],
         cwd=ROOT,
         env=_env(),
         capture_output=True,
@@ -92,12 +118,15 @@ def importtime(mod: str) -> dict[str, tuple[int, int]]:
     return found
 
 
-def extra_imports(runs: int = 5) -> list[tuple[str, float]]:
-    """Modules ``import nanobanana`` loads that ``import httpx`` does not, by median self µs."""
-    base = set(importtime("httpx"))
+def extra_imports(
+    runs: int = 5, mod: str = READY_MODULES, then: str = "", base_then: str = ""
+) -> list[tuple[str, float]]:
+    """Modules ``import mod; then`` loads that ``import httpx; base_then`` does not, by
+    median self µs."""
+    base = set(importtime("httpx", base_then))
     samples: dict[str, list[int]] = {}
     for _ in range(runs):
-        for name, (self_us, _) in importtime(READY_MODULES).items():
+        for name, (self_us, _) in importtime(mod, then).items():
             if name not in base:
                 samples.setdefault(name, []).append(self_us)
     ranked = [(name, statistics.median(v)) for name, v in samples.items()]
@@ -110,14 +139,39 @@ def _group(name: str) -> str:
     return name if top == "nanobanana" else top
 
 
+def _beyond_httpx(
+    name: str, what: str, extra: list[tuple[str, float]], baseline: str = "httpx"
+) -> dict[str, Any]:
+    groups: dict[str, float] = {}
+    for module, us in extra:
+        groups[_group(module)] = groups.get(_group(module), 0.0) + us
+    top = sorted(groups.items(), key=lambda kv: kv[1], reverse=True)[:8]
+    total = sum(groups.values())
+    return row(
+        name,
+        total / 1e3,
+        "ms",
+        note=f"self time (-X importtime) of the modules {what} loads and {baseline} "
+        "does not: " + ", ".join(f"{module} {us / 1e3:.1f}" for module, us in top),
+    )
+
+
 def run(quick: bool = False) -> list[dict[str, Any]]:
     rounds = 10 if quick else 20
     # warm the bytecode caches so neither side pays a compile
     _import_seconds(HTTPX)
     _import_seconds(READY)
+    _import_seconds(FIRST_CLIENT)
+    _import_seconds(HTTPX_CLIENTS)
     _process_seconds(READY)
     res = ab(lambda: _import_seconds(HTTPX), lambda: _import_seconds(NANOBANANA), rounds=rounds)
     ready = ab(lambda: _import_seconds(HTTPX), lambda: _import_seconds(READY), rounds=rounds)
+    first = ab(lambda: _import_seconds(HTTPX), lambda: _import_seconds(FIRST_CLIENT), rounds=rounds)
+    first_vs_httpx = ab(
+        lambda: _import_seconds(HTTPX_CLIENTS),
+        lambda: _import_seconds(FIRST_CLIENT),
+        rounds=rounds,
+    )
     proc = ab(
         lambda: _process_seconds(HTTPX),
         lambda: _process_seconds(NANOBANANA),
@@ -156,6 +210,24 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
             note="`import nanobanana; nanobanana.AsyncClient; nanobanana.Client` ÷ `import httpx`",
         ),
         row(
+            "import.first_client",
+            first.b_median * 1e3,
+            "ms",
+            baseline=first.a_median * 1e3,
+            ratio=first.ratio,
+            note="`import nanobanana; nanobanana.AsyncClient(api_key='x'); "
+            "nanobanana.Client(api_key='x')` ÷ `import httpx`: where the constructors' "
+            "imports land (informational)",
+        ),
+        row(
+            "import.first_client.vs_httpx_clients",
+            first_vs_httpx.b_median * 1e3,
+            "ms",
+            baseline=first_vs_httpx.a_median * 1e3,
+            ratio=first_vs_httpx.ratio,
+            note="the same ÷ `import httpx; httpx.AsyncClient(); httpx.Client()` (informational)",
+        ),
+        row(
             "import.process_wall.nanobanana",
             proc.b_median * 1e3,
             "ms",
@@ -174,19 +246,19 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
             "(informational)",
         ),
     ]
-    extra = extra_imports(runs=3 if quick else 5)
-    groups: dict[str, float] = {}
-    for name, us in extra:
-        groups[_group(name)] = groups.get(_group(name), 0.0) + us
-    top = sorted(groups.items(), key=lambda kv: kv[1], reverse=True)[:8]
-    total = sum(groups.values())
+    runs = 3 if quick else 5
+    rows.append(_beyond_httpx("import.beyond_httpx", "ready-to-call", extra_imports(runs)))
     rows.append(
-        row(
-            "import.beyond_httpx",
-            total / 1e3,
-            "ms",
-            note="self time (-X importtime) of the modules ready-to-call loads and httpx does not: "
-            + ", ".join(f"{name} {us / 1e3:.1f}" for name, us in top),
+        _beyond_httpx(
+            "import.beyond_httpx.first_client",
+            "the first client (import and construction)",
+            extra_imports(
+                runs,
+                "nanobanana",
+                FIRST_CLIENT.removeprefix("import nanobanana; "),
+                HTTPX_CLIENTS.removeprefix("import httpx; "),
+            ),
+            baseline="httpx building its own two clients",
         )
     )
     return rows

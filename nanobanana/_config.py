@@ -12,9 +12,10 @@ from typing import Any
 import httpx
 
 from ._exceptions import AuthenticationError, InvalidParameterError
-from ._options import check_headers
-from ._policy import finite_seconds
 from ._secrets import check_api_key, redact
+
+# The client classes import this module: the checks that need attrs (``_options``,
+# ``_policy``) import it where they run, at construction, so naming a class stays cheap.
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -97,8 +98,10 @@ def resolve_timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout:
     Checked here, at construction: NaN, infinity, a bool or a string would otherwise pass
     and fail at the first request with a raw ValueError or OverflowError. Inside an
     ``httpx.Timeout`` a phase may be None (httpx's "no limit" for that phase)."""
-    if timeout is None:
+    if timeout is None or timeout is DEFAULT_TIMEOUT:
         return DEFAULT_TIMEOUT
+    from ._policy import finite_seconds
+
     if isinstance(timeout, httpx.Timeout):
         for phase, value in timeout.as_dict().items():
             if value is not None and not finite_seconds(value, positive=True):
@@ -139,8 +142,12 @@ def key_fingerprint(api_key: str) -> str:
 
 def resolve_default_headers(default_headers: Mapping[str, str] | None) -> dict[str, str] | None:
     """A copy of ``default_headers``, checked as ``extra_headers`` is (no Authorization)."""
+    if default_headers is None:
+        return None
+    from ._options import check_headers
+
     check_headers("default_headers", default_headers)
-    return None if default_headers is None else dict(default_headers)
+    return dict(default_headers)
 
 
 def configured_headers(headers: httpx.Headers) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""The batch sends through the resources' own submit path with ``_request``'s ``on_send``
+"""The batch sends through the resources' own submit path with ``_send.request``'s ``on_send``
 hook: the hook runs once the budget's permit is taken and before the request leaves; if it
 refuses, nothing is sent and the permit comes back unsent."""
 
@@ -13,7 +13,9 @@ import pytest
 
 import nanobanana as nb
 from nanobanana import _protocol
+from nanobanana._async._send import request
 from nanobanana._options import NO_OPTIONS
+from nanobanana._sync._send import request as sync_request
 from nanobanana.testing import FakeNanoBanana
 
 pytestmark = pytest.mark.anyio
@@ -82,14 +84,14 @@ async def test_on_send_runs_after_the_permit_and_before_the_request(flavour: str
             rate_limit=RecordingLimiter(log),
             http_client=httpx.AsyncClient(transport=_transport(log)),
         ) as client:
-            await client._request(_protocol.credits(), NO_OPTIONS, on_send=hook)
+            await request(client, _protocol.credits(), NO_OPTIONS, on_send=hook)
     else:
         with nb.Client(
             api_key="nb_sk_x",
             rate_limit=SyncRecordingLimiter(log),
             http_client=httpx.Client(transport=_transport(log)),
         ) as sync:
-            sync._request(_protocol.credits(), NO_OPTIONS, on_send=hook)
+            sync_request(sync, _protocol.credits(), NO_OPTIONS, on_send=hook)
     assert log == ["acquire", "on_send", "send", "release(sent=True)"]
 
 
@@ -111,7 +113,7 @@ async def test_a_refusing_on_send_sends_nothing_and_frees_the_permit(flavour: st
             http_client=httpx.AsyncClient(transport=_transport(log)),
         ) as client:
             with pytest.raises(Refused):
-                await client._request(_protocol.credits(), NO_OPTIONS, on_send=hook)
+                await request(client, _protocol.credits(), NO_OPTIONS, on_send=hook)
     else:
         with nb.Client(
             api_key="nb_sk_x",
@@ -119,7 +121,7 @@ async def test_a_refusing_on_send_sends_nothing_and_frees_the_permit(flavour: st
             http_client=httpx.Client(transport=_transport(log)),
         ) as sync:
             with pytest.raises(Refused):
-                sync._request(_protocol.credits(), NO_OPTIONS, on_send=hook)
+                sync_request(sync, _protocol.credits(), NO_OPTIONS, on_send=hook)
     assert log == ["acquire", "on_send", "release(sent=False)"]
 
 

@@ -1,19 +1,19 @@
-"""AsyncClient: configuration, the connection pool, and the one place a request is sent."""
+"""AsyncClient: configuration, the connection pool, and the client's lifecycle.
+
+Naming ``nb.AsyncClient`` loads this module and no more of the package than the class
+needs (import time: a program pays for the rest when it makes its first client). What a
+client is made of (resources, limiter, poll scheduler; and through them the protocol,
+the models and attrs) is ``_client_parts``, which the constructor imports; requests are
+sent by ``_send``, which the resources load.
+"""
 
 from __future__ import annotations
 
-import logging
-import os
 import random
-from collections.abc import Mapping
-from pathlib import Path
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import httpx
 
-from .. import _policy, _protocol
-from .._clock import SYSTEM_CLOCK, AsyncTimeSource, Clock
 from .._config import (
     DEFAULT_MAX_RESPONSE_SIZE,
     DEFAULT_TIMEOUT,
@@ -29,23 +29,24 @@ from .._config import (
     resolve_max_retries,
     resolve_timeout,
 )
-from .._exceptions import InvalidParameterError, NanoBananaError, RateLimitError
-from .._limits import AsyncLimiter, AsyncLimiterFactory
-from .._log import logger, scrub_error
-from .._options import OnSend, RequestOptions
-from .._policy import PollPolicy, RateLimit
-from ._limiter import limiter_for
-from ._raw import AsyncClientWithRawResponse, AsyncRawResponse
-from ._resources import AsyncAccount, AsyncImages, AsyncModels, AsyncVideos
-from ._scheduler import AsyncPollScheduler
 
 if TYPE_CHECKING:
+    import os
+    from collections.abc import Mapping
+    from pathlib import Path
+    from types import TracebackType
+
     # typing.Self is 3.11+; checkers know typing_extensions, so it costs no dependency.
     from typing_extensions import Self
 
-__all__ = ["AsyncClient"]
+    from .._clock import AsyncTimeSource, Clock
+    from .._limits import AsyncLimiter, AsyncLimiterFactory
+    from .._policy import PollPolicy, RateLimit
+    from ._raw import AsyncClientWithRawResponse
+    from ._resources import AsyncAccount, AsyncImages, AsyncModels, AsyncVideos
+    from ._scheduler import AsyncPollScheduler
 
-T = TypeVar("T")
+__all__ = ["AsyncClient"]
 
 
 class _Default:
@@ -124,22 +125,29 @@ class AsyncClient:
         _transport: httpx.AsyncBaseTransport | None = None,
         _poll_scheduler: AsyncPollScheduler | None = None,
     ) -> None:
+        # Imported here, not with the class: the first client made loads it.
+        from . import _client_parts as parts
+
         self._api_key = resolve_api_key(api_key)
         self._base_url = resolve_base_url(base_url)
         if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
-            raise InvalidParameterError("http_client", http_client, "an httpx.AsyncClient or None")
+            raise parts.InvalidParameterError(
+                "http_client", http_client, "an httpx.AsyncClient or None"
+            )
         if timeout is None and http_client is not None:
             self._timeout = http_client.timeout  # the user configured it
         else:
             self._timeout = resolve_timeout(timeout)
         self._max_retries = resolve_max_retries(max_retries)
         self._max_response_size = resolve_max_response_size(max_response_size)
-        if poll_policy is not None and not isinstance(poll_policy, PollPolicy):
-            raise InvalidParameterError("poll_policy", poll_policy, "an nb.PollPolicy or None")
+        if poll_policy is not None and not isinstance(poll_policy, parts.PollPolicy):
+            raise parts.InvalidParameterError(
+                "poll_policy", poll_policy, "an nb.PollPolicy or None"
+            )
         self._poll_policy = poll_policy
-        self._clock = _clock or SYSTEM_CLOCK
+        self._clock = _clock or parts.SYSTEM_CLOCK
         self._default_headers = resolve_default_headers(default_headers)
-        self._headers = _protocol.api_headers(
+        self._headers = parts.protocol.api_headers(
             self._api_key,
             None if http_client is None else configured_headers(http_client.headers),
             self._default_headers,
@@ -149,8 +157,8 @@ class AsyncClient:
         if _limiter is not None:
             self._limiter: AsyncLimiter = _limiter
         else:
-            self._limiter = limiter_for(
-                RateLimit(60, per=60.0) if rate_limit is DEFAULT_RATE_LIMIT else rate_limit,
+            self._limiter = parts.limiter_for(
+                parts.RateLimit(60, per=60.0) if rate_limit is DEFAULT_RATE_LIMIT else rate_limit,
                 self._api_key,
                 self._clock,
             )
@@ -164,114 +172,12 @@ class AsyncClient:
             self._http = httpx.AsyncClient(timeout=DEFAULT_TIMEOUT, transport=_transport)
         self._random = random.Random()
         # Every wait of this client polls through it (turns, first-poll learning, outcomes).
-        self._poll_scheduler = _poll_scheduler or AsyncPollScheduler(self._clock)
-        self.images = AsyncImages(self)
-        self.videos = AsyncVideos(self)
-        self.account = AsyncAccount(self)
-        self.models = AsyncModels(self)
-        self.with_raw_response = AsyncClientWithRawResponse(self)
-
-    # -- the one place a request is sent ------------------------------------------------
-
-    async def _request(
-        self,
-        op: _protocol.Operation[T],
-        options: RequestOptions,
-        *,
-        on_send: OnSend | None = None,
-    ) -> T:
-        """Send ``op`` (see ``_request_raw``) and return its decoded answer."""
-        raw = await self._request_raw(op, options, on_send=on_send)
-        return raw.parse()
-
-    async def _request_raw(
-        self,
-        op: _protocol.Operation[T],
-        options: RequestOptions,
-        *,
-        on_send: OnSend | None = None,
-    ) -> AsyncRawResponse[T]:
-        """Send ``op`` with the call's ``options`` through the limiter with retries, and
-        decode its answer; the decoded answer comes with the response it was read from.
-
-        Every attempt waits for the key's budget; the slot is released when the answer
-        (or the failure) arrives, and freed at once when the request provably never left.
-        Whether to retry is ``_policy.retry_delay``'s decision: a generate request is
-        retried only when it never reached processing (a failed connect, a 429).
-
-        ``on_send`` (the batch's hook) runs on every attempt once the permit is taken,
-        just before the request leaves; if it raises, the permit is released unsent and
-        the error propagates: nothing was sent.
-        """
-        request = op.build(self._base_url, self._headers, options)
-        request.extensions["timeout"] = options.resolved_timeout(self._timeout).as_dict()
-        # Checked once a call: the clock reads below only feed the DEBUG line.
-        debug = logger.isEnabledFor(logging.DEBUG)
-        clock = self._clock
-        attempt = 0
-        while True:
-            waited_from = clock.now() if debug else 0.0
-            permit = await self._limiter.acquire()
-            started = clock.now() if debug else 0.0
-            if on_send is not None:
-                try:
-                    on_send()
-                except BaseException:
-                    permit.release(sent=False)
-                    raise
-            try:
-                # auth=None: a user's http_client configured with auth= must not replace
-                # the Bearer header (nor see the request).
-                response = await self._http.send(request, auth=None, stream=True)
-                try:
-                    unreadable = await _read_body(response, self._max_response_size, op.safety)
-                finally:
-                    await response.aclose()
-            except httpx.TransportError as exc:
-                permit.release(sent=not _policy.never_sent(exc))
-                error: NanoBananaError = _policy.classify_transport_error(exc, request, op.safety)
-                cause: BaseException | None = exc
-                outcome = type(exc).__name__
-            except BaseException:
-                permit.release(sent=True)  # cancelled mid-flight: it may have left
-                raise
-            else:
-                permit.release(sent=True)
-                outcome = str(response.status_code)
-                try:
-                    if unreadable is not None:
-                        raise unreadable
-                    result = op.parse(response)
-                except NanoBananaError as exc:
-                    error, cause = _policy.mark_unknown_fate(exc, op.safety), None
-                else:
-                    if debug:
-                        _log_request(request, outcome, attempt, waited_from, started, clock)
-                    return AsyncRawResponse(response, result)
-            if debug:
-                _log_request(request, outcome, attempt, waited_from, started, clock)
-            delay = _policy.retry_delay(
-                error, op.safety, attempt, self._max_retries, self._random.random
-            )
-            if isinstance(error, RateLimitError):
-                # The server's window is full: hold every waiter of this key, not just us.
-                self._limiter.pause(_policy.rate_limit_pause(error, attempt))
-            if delay is None:
-                scrub_error(error, self._api_key)
-                if cause is not None:
-                    scrub_error(cause, self._api_key)
-                raise error from cause
-            logger.info(
-                "%s %s: %s; retry %d of %d in %.2fs",
-                request.method,
-                request.url.path,
-                _describe(error),
-                attempt + 1,
-                self._max_retries,
-                delay,
-            )
-            attempt += 1
-            await clock.asleep(delay)
+        self._poll_scheduler = _poll_scheduler or parts.AsyncPollScheduler(self._clock)
+        self.images = parts.AsyncImages(self)
+        self.videos = parts.AsyncVideos(self)
+        self.account = parts.AsyncAccount(self)
+        self.models = parts.AsyncModels(self)
+        self.with_raw_response = parts.AsyncClientWithRawResponse(self)
 
     async def download(self, url: str, dest: str | os.PathLike[str]) -> Path:
         """Stream a result URL to a file.
@@ -388,7 +294,7 @@ class AsyncClient:
             max_response_size=self._max_response_size,
             # The limiter is given, so the clock never becomes a shared budget's (which
             # also needs the blocking ``sleep``): the copy only reads and sleeps on it.
-            _clock=cast(Clock, clock),
+            _clock=cast("Clock", clock),
             _limiter=limiter,
             _transport=self._transport,
         )
@@ -413,54 +319,3 @@ class AsyncClient:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} base_url={str(self._base_url)!r} api_key={redact(self._api_key)!r}>"
-
-
-async def _read_body(
-    response: httpx.Response, limit: int, safety: _protocol.Safety
-) -> NanoBananaError | None:
-    """Read a streamed answer's decoded body, stopping past ``limit`` bytes; the error
-    when it is too big or cannot be decoded, None when ``response.content`` is ready.
-
-    Counting decoded bytes as they stream is what stops a small gzip body that inflates
-    to gigabytes: memory holds at most ``limit`` plus what one network read inflates to
-    (httpx decodes a read at a time).
-    """
-    chunks: list[bytes] = []
-    size = 0
-    try:
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > limit:
-                return _protocol.response_too_large(response, limit, safety=safety)
-            chunks.append(chunk)
-    except httpx.DecodingError as exc:
-        return _protocol.undecodable_body(response, exc, safety=safety)
-    # What httpx's own aread() stores: .content, .text and .json() read it.
-    response._content = b"".join(chunks)
-    return None
-
-
-def _log_request(
-    request: httpx.Request,
-    outcome: str,
-    attempt: int,
-    waited_from: float,
-    started: float,
-    clock: Clock,
-) -> None:
-    """One DEBUG line per attempt: never the key (not in a path), never a body. The
-    attempt asked the limiter for a slot at ``waited_from`` and got it at ``started``."""
-    logger.debug(
-        "%s %s -> %s (attempt %d, waited %.3fs for the budget, took %.3fs)",
-        request.method,
-        request.url.path,
-        outcome,
-        attempt + 1,
-        started - waited_from,
-        clock.now() - started,
-    )
-
-
-def _describe(error: NanoBananaError) -> str:
-    status = getattr(error, "status_code", None)
-    return f"{type(error).__name__} {status}" if status is not None else type(error).__name__

@@ -17,6 +17,7 @@ from .._requests import CostRequest, ImageRequest, VideoRequest
 from ._download import save_results
 from ._raw import AsyncRawResponse
 from ._schema_methods import _AccountMethods, _ImageMethods, _ModelMethods, _VideoMethods
+from ._send import request_raw
 from ._tasks import AsyncImageTask, AsyncVideoTask, wait_for_task
 
 if TYPE_CHECKING:
@@ -94,7 +95,7 @@ class _TaskResource(_Resource, Generic[StatusT, TaskT, RequestT]):
                 f"got {type(request).__name__}",
             )
         op = _protocol.generate(request)
-        raw = await self._client._request_raw(op, options, on_send=on_send)
+        raw = await request_raw(self._client, op, options, on_send=on_send)
         task = self._new_task(raw.parse(), request.model, op.body)
         return AsyncRawResponse(raw.http_response, task)
 
@@ -103,7 +104,7 @@ class _TaskResource(_Resource, Generic[StatusT, TaskT, RequestT]):
         return raw.parse()
 
     async def _status_raw(self, task_id: str, options: RequestOptions) -> AsyncRawResponse[StatusT]:
-        return await self._client._request_raw(self._status_op(task_id), options)
+        return await request_raw(self._client, self._status_op(task_id), options)
 
     async def wait(
         self,
@@ -285,7 +286,7 @@ class AsyncAccount(_AccountMethods, _Resource):
         return raw.parse()
 
     async def _credits_raw(self, options: RequestOptions) -> AsyncRawResponse[Credits]:
-        return await self._client._request_raw(_protocol.credits(), options)
+        return await request_raw(self._client, _protocol.credits(), options)
 
     async def _submit(self, request: CostRequest, options: RequestOptions) -> CostEstimate:
         """A cost preview: ``calculate_cost`` and the batch's preflight come here."""
@@ -296,7 +297,7 @@ class AsyncAccount(_AccountMethods, _Resource):
         self, request: CostRequest, options: RequestOptions
     ) -> AsyncRawResponse[CostEstimate]:
         """The one way a cost preview is sent."""
-        return await self._client._request_raw(_protocol.calculate_cost(request), options)
+        return await request_raw(self._client, _protocol.calculate_cost(request), options)
 
 
 class AsyncModels(_ModelMethods, _Resource):
@@ -309,4 +310,4 @@ class AsyncModels(_ModelMethods, _Resource):
         return raw.parse()
 
     async def _list_raw(self, options: RequestOptions) -> AsyncRawResponse[ModelCatalog]:
-        return await self._client._request_raw(_protocol.models(), options)
+        return await request_raw(self._client, _protocol.models(), options)

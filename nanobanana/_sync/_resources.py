@@ -18,6 +18,7 @@ from .._requests import CostRequest, ImageRequest, VideoRequest
 from ._download import save_results
 from ._raw import RawResponse
 from ._schema_methods import _AccountMethods, _ImageMethods, _ModelMethods, _VideoMethods
+from ._send import request_raw
 from ._tasks import ImageTask, VideoTask, wait_for_task
 
 if TYPE_CHECKING:
@@ -95,7 +96,7 @@ class _TaskResource(_Resource, Generic[StatusT, TaskT, RequestT]):
                 f"got {type(request).__name__}",
             )
         op = _protocol.generate(request)
-        raw = self._client._request_raw(op, options, on_send=on_send)
+        raw = request_raw(self._client, op, options, on_send=on_send)
         task = self._new_task(raw.parse(), request.model, op.body)
         return RawResponse(raw.http_response, task)
 
@@ -104,7 +105,7 @@ class _TaskResource(_Resource, Generic[StatusT, TaskT, RequestT]):
         return raw.parse()
 
     def _status_raw(self, task_id: str, options: RequestOptions) -> RawResponse[StatusT]:
-        return self._client._request_raw(self._status_op(task_id), options)
+        return request_raw(self._client, self._status_op(task_id), options)
 
     def wait(
         self,
@@ -286,7 +287,7 @@ class Account(_AccountMethods, _Resource):
         return raw.parse()
 
     def _credits_raw(self, options: RequestOptions) -> RawResponse[Credits]:
-        return self._client._request_raw(_protocol.credits(), options)
+        return request_raw(self._client, _protocol.credits(), options)
 
     def _submit(self, request: CostRequest, options: RequestOptions) -> CostEstimate:
         """A cost preview: ``calculate_cost`` and the batch's preflight come here."""
@@ -297,7 +298,7 @@ class Account(_AccountMethods, _Resource):
         self, request: CostRequest, options: RequestOptions
     ) -> RawResponse[CostEstimate]:
         """The one way a cost preview is sent."""
-        return self._client._request_raw(_protocol.calculate_cost(request), options)
+        return request_raw(self._client, _protocol.calculate_cost(request), options)
 
 
 class Models(_ModelMethods, _Resource):
@@ -310,4 +311,4 @@ class Models(_ModelMethods, _Resource):
         return raw.parse()
 
     def _list_raw(self, options: RequestOptions) -> RawResponse[ModelCatalog]:
-        return self._client._request_raw(_protocol.models(), options)
+        return request_raw(self._client, _protocol.models(), options)

@@ -25,6 +25,7 @@ from .._models import ImageStatus, TaskCreated, VideoStatus, status_outcome
 from .._options import NO_OPTIONS
 from .._policy import PollPolicy
 from .._polling import Kind, PollState, StatusOp, profile, wait_timeout
+from ._send import request
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -83,7 +84,7 @@ def poll_once(resource: _TaskResource[S, Any, Any], state: PollState) -> S | Non
     try:
         op = StatusOp.wrap(resource._status_op(state.task_id))
         try:
-            polled = client._request(op, NO_OPTIONS)
+            polled = request(client, op, NO_OPTIONS)
         except _TRANSIENT as exc:
             retry_after = exc.retry_after if isinstance(exc, RateLimitError) else None
             state.after_error(client._clock.now(), retry_after)

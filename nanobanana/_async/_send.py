@@ -1,0 +1,182 @@
+"""The one place a request is sent: limiter, retries, the size cap, decoding.
+
+Its own module, not ``AsyncClient``'s methods, so that naming the client class costs
+little (import time): this module, and the protocol, policy, models and attrs it brings,
+load with the resources when the first client is made, and every call then runs on
+module globals, with no import on its path.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, TypeVar
+
+import httpx
+
+from .. import _policy, _protocol
+from .._exceptions import NanoBananaError, RateLimitError
+from .._log import logger, scrub_error
+from ._raw import AsyncRawResponse
+
+if TYPE_CHECKING:
+    from .._clock import Clock
+    from .._options import OnSend, RequestOptions
+    from ._client import AsyncClient
+
+__all__ = ["request", "request_raw"]
+
+T = TypeVar("T")
+
+
+async def request(
+    client: AsyncClient,
+    op: _protocol.Operation[T],
+    options: RequestOptions,
+    *,
+    on_send: OnSend | None = None,
+) -> T:
+    """Send ``op`` (see ``request_raw``) and return its decoded answer."""
+    raw = await request_raw(client, op, options, on_send=on_send)
+    return raw.parse()
+
+
+async def request_raw(
+    client: AsyncClient,
+    op: _protocol.Operation[T],
+    options: RequestOptions,
+    *,
+    on_send: OnSend | None = None,
+) -> AsyncRawResponse[T]:
+    """Send ``op`` with the call's ``options`` through the client's limiter with retries,
+    and decode its answer; the decoded answer comes with the response it was read from.
+
+    Every attempt waits for the key's budget; the slot is released when the answer
+    (or the failure) arrives, and freed at once when the request provably never left.
+    Whether to retry is ``_policy.retry_delay``'s decision: a generate request is
+    retried only when it never reached processing (a failed connect, a 429).
+
+    ``on_send`` (the batch's hook) runs on every attempt once the permit is taken,
+    just before the request leaves; if it raises, the permit is released unsent and
+    the error propagates: nothing was sent.
+    """
+    request = op.build(client._base_url, client._headers, options)
+    request.extensions["timeout"] = options.resolved_timeout(client._timeout).as_dict()
+    # Checked once a call: the clock reads below only feed the DEBUG line.
+    debug = logger.isEnabledFor(logging.DEBUG)
+    clock = client._clock
+    limiter = client._limiter
+    attempt = 0
+    while True:
+        waited_from = clock.now() if debug else 0.0
+        permit = await limiter.acquire()
+        started = clock.now() if debug else 0.0
+        if on_send is not None:
+            try:
+                on_send()
+            except BaseException:
+                permit.release(sent=False)
+                raise
+        try:
+            # auth=None: a user's http_client configured with auth= must not replace
+            # the Bearer header (nor see the request).
+            response = await client._http.send(request, auth=None, stream=True)
+            try:
+                unreadable = await _read_body(response, client._max_response_size, op.safety)
+            finally:
+                await response.aclose()
+        except httpx.TransportError as exc:
+            permit.release(sent=not _policy.never_sent(exc))
+            error: NanoBananaError = _policy.classify_transport_error(exc, request, op.safety)
+            cause: BaseException | None = exc
+            outcome = type(exc).__name__
+        except BaseException:
+            permit.release(sent=True)  # cancelled mid-flight: it may have left
+            raise
+        else:
+            permit.release(sent=True)
+            outcome = str(response.status_code)
+            try:
+                if unreadable is not None:
+                    raise unreadable
+                result = op.parse(response)
+            except NanoBananaError as exc:
+                error, cause = _policy.mark_unknown_fate(exc, op.safety), None
+            else:
+                if debug:
+                    _log_request(request, outcome, attempt, waited_from, started, clock)
+                return AsyncRawResponse(response, result)
+        if debug:
+            _log_request(request, outcome, attempt, waited_from, started, clock)
+        delay = _policy.retry_delay(
+            error, op.safety, attempt, client._max_retries, client._random.random
+        )
+        if isinstance(error, RateLimitError):
+            # The server's window is full: hold every waiter of this key, not just us.
+            limiter.pause(_policy.rate_limit_pause(error, attempt))
+        if delay is None:
+            scrub_error(error, client._api_key)
+            if cause is not None:
+                scrub_error(cause, client._api_key)
+            raise error from cause
+        logger.info(
+            "%s %s: %s; retry %d of %d in %.2fs",
+            request.method,
+            request.url.path,
+            _describe(error),
+            attempt + 1,
+            client._max_retries,
+            delay,
+        )
+        attempt += 1
+        await clock.asleep(delay)
+
+
+async def _read_body(
+    response: httpx.Response, limit: int, safety: _protocol.Safety
+) -> NanoBananaError | None:
+    """Read a streamed answer's decoded body, stopping past ``limit`` bytes; the error
+    when it is too big or cannot be decoded, None when ``response.content`` is ready.
+
+    Counting decoded bytes as they stream is what stops a small gzip body that inflates
+    to gigabytes: memory holds at most ``limit`` plus what one network read inflates to
+    (httpx decodes a read at a time).
+    """
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > limit:
+                return _protocol.response_too_large(response, limit, safety=safety)
+            chunks.append(chunk)
+    except httpx.DecodingError as exc:
+        return _protocol.undecodable_body(response, exc, safety=safety)
+    # What httpx's own aread() stores: .content, .text and .json() read it.
+    response._content = b"".join(chunks)
+    return None
+
+
+def _log_request(
+    request: httpx.Request,
+    outcome: str,
+    attempt: int,
+    waited_from: float,
+    started: float,
+    clock: Clock,
+) -> None:
+    """One DEBUG line per attempt: never the key (not in a path), never a body. The
+    attempt asked the limiter for a slot at ``waited_from`` and got it at ``started``."""
+    logger.debug(
+        "%s %s -> %s (attempt %d, waited %.3fs for the budget, took %.3fs)",
+        request.method,
+        request.url.path,
+        outcome,
+        attempt + 1,
+        started - waited_from,
+        clock.now() - started,
+    )
+
+
+def _describe(error: NanoBananaError) -> str:
+    status = getattr(error, "status_code", None)
+    return f"{type(error).__name__} {status}" if status is not None else type(error).__name__
