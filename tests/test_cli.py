@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -546,6 +547,18 @@ def _ctrl_c_in_a_generate(ledger: object, status: int, said: list[str], done: li
         done.append("the task id noted")
 
 
+@pytest.fixture
+def ctrl_c_on() -> Iterator[None]:
+    """SIGINT as in a foreground command, whatever the suite inherited (a background job
+    starts with it ignored)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.usefixtures("ctrl_c_on")
 def test_a_first_ctrl_c_once_the_generate_is_accepted_waits_for_the_block() -> None:
     import httpx
 
@@ -561,3 +574,22 @@ def test_a_first_ctrl_c_once_the_generate_is_accepted_waits_for_the_block() -> N
     with pytest.raises(KeyboardInterrupt):
         _ctrl_c_in_a_generate(ledger, 429, said, done)  # refused: nothing to wait for
     assert done == ["the task id noted"] and len(said) == 1
+
+
+def test_where_ctrl_c_is_ignored_a_generate_leaves_it_ignored() -> None:
+    """A command started in the background or under nohup ignores SIGINT: holding
+    interrupts around a generate call must not turn Ctrl-C back on."""
+    import httpx
+
+    from nanobanana._cli._stop import TaskLedger
+
+    ledger = TaskLedger(httpx.URL("https://api.example/v1/"))
+    said: list[str] = []
+    done: list[str] = []
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        _ctrl_c_in_a_generate(ledger, 200, said, done)  # ignored: no interrupt at all
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert done == ["the task id noted"] and said == []

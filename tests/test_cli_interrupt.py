@@ -32,6 +32,9 @@ pytestmark = pytest.mark.slow
 RUN_CLI = """
 import faulthandler, json, os, signal, sys
 faulthandler.register(signal.SIGUSR1)  # the test asks for every thread's stack on a hang
+# Ctrl-C as a terminal delivers it to a command in the foreground, whatever the suite was
+# started with: a background job (nohup, `cmd &` in a script) inherits SIGINT ignored.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import nanobanana.testing as testing
 from nanobanana._cli import main
 durations = os.environ.get("NB_TEST_FAKE_DURATIONS")

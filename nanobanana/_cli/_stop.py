@@ -116,7 +116,14 @@ def hold_interrupts(ledger: TaskLedger, say: Callable[[str], None]) -> Generator
     is on the wire, or once the server accepted it, waits for the end of the block (then
     interrupts); a second one, or one while nothing is charged, interrupts at once.
 
-    Outside the main thread (signals cannot be caught there) it does nothing."""
+    Outside the main thread (signals cannot be caught there), or where Ctrl-C is ignored
+    (a command started in the background, or under ``nohup``), it does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        yield
+        return
     held = False
     accepted = ledger.accepted
 
@@ -130,11 +137,7 @@ def hold_interrupts(ledger: TaskLedger, say: Callable[[str], None]) -> Generator
             "is not lost (Ctrl-C again to quit now)"
         )
 
-    try:
-        previous = signal.signal(signal.SIGINT, on_sigint)
-    except ValueError:  # not the main thread
-        yield
-        return
+    previous = signal.signal(signal.SIGINT, on_sigint)
     try:
         yield
     finally:
