@@ -167,7 +167,7 @@ class _History:
     seconds from submission to the answer of the task's first poll, ``duration`` the
     task's length when that poll found it running, None when it found it ended."""
 
-    __slots__ = ("_cache", "_items", "_swept", "probes")
+    __slots__ = ("_cache", "_items", "_swept", "probes", "target")
 
     def __init__(self) -> None:
         self._items: deque[tuple[float, float | None]] = deque(maxlen=WINDOW)
@@ -175,6 +175,9 @@ class _History:
         self._swept: list[tuple[float, int, int]] | None = None
         self.probes = 0
         """Probes planned for this profile (see ``DurationTracker.first_poll``)."""
+        self.target: float | None = None
+        """A quantile sooner than the priced one, to spend the rest of the budget
+        (``DurationTracker._fill``)."""
 
     def __len__(self) -> int:
         return len(self._items)
@@ -245,6 +248,15 @@ class _History:
             if best is None or cost <= best[0]:
                 best = (cost, point, q)
         return None if best is None else (best[1], best[2])
+
+    def sooner(self, point: float, q: float) -> tuple[float, float] | None:
+        """The next point of the grid sooner than ``point`` (reached from its ``q``), and
+        the highest of the ``QUANTILES`` at it; None when there is none."""
+        for lower in reversed([p for p in QUANTILES if p < q]):
+            x = self.quantile(lower)
+            if x is not None and x < point:
+                return x, lower
+        return None
 
     def _sweep(self) -> list[tuple[float, int, int]]:
         """Per point (every first poll and duration), lowest first: how many tasks were
@@ -353,6 +365,8 @@ class DurationTracker:
         if not self._dirty:
             return self._price
         self._dirty = False
+        for history in self._histories.values():
+            history.target = None
         known = [
             (self._weight(p), self._histories[p])
             for p in self._mix
@@ -382,7 +396,45 @@ class DurationTracker:
             else:
                 low = mid
         self._price = math.exp(high)
+        self._fill(known, total, budget - running(self._price))
         return self._price
+
+    def _fill(self, known: list[tuple[float, _History]], total: float, slack: float) -> None:
+        """Spend what the price leaves of the budget (call with the lock held).
+
+        The points are a grid, so the lowest price that keeps within the budget may leave
+        some of it: at that price a profile can jump from its 90% point to its 96% one
+        (past 93%, whose cost ties with them). Move profiles sooner, a step at a time (to
+        the next lower point of the grid), the step that saves the most waiting per share
+        of the budget first, while its share fits: with one profile, its first poll is
+        then the ``quantile`` point, as without a price.
+        """
+        at: dict[int, tuple[float, float]] = {}  # per history: (point, q) as moved so far
+        for _, history in known:
+            found = history.priced(self._price or 0.0)
+            if found is not None:
+                at[id(history)] = found
+        while True:
+            best: tuple[float, float, _History, tuple[float, float]] | None = None
+            for weight, history in known:
+                if id(history) not in at:
+                    continue
+                point, q = at[id(history)]
+                step = history.sooner(point, q)
+                if step is None:
+                    continue
+                share = weight * (q - step[1]) / total
+                if share > slack + 1e-9:
+                    continue
+                rate = weight * (q + step[1]) / 2 * (point - step[0]) / share
+                if best is None or rate > best[0]:
+                    best = (rate, share, history, step)
+            if best is None:
+                return
+            _, share, history, step = best
+            at[id(history)] = step
+            history.target = step[1]
+            slack -= share
 
     def _point(self, kind: str, key: str | None) -> tuple[float, float]:
         """The first-poll estimate and the share of tasks it is meant to find ended: of the
@@ -396,6 +448,10 @@ class DurationTracker:
             if price is not None:
                 found = history.priced(price)
                 if found is not None:
+                    if history.target is not None and history.target < found[1]:
+                        sooner = history.quantile(history.target)
+                        if sooner is not None:
+                            return max(_MIN_FIRST, sooner), history.target
                     return max(_MIN_FIRST, found[0]), found[1]
             quantile = history.quantile(self.quantile)
             if quantile is not None:

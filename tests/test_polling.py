@@ -301,3 +301,23 @@ def test_a_single_profile_keeps_its_quantile_point_under_the_price() -> None:
     assert tracker.first_poll("image", "m|", lambda: 0.5) == 15.0
     assert tracker.price is not None
     assert tracker.estimate("image", "m|") == 15.0
+
+
+def test_what_the_price_leaves_of_the_budget_moves_first_polls_sooner() -> None:
+    # 56 tasks of 1..56 s, then 2 of 80 s, 4 of 81 s, 2 of 82 s, all probed at 0.5 s: the
+    # grid's 90%, 93%, 96% and 98% points are 56, 80, 81 and 81 s. From 56 to 80 s costs
+    # 24 s of waiting for 3% of the tasks; from 80 to 81 s, 1 s for 3% more: past some
+    # price the cheapest point jumps from 56 to 81 s, skipping 80. Within the 7% budget the
+    # lowest price puts it at 81 s (2% running); the 5% left moves it to 80 s (7%): the
+    # 93% point, where a profile alone is polled without a price.
+    tracker = DurationTracker()
+    durations = [*range(1, 57), 80, 80, 81, 81, 81, 81, 82, 82]
+    for duration in durations:
+        tracker.record("image", "m|", 0.5, float(duration))
+    history = tracker._histories[("image", "m|")]
+    assert [history.quantile(q) for q in QUANTILES[-4:]] == [56.0, 80.0, 81.0, 81.0]
+    assert tracker.first_poll("image", "m|", lambda: 0.5) == 80.0
+    price = tracker.price
+    assert price is not None
+    assert history.priced(price) == (81.0, 0.98)
+    assert history.quantile(tracker.quantile) == 80.0
