@@ -12,11 +12,16 @@ one poll per task, landing just after the task ends. The pieces:
   the model and then the kind while a profile is new. Each finished task leaves one
   observation: when its first poll came, and its duration when that poll found it still
   running (read from ``progress``: at progress p after t seconds, the task takes about
-  t * 100 / p). From those the tracker estimates the ``FIRST_POLL_QUANTILE`` quantile of
-  the durations without bias (a task's first poll time does not depend on its own
-  duration; see ``_History.quantile``), and plans the first poll there. A few tasks are
-  *probes*, first polled earlier, so that the estimate can also come down; more of them
-  while a profile is new, or when first polls stop finding tasks running.
+  t * 100 / p). From those the tracker estimates quantiles of the durations without bias
+  (a task's first poll time does not depend on its own duration; see
+  ``_History.quantile``). With one profile the first poll goes to the
+  ``FIRST_POLL_QUANTILE`` point; with several, one *price* (seconds of waiting a request
+  is worth) places each profile's first poll where it costs least, and is set so that
+  the same share of all tasks, ``1 - FIRST_POLL_QUANTILE``, are still running at it: the
+  extra polls go to the profiles where they save the most waiting (see
+  ``DurationTracker``). A few tasks are *probes*, first polled earlier, so that the
+  estimate can also come down; more of them while a profile is new, or when first polls
+  stop finding tasks running.
 * ``PollState``: one waiting task: its deadline, poll count and next due time, in API
   seconds of the client's clock. After a poll that finds the task running, the next one
   is planned from the estimate of the *remaining* time (progress, else what the tracker
@@ -31,7 +36,6 @@ All times are API seconds on the client's ``Clock``; randomness comes from an in
 
 from __future__ import annotations
 
-import bisect
 import math
 import random
 import threading
@@ -76,9 +80,11 @@ DEFAULT_TIMEOUTS: dict[str, float] = {"image": 600.0, "video": 1800.0}
 """The default deadline of a ``wait`` per kind, in seconds of API time (10 and 30 min)."""
 
 FIRST_POLL_QUANTILE = 0.93
-"""The quantile of the durations the first poll aims at: about 93% of tasks are done by
-their first poll; the rest get a second one planned from their progress. Higher costs
-latency for every task; lower costs requests (each one a share of the budget)."""
+"""About 93% of tasks are done by their first poll; the rest get a second one planned
+from their progress. Higher costs latency for every task; lower costs requests (each one
+a share of the budget). With one profile, the quantile of its durations the first poll
+aims at; with several, the share of all tasks done by their first poll (the profiles'
+own shares differ: see ``DurationTracker``)."""
 
 JITTER = 0.05
 """Adaptive first polls are jittered by ±5% (inside the ±20% a PollPolicy promises)."""
@@ -97,6 +103,13 @@ PROBE_RATE_LOST = 0.3
 """The share while first polls find (almost) no task running: the estimate may be high."""
 PROBE_SPAN = (0.3, 0.8)
 """A probe's first poll comes at this fraction of the current estimate (uniform)."""
+QUANTILES = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.96, 0.98)
+"""The points a profile's first poll may go to (quantiles of its durations): a grid, fine
+near the top, where a single profile's first polls go."""
+RATE_MEMORY = 128
+"""Tasks over which the mix of profiles (the weight of each in the budget) is counted."""
+PRICE_RANGE = (0.01, 100_000.0)
+"""Seconds of waiting a request may be worth: the bounds of the price."""
 MIN_GAP = 0.5
 """Seconds: a poll planned after a running status comes at least this much later."""
 _MIN_FIRST = 0.5
@@ -154,13 +167,17 @@ class _History:
     seconds from submission to the answer of the task's first poll, ``duration`` the
     task's length when that poll found it running, None when it found it ended."""
 
-    __slots__ = ("_cache", "_items", "probes")
+    __slots__ = ("_cache", "_items", "_swept", "probes", "target")
 
     def __init__(self) -> None:
         self._items: deque[tuple[float, float | None]] = deque(maxlen=WINDOW)
         self._cache: dict[float, float | None] = {}
+        self._swept: list[tuple[float, int, int]] | None = None
         self.probes = 0
         """Probes planned for this profile (see ``DurationTracker.first_poll``)."""
+        self.target: float | None = None
+        """A quantile sooner than the priced one, to spend the rest of the budget
+        (``DurationTracker._fill``)."""
 
     def __len__(self) -> int:
         return len(self._items)
@@ -168,6 +185,7 @@ class _History:
     def add(self, first: float, duration: float | None) -> None:
         self._items.append((first, duration))
         self._cache.clear()
+        self._swept = None
 
     def quantile(self, q: float) -> float | None:
         """The point past which at most ``1 - q`` of the tasks last; None until known.
@@ -182,32 +200,92 @@ class _History:
         """
         if q in self._cache:
             return self._cache[q]
-        items = sorted(self._items, key=lambda item: item[0])
-        points = sorted({f for f, _ in items} | {d for _, d in items if d is not None})
-        longer: list[float] = []  # durations of the tasks polled by x (running at first)
-        seen = i = 0
         found: float | None = None
         informed = False
-        for x in points:
-            while i < len(items) and items[i][0] <= x:
-                duration = items[i][1]
-                if duration is not None:
-                    bisect.insort(longer, duration)
-                seen += 1
-                i += 1
+        last = 0.0
+        for x, seen, exceeding in self._sweep():
             if seen < MIN_OBSERVATIONS:
                 continue
             informed = True
-            exceeding = len(longer) - bisect.bisect_right(longer, x)
+            last = x
             # "Too many" beyond chance: one task in ten past x says little when ten tell.
             if exceeding > (1.0 - q) * seen + SLACK * math.sqrt(seen * q * (1.0 - q)):
                 found = None  # too many lasted longer than x: the answer is further on
             elif found is None:
                 found = x
         if informed and found is None:
-            found = points[-1]  # every point so far is too soon: the last one, at least
+            found = last  # every point so far is too soon: the last one, at least
         self._cache[q] = found
         return found
+
+    def priced(self, price: float) -> tuple[float, float] | None:
+        """The first poll that costs least at ``price`` seconds of waiting per request, and
+        the share of tasks it finds ended (None until the history knows its durations).
+
+        A first poll at ``t`` makes a task that ended at ``d < t`` wait ``t - d`` for its
+        result, and a task still running spend one more request (its next poll comes where
+        its progress says it ends): per task, ``J(t) = E[(t - D)+] + price * (1 - F(t))``,
+        with ``F`` the share of durations up to ``t``. The candidates are the ``QUANTILES``
+        of the durations (estimated by ``quantile``, so every candidate is a point the
+        history can judge, and ``F`` is known there: its ``q``). Between two of them,
+        ``E[(t - D)+]`` grows by the integral of ``F`` (trapezoids). Where ``F`` has a
+        density ``f`` the best point has ``F / f = price``: a poll ``dt`` sooner saves
+        ``F dt`` of waiting and costs ``f dt`` requests. Comparing costs rather than
+        solving that holds also for durations of several modes (``F / f`` not monotone).
+        """
+        best: tuple[float, float, float] | None = None  # (J, point, q)
+        wait = 0.0
+        previous: tuple[float, float] | None = None
+        for q in QUANTILES:
+            point = self.quantile(q)
+            if point is None:
+                return None
+            if previous is not None:
+                point = max(point, previous[0])
+                wait += (previous[1] + q) / 2 * (point - previous[0])
+            previous = (point, q)
+            cost = wait + price * (1.0 - q)
+            if best is None or cost <= best[0]:
+                best = (cost, point, q)
+        return None if best is None else (best[1], best[2])
+
+    def sooner(self, point: float, q: float) -> tuple[float, float] | None:
+        """The next point of the grid sooner than ``point`` (reached from its ``q``), and
+        the highest of the ``QUANTILES`` at it; None when there is none."""
+        for lower in reversed([p for p in QUANTILES if p < q]):
+            x = self.quantile(lower)
+            if x is not None and x < point:
+                return x, lower
+        return None
+
+    def _sweep(self) -> list[tuple[float, int, int]]:
+        """Per point (every first poll and duration), lowest first: how many tasks were
+        first polled by it, and how many of those lasted longer (one pass, shared by every
+        quantile asked of the same history)."""
+        if self._swept is not None:
+            return self._swept
+        # (x, what happens there): 0 polled and found ended, 1 polled and running, 2 ends
+        events: list[tuple[float, int]] = []
+        for first, duration in self._items:
+            running = duration is not None and duration > first
+            events.append((first, int(running)))
+            if duration is not None and running:
+                events.append((duration, 2))
+        events.sort(key=lambda event: event[0])
+        swept: list[tuple[float, int, int]] = []
+        seen = longer = j = 0
+        for x in sorted({at for at, _ in events}):
+            while j < len(events) and events[j][0] <= x:
+                what = events[j][1]
+                if what < 2:
+                    seen += 1
+                    longer += what
+                else:
+                    longer -= 1
+                j += 1
+            swept.append((x, seen, longer))
+        self._swept = swept
+        return swept
 
     def running_share(self, x: float) -> float | None:
         """The share of tasks first polled by ``x`` that were still running at their first
@@ -229,13 +307,31 @@ class _History:
 class DurationTracker:
     """What this client has learned about task durations, per profile (see the module
     docstring). Pure: every decision takes the rng it uses; thread-safe, since the sync
-    client may wait from many threads."""
+    client may wait from many threads.
 
-    __slots__ = ("_histories", "_lock", "quantile")
+    Where first polls go, once profiles are known: at one *price* for every profile, since
+    they all spend one budget, and a first poll that finds its task running costs the
+    same request whatever the task. Each profile's first poll is the point that costs
+    least at that price (``_History.priced``), and the price is the lowest at which the
+    tasks submitted lately (their mix of profiles, over ``RATE_MEMORY`` tasks) would find
+    no more than ``1 - quantile`` of them running. So the extra requests go where they
+    save the most waiting: to profiles whose durations spread wide (a minute-long spread
+    of videos) rather than to ones whose last seconds are all that is left to gain. With
+    one profile this is the ``quantile`` point. The price is read off the histories
+    directly, not steered by the misses it causes: that loop would wait minutes for the
+    misses of long tasks and overshoot.
+    """
+
+    __slots__ = ("_count", "_dirty", "_histories", "_lock", "_mix", "_price", "quantile")
 
     def __init__(self, quantile: float = FIRST_POLL_QUANTILE) -> None:
         self.quantile: float = quantile
         self._histories: dict[tuple[str, str | None], _History] = {}
+        self._mix: dict[tuple[str, str | None], tuple[float, int]] = {}
+        """Per profile planned: its decayed count of tasks, as of the ``_count``-th plan."""
+        self._count = 0
+        self._price: float | None = None
+        self._dirty = True
         self._lock = threading.Lock()
 
     @staticmethod
@@ -250,16 +346,120 @@ class DurationTracker:
         levels.append((kind, None))
         return levels
 
-    def _known(self, kind: str, key: str | None) -> float:
-        """The first-poll estimate: of the most specific level that has one, else the
-        kind's default."""
+    def _weight(self, profile: tuple[str, str | None]) -> float:
+        weight, at = self._mix[profile]
+        return weight * (1.0 - 1.0 / RATE_MEMORY) ** (self._count - at)
+
+    @property
+    def price(self) -> float | None:
+        """Seconds of waiting that one extra request is worth, for this client's mix of
+        tasks; None while no profile is known."""
+        with self._lock:
+            return self._priced()
+
+    def _priced(self) -> float | None:
+        """The price (call with the lock held): the lowest at which the profiles' best
+        first polls would find at most ``1 - quantile`` of the tasks still running, their
+        shares weighted by the mix (bisection: a higher price never moves a point sooner).
+        """
+        if not self._dirty:
+            return self._price
+        self._dirty = False
+        for history in self._histories.values():
+            history.target = None
+        known = [
+            (self._weight(p), self._histories[p])
+            for p in self._mix
+            if p in self._histories and self._histories[p].priced(1.0) is not None
+        ]
+        if not known:
+            self._price = None
+            return None
+        total = sum(w for w, _ in known)
+        budget = 1.0 - self.quantile
+
+        def running(price: float) -> float:
+            share = 0.0
+            for weight, history in known:
+                found = history.priced(price)
+                if found is not None:
+                    share += weight * (1.0 - found[1])
+            return share / total
+
+        low, high = math.log(PRICE_RANGE[0]), math.log(PRICE_RANGE[1])
+        if running(PRICE_RANGE[0]) <= budget + 1e-9:
+            high = low
+        while high - low > 1e-3:  # to 0.1% of the price
+            mid = (low + high) / 2
+            if running(math.exp(mid)) <= budget + 1e-9:
+                high = mid
+            else:
+                low = mid
+        self._price = math.exp(high)
+        self._fill(known, total, budget - running(self._price))
+        return self._price
+
+    def _fill(self, known: list[tuple[float, _History]], total: float, slack: float) -> None:
+        """Spend what the price leaves of the budget (call with the lock held).
+
+        The points are a grid, so the lowest price that keeps within the budget may leave
+        some of it: at that price a profile can jump from its 90% point to its 96% one
+        (past 93%, whose cost ties with them). Move profiles sooner, a step at a time (to
+        the next lower point of the grid), the step that saves the most waiting per share
+        of the budget first, while its share fits: with one profile, its first poll is
+        then the ``quantile`` point, as without a price.
+        """
+        at: dict[int, tuple[float, float]] = {}  # per history: (point, q) as moved so far
+        for _, history in known:
+            found = history.priced(self._price or 0.0)
+            if found is not None:
+                at[id(history)] = found
+        while True:
+            best: tuple[float, float, _History, tuple[float, float]] | None = None
+            for weight, history in known:
+                if id(history) not in at:
+                    continue
+                point, q = at[id(history)]
+                step = history.sooner(point, q)
+                if step is None:
+                    continue
+                share = weight * (q - step[1]) / total
+                if share > slack + 1e-9:
+                    continue
+                rate = weight * (q + step[1]) / 2 * (point - step[0]) / share
+                if best is None or rate > best[0]:
+                    best = (rate, share, history, step)
+            if best is None:
+                return
+            _, share, history, step = best
+            at[id(history)] = step
+            history.target = step[1]
+            slack -= share
+
+    def _point(self, kind: str, key: str | None) -> tuple[float, float]:
+        """The first-poll estimate and the share of tasks it is meant to find ended: of the
+        most specific level that has one (priced when a price is known, else the
+        ``quantile`` point), else the kind's default."""
+        price = self._priced()
         for level in self._levels(kind, key):
             history = self._histories.get(level)
-            if history is not None:
-                found = history.quantile(self.quantile)
+            if history is None:
+                continue
+            if price is not None:
+                found = history.priced(price)
                 if found is not None:
-                    return max(_MIN_FIRST, found)
-        return DEFAULT_POLICIES[kind].initial_delay
+                    if history.target is not None and history.target < found[1]:
+                        sooner = history.quantile(history.target)
+                        if sooner is not None:
+                            return max(_MIN_FIRST, sooner), history.target
+                    return max(_MIN_FIRST, found[0]), found[1]
+            quantile = history.quantile(self.quantile)
+            if quantile is not None:
+                return max(_MIN_FIRST, quantile), self.quantile
+        return DEFAULT_POLICIES[kind].initial_delay, self.quantile
+
+    def _known(self, kind: str, key: str | None) -> float:
+        return self._point(kind, key)[0]
 
     def estimate(self, kind: str, key: str | None) -> float:
         """Seconds after submission at which a first poll should come (un-jittered)."""
@@ -272,15 +472,20 @@ class DurationTracker:
 
         Probes: the first ``MIN_OBSERVATIONS`` tasks of a new profile (what it takes to
         know it), then ``PROBE_RATE_LOST`` of them while first polls find almost no task
-        still running (the estimate may be too high: only an earlier poll can tell), else
-        ``PROBE_RATE``.
+        still running, a quarter of what they should (the estimate may be too high: only an
+        earlier poll can tell), else ``PROBE_RATE``.
         """
-        q = self.quantile
         with self._lock:
-            estimate = self._known(kind, key)
-            own = self._histories.get((kind, key))
+            self._count += 1
+            profile = (kind, key)
+            weight = self._weight(profile) if profile in self._mix else 0.0
+            self._mix[profile] = (weight + 1.0, self._count)
+            if weight == 0.0:
+                self._dirty = True
+            estimate, q = self._point(kind, key)
+            own = self._histories.get(profile)
             if own is None:
-                own = self._histories[(kind, key)] = _History()
+                own = self._histories[profile] = _History()
             if len(own) < MIN_OBSERVATIONS:
                 rate = 1.0 if own.probes < MIN_OBSERVATIONS else 0.0
             else:
@@ -316,6 +521,7 @@ class DurationTracker:
                 if history is None:
                     history = self._histories[level] = _History()
                 history.add(first, duration)
+            self._dirty = True
 
 
 class Submissions:

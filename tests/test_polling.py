@@ -13,8 +13,10 @@ from nanobanana._polling import (
     DEFAULT_POLICIES,
     DEFAULT_TIMEOUTS,
     MIN_OBSERVATIONS,
+    QUANTILES,
     DurationTracker,
     PollState,
+    _History,
     note_unknown_status,
     profile,
 )
@@ -247,3 +249,75 @@ def test_unknown_status_is_logged_once(caplog: pytest.LogCaptureFixture) -> None
     note_unknown_status("pending")
     messages = [r.getMessage() for r in caplog.records if "warming-up-xyz" in r.getMessage()]
     assert len(messages) == 1
+
+
+def test_the_priced_first_poll_trades_waiting_for_requests() -> None:
+    # 64 tasks probed at 0.5 s, lasting 1, 2, ..., 64 s: every duration known. The
+    # quantiles of the grid: 20% -> 10 s, 30% -> 16 s, 40% -> 22 s, 50% -> 28 s, 60% -> 35 s.
+    history = _History()
+    for duration in range(1, 65):
+        history.add(0.5, float(duration))
+    assert [history.quantile(q) for q in QUANTILES[:5]] == [10.0, 16.0, 22.0, 28.0, 35.0]
+    # At 30 s of waiting per request, J(t) = E[(t - D)+] + 30 * (1 - F(t)) from 10 s on:
+    # 24 at 10 s; 1.5 + 21 at 16 s; 3.6 + 18 at 22 s; 6.3 + 15 = 21.3 at 28 s (least);
+    # 10.15 + 12 at 35 s. About where F / f = t = 30 s, as for any uniform spread.
+    assert history.priced(30.0) == (28.0, 0.5)
+    # Requests for free: the soonest point; dear: the 98% one.
+    assert history.priced(0.0) == (10.0, 0.2)
+    assert history.priced(1000.0) == (62.0, 0.98)
+
+
+def test_one_price_sends_the_extra_polls_to_the_profile_where_they_save_most() -> None:
+    # Nine images of 10-20 s for one video of 100-300 s, all durations known. Polling the
+    # images at their 98% point and the video at its median finds 0.9 * 2% + 0.1 * 50% =
+    # 6.8% of the tasks running, within the 7% budget: the video's first poll comes some
+    # 100 s sooner at the cost of its extra requests, the images' ~1 s later.
+    tracker = DurationTracker()
+    for i in range(64):
+        tracker.record("image", "img|", 0.5, 10.0 + 10.0 * i / 63)
+        tracker.record("video", "vid|", 0.5, 100.0 + 200.0 * i / 63)
+    rng = itertools.cycle([0.5]).__next__
+    for _ in range(9):
+        tracker.first_poll("image", "img|", rng)
+    tracker.first_poll("video", "vid|", rng)
+    assert tracker.estimate("image", "img|") == pytest.approx(10.0 + 10.0 * 61 / 63)
+    assert tracker.estimate("video", "vid|") == pytest.approx(100.0 + 200.0 * 27 / 63)
+    price = tracker.price
+    assert price is not None
+    # The lowest price with that share: a little less, and one profile moves sooner.
+    cheaper = price * 0.99
+    image, video = tracker._histories[("image", "img|")], tracker._histories[("video", "vid|")]
+    assert image.priced(price) == (pytest.approx(10.0 + 10.0 * 61 / 63), 0.98)
+    assert video.priced(price) == (pytest.approx(100.0 + 200.0 * 27 / 63), 0.5)
+    image_cheaper, video_cheaper = image.priced(cheaper), video.priced(cheaper)
+    assert image_cheaper is not None and video_cheaper is not None
+    assert 0.9 * (1 - image_cheaper[1]) + 0.1 * (1 - video_cheaper[1]) > 0.07
+
+
+def test_a_single_profile_keeps_its_quantile_point_under_the_price() -> None:
+    # One profile: the price settles where its own share is the budget, at the 93% point
+    # (as before there was a price): the tracker of _learned, first polled at 15 s.
+    tracker = _learned("m|")
+    assert tracker.first_poll("image", "m|", lambda: 0.5) == 15.0
+    assert tracker.price is not None
+    assert tracker.estimate("image", "m|") == 15.0
+
+
+def test_what_the_price_leaves_of_the_budget_moves_first_polls_sooner() -> None:
+    # 56 tasks of 1..56 s, then 2 of 80 s, 4 of 81 s, 2 of 82 s, all probed at 0.5 s: the
+    # grid's 90%, 93%, 96% and 98% points are 56, 80, 81 and 81 s. From 56 to 80 s costs
+    # 24 s of waiting for 3% of the tasks; from 80 to 81 s, 1 s for 3% more: past some
+    # price the cheapest point jumps from 56 to 81 s, skipping 80. Within the 7% budget the
+    # lowest price puts it at 81 s (2% running); the 5% left moves it to 80 s (7%): the
+    # 93% point, where a profile alone is polled without a price.
+    tracker = DurationTracker()
+    durations = [*range(1, 57), 80, 80, 81, 81, 81, 81, 82, 82]
+    for duration in durations:
+        tracker.record("image", "m|", 0.5, float(duration))
+    history = tracker._histories[("image", "m|")]
+    assert [history.quantile(q) for q in QUANTILES[-4:]] == [56.0, 80.0, 81.0, 81.0]
+    assert tracker.first_poll("image", "m|", lambda: 0.5) == 80.0
+    price = tracker.price
+    assert price is not None
+    assert history.priced(price) == (81.0, 0.98)
+    assert history.quantile(tracker.quantile) == 80.0
