@@ -167,7 +167,7 @@ class _History:
     seconds from submission to the answer of the task's first poll, ``duration`` the
     task's length when that poll found it running, None when it found it ended."""
 
-    __slots__ = ("_cache", "_items", "_swept", "probes", "target")
+    __slots__ = ("_cache", "_items", "_swept", "probes")
 
     def __init__(self) -> None:
         self._items: deque[tuple[float, float | None]] = deque(maxlen=WINDOW)
@@ -175,9 +175,6 @@ class _History:
         self._swept: list[tuple[float, int, int]] | None = None
         self.probes = 0
         """Probes planned for this profile (see ``DurationTracker.first_poll``)."""
-        self.target: float | None = None
-        """A quantile sooner than the priced one, to spend the rest of the budget
-        (``DurationTracker._fill``)."""
 
     def __len__(self) -> int:
         return len(self._items)
@@ -322,7 +319,16 @@ class DurationTracker:
     misses of long tasks and overshoot.
     """
 
-    __slots__ = ("_count", "_dirty", "_histories", "_lock", "_mix", "_price", "quantile")
+    __slots__ = (
+        "_count",
+        "_dirty",
+        "_histories",
+        "_lock",
+        "_mix",
+        "_price",
+        "_sooner",
+        "quantile",
+    )
 
     def __init__(self, quantile: float = FIRST_POLL_QUANTILE) -> None:
         self.quantile: float = quantile
@@ -331,6 +337,9 @@ class DurationTracker:
         """Per profile planned: its decayed count of tasks, as of the ``_count``-th plan."""
         self._count = 0
         self._price: float | None = None
+        self._sooner: dict[tuple[str, str | None], float] = {}
+        """Per profile moved sooner than its priced point: the quantile it goes to, to
+        spend the rest of the budget (``_fill``)."""
         self._dirty = True
         self._lock = threading.Lock()
 
@@ -365,22 +374,21 @@ class DurationTracker:
         if not self._dirty:
             return self._price
         self._dirty = False
-        for history in self._histories.values():
-            history.target = None
+        self._sooner.clear()
         known = [
-            (self._weight(p), self._histories[p])
+            (p, self._weight(p), self._histories[p])
             for p in self._mix
             if p in self._histories and self._histories[p].priced(1.0) is not None
         ]
         if not known:
             self._price = None
             return None
-        total = sum(w for w, _ in known)
+        total = sum(w for _, w, _ in known)
         budget = 1.0 - self.quantile
 
         def running(price: float) -> float:
             share = 0.0
-            for weight, history in known:
+            for _, weight, history in known:
                 found = history.priced(price)
                 if found is not None:
                     share += weight * (1.0 - found[1])
@@ -399,7 +407,12 @@ class DurationTracker:
         self._fill(known, total, budget - running(self._price))
         return self._price
 
-    def _fill(self, known: list[tuple[float, _History]], total: float, slack: float) -> None:
+    def _fill(
+        self,
+        known: list[tuple[tuple[str, str | None], float, _History]],
+        total: float,
+        slack: float,
+    ) -> None:
         """Spend what the price leaves of the budget (call with the lock held).
 
         The points are a grid, so the lowest price that keeps within the budget may leave
@@ -409,17 +422,17 @@ class DurationTracker:
         of the budget first, while its share fits: with one profile, its first poll is
         then the ``quantile`` point, as without a price.
         """
-        at: dict[int, tuple[float, float]] = {}  # per history: (point, q) as moved so far
-        for _, history in known:
+        at: dict[tuple[str, str | None], tuple[float, float]] = {}  # (point, q) so far
+        for profile, _, history in known:
             found = history.priced(self._price or 0.0)
             if found is not None:
-                at[id(history)] = found
+                at[profile] = found
         while True:
-            best: tuple[float, float, _History, tuple[float, float]] | None = None
-            for weight, history in known:
-                if id(history) not in at:
+            best: tuple[float, float, tuple[str, str | None], tuple[float, float]] | None = None
+            for profile, weight, history in known:
+                if profile not in at:
                     continue
-                point, q = at[id(history)]
+                point, q = at[profile]
                 step = history.sooner(point, q)
                 if step is None:
                     continue
@@ -428,12 +441,12 @@ class DurationTracker:
                     continue
                 rate = weight * (q + step[1]) / 2 * (point - step[0]) / share
                 if best is None or rate > best[0]:
-                    best = (rate, share, history, step)
+                    best = (rate, share, profile, step)
             if best is None:
                 return
-            _, share, history, step = best
-            at[id(history)] = step
-            history.target = step[1]
+            _, share, profile, step = best
+            at[profile] = step
+            self._sooner[profile] = step[1]
             slack -= share
 
     def _point(self, kind: str, key: str | None) -> tuple[float, float]:
@@ -448,10 +461,11 @@ class DurationTracker:
             if price is not None:
                 found = history.priced(price)
                 if found is not None:
-                    if history.target is not None and history.target < found[1]:
-                        sooner = history.quantile(history.target)
+                    target = self._sooner.get(level)
+                    if target is not None and target < found[1]:
+                        sooner = history.quantile(target)
                         if sooner is not None:
-                            return max(_MIN_FIRST, sooner), history.target
+                            return max(_MIN_FIRST, sooner), target
                     return max(_MIN_FIRST, found[0]), found[1]
             quantile = history.quantile(self.quantile)
             if quantile is not None:
