@@ -118,10 +118,10 @@ def hold_interrupts(ledger: TaskLedger, say: Callable[[str], None]) -> Generator
 
     Outside the main thread (signals cannot be caught there), or where Ctrl-C is ignored
     (a command started in the background, or under ``nohup``), it does nothing."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    ):
         yield
         return
     held = False
