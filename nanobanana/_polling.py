@@ -41,6 +41,7 @@ import random
 import threading
 from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
 
 import attrs
@@ -114,6 +115,9 @@ MIN_GAP = 0.5
 """Seconds: a poll planned after a running status comes at least this much later."""
 _MIN_FIRST = 0.5
 """Seconds: the adaptive first poll never comes sooner than this."""
+OFFSET_MEMORY = 64
+"""Ended tasks whose completion times bound the server's clock offset (recent ones only:
+a clock that steps is followed within this many tasks)."""
 
 _DURATION_FIELDS = (
     "mode",
@@ -163,14 +167,18 @@ def jittered(nominal: float, rng: Callable[[], float], spread: float = JITTER) -
 
 
 class _History:
-    """The recent finished tasks of one profile: ``(first, duration)`` pairs, ``first`` the
-    seconds from submission to the answer of the task's first poll, ``duration`` the
-    task's length when that poll found it running, None when it found it ended."""
+    """The recent finished tasks of one profile: ``(first, duration, exact)`` triples,
+    ``first`` the seconds from submission to the answer of the task's first poll,
+    ``duration`` the task's length when known (found running at its first poll, or found
+    ended with a usable ``completed_at``), None when that poll found it ended and nothing
+    more is known, and ``exact`` whether the duration would have been known whatever the
+    first poll found (then the task tells about every point, not just those past its
+    first poll)."""
 
     __slots__ = ("_cache", "_items", "_swept", "probes")
 
     def __init__(self) -> None:
-        self._items: deque[tuple[float, float | None]] = deque(maxlen=WINDOW)
+        self._items: deque[tuple[float, float | None, bool]] = deque(maxlen=WINDOW)
         self._cache: dict[float, float | None] = {}
         self._swept: list[tuple[float, int, int]] | None = None
         self.probes = 0
@@ -179,8 +187,8 @@ class _History:
     def __len__(self) -> int:
         return len(self._items)
 
-    def add(self, first: float, duration: float | None) -> None:
-        self._items.append((first, duration))
+    def add(self, first: float, duration: float | None, exact: bool = False) -> None:
+        self._items.append((first, duration, exact and duration is not None))
         self._cache.clear()
         self._swept = None
 
@@ -261,9 +269,12 @@ class _History:
         quantile asked of the same history)."""
         if self._swept is not None:
             return self._swept
-        # (x, what happens there): 0 polled and found ended, 1 polled and running, 2 ends
+        # (x, what happens there): 0 polled and found ended, 1 polled and running, 2 ends.
+        # A task of known duration tells from 0 on (as if polled then and found running).
         events: list[tuple[float, int]] = []
-        for first, duration in self._items:
+        for first, duration, exact in self._items:
+            if exact:
+                first = 0.0
             running = duration is not None and duration > first
             events.append((first, int(running)))
             if duration is not None and running:
@@ -287,18 +298,68 @@ class _History:
     def running_share(self, x: float) -> float | None:
         """The share of tasks first polled by ``x`` that were still running at their first
         poll (None with too few of them)."""
-        polled = [d for f, d in self._items if f <= x]
+        polled = [d is not None and d > f for f, d, _ in self._items if f <= x]
         if len(polled) < MIN_OBSERVATIONS:
             return None
-        return sum(1 for d in polled if d is not None) / len(polled)
+        return sum(polled) / len(polled)
 
     def beyond(self, elapsed: float, q: float) -> float | None:
         """The ``q`` quantile of the durations longer than ``elapsed`` (None with fewer
         than three): how long a task still running at ``elapsed`` is likely to take."""
-        longer = sorted(d for _, d in self._items if d is not None and d > elapsed)
+        longer = sorted(d for _, d, _ in self._items if d is not None and d > elapsed)
         if len(longer) < 3:
             return None
         return longer[min(len(longer) - 1, int(q * len(longer)))]
+
+
+class _ClockOffset:
+    """The server's clock minus the client's (seconds), read off tasks' ``completed_at``.
+
+    A poll answered at client time ``r`` that finds a task ended, with ``completed_at``
+    ``c`` (server seconds; the task ended at ``c`` or within the second after, when the
+    server writes whole seconds), bounds the offset from below: the task ended before the
+    answer, so ``offset >= c - r``. A task that ended just before its poll makes the bound
+    tight, and among many tasks some do: the estimate is the tightest recent bound (the
+    second tightest once there are eight, so one wrong ``completed_at`` cannot move it).
+    Its error makes ends come out a little late (durations a little long), never early.
+    """
+
+    __slots__ = ("_bounds", "_whole")
+
+    def __init__(self) -> None:
+        self._bounds: deque[float] = deque(maxlen=OFFSET_MEMORY)
+        self._whole = True
+        """Whether every completion time seen so far was a whole second."""
+
+    def offset(self) -> float | None:
+        """The estimate; None before any task was seen ended with a completion time."""
+        if not self._bounds:
+            return None
+        if len(self._bounds) < 8:
+            return max(self._bounds)
+        return sorted(self._bounds)[-2]
+
+    def end(self, completed: float, answered: float) -> float:
+        """Note a task seen ended at ``completed`` (server seconds) by a poll answered at
+        ``answered`` (client seconds); the client time at which it ended."""
+        self._bounds.append(completed - answered)
+        self._whole = self._whole and completed == math.floor(completed)
+        offset = self.offset()
+        assert offset is not None
+        # Whole seconds are rounded down: the end is on average half a second later.
+        return completed + (0.5 if self._whole else 0.0) - offset
+
+
+def _timestamp(value: Any) -> float | None:
+    """A status's ``completed_at`` as seconds of the server's clock; None when absent or
+    not a date-time."""
+    if not isinstance(value, datetime):
+        return None
+    try:
+        when = value.timestamp()
+    except (OverflowError, OSError, ValueError):
+        return None
+    return when if math.isfinite(when) else None
 
 
 class DurationTracker:
@@ -325,6 +386,7 @@ class DurationTracker:
         "_histories",
         "_lock",
         "_mix",
+        "_offset",
         "_price",
         "_sooner",
         "quantile",
@@ -341,6 +403,7 @@ class DurationTracker:
         """Per profile moved sooner than its priced point: the quantile it goes to, to
         spend the rest of the budget (``_fill``)."""
         self._dirty = True
+        self._offset = _ClockOffset()
         self._lock = threading.Lock()
 
     @staticmethod
@@ -526,16 +589,40 @@ class DurationTracker:
                         return found
         return None
 
-    def record(self, kind: str, key: str | None, first: float, duration: float | None) -> None:
+    def record(
+        self,
+        kind: str,
+        key: str | None,
+        first: float,
+        duration: float | None,
+        exact: bool = False,
+    ) -> None:
         """A task ended: its first poll was answered ``first`` s after submission, and found
-        it running (``duration``: how long it took) or ended (None)."""
+        it running (``duration``: how long it took) or ended (``duration`` None, or how long
+        it took when its completion time said). ``exact``: the duration would have been
+        known whatever the first poll found (completion times are read)."""
         with self._lock:
             for level in self._levels(kind, key):
                 history = self._histories.get(level)
                 if history is None:
                     history = self._histories[level] = _History()
-                history.add(first, duration)
+                history.add(first, duration, exact)
             self._dirty = True
+
+    @property
+    def exact(self) -> bool:
+        """Whether the server's completion times are read (its clock offset is known)."""
+        with self._lock:
+            return self._offset.offset() is not None
+
+    def ended_at(self, completed_at: Any, answered: float) -> float | None:
+        """When (client seconds) a task ended, from the ``completed_at`` of a status that a
+        poll answered at ``answered`` found ended; None when it has none usable."""
+        completed = _timestamp(completed_at)
+        if completed is None:
+            return None
+        with self._lock:
+            return self._offset.end(completed, answered)
 
 
 class Submissions:
@@ -691,24 +778,46 @@ class PollState:
     ) -> None:
         """Tell the tracker about this task, once: as soon as its duration is known (its
         first poll found it ended; or a poll found it running with a usable progress, the
-        projection of which is its duration), else when it ends (the middle of the last
-        poll that found it running and the one that found it ended)."""
+        projection of which is its duration), else when it ends (its ``completed_at``, or
+        the middle of the last poll that found it running and the one that found it
+        ended). A task found ended at its first poll leaves its duration when its
+        ``completed_at`` is usable (consistent with the polls), else only that it ended."""
         if self.first is None:
             self.first = elapsed
         if running:
             if planned_from_progress:
                 self.misses += 1
             self.last_running = elapsed
+        took: float | None = None
+        if not running:
+            assert self.submitted_at is not None
+            end = self.tracker.ended_at(
+                getattr(status, "completed_at", None), self.submitted_at + elapsed
+            )
+            took = None if end is None else end - self.submitted_at
         if self.learned:
             return
         if not running:
-            ended = None if self.first >= elapsed else (self.last_running + elapsed) / 2
-            self.tracker.record(self.kind, self.profile, self.first, ended)
+            if self.first >= elapsed:  # ended by its first poll
+                usable = took is not None and 0.0 < took <= elapsed + 1.0
+                duration = min(took, elapsed) if usable else None  # type: ignore[type-var]
+                self.tracker.record(self.kind, self.profile, self.first, duration, usable)
+            else:
+                low, high = self.last_running, elapsed
+                if took is not None and low - 1.0 < took <= high + 1.0:
+                    ended = min(max(took, low), high)
+                else:
+                    ended = (low + high) / 2
+                self.tracker.record(
+                    self.kind, self.profile, self.first, ended, self.tracker.exact
+                )
             self.learned = True
             return
         projected = _projection(elapsed, getattr(status, "progress", None))
         if projected is not None:
-            self.tracker.record(self.kind, self.profile, self.first, projected)
+            self.tracker.record(
+                self.kind, self.profile, self.first, projected, self.tracker.exact
+            )
             self.learned = True
 
     def after_error(self, now: float, retry_after: float | None) -> None:

@@ -211,7 +211,7 @@ def test_a_running_first_poll_teaches_the_duration_its_progress_projects() -> No
     )
     assert state.due == pytest.approx(150.0)
     history = tracker._histories[("image", "m|")]
-    assert list(history._items)[-1] == (20.0, pytest.approx(2000.0 / 40.5))
+    assert list(history._items)[-1] == (20.0, pytest.approx(2000.0 / 40.5), False)
     assert (
         state.after_poll(ImageStatus(task_id="t1", status="completed"), 150.0, None) == "succeeded"
     )
@@ -228,7 +228,7 @@ def test_without_progress_the_next_poll_uses_the_durations_seen() -> None:
     assert state.due == pytest.approx(150.0)
     # And when the task ends, it is learned as the middle of the last two polls.
     state.after_poll(ImageStatus(task_id="t1", status="completed"), 150.0, None)
-    assert list(tracker._histories[("image", "m|")]._items)[-1] == (35.0, 42.5)
+    assert list(tracker._histories[("image", "m|")]._items)[-1] == (35.0, 42.5, False)
 
 
 def test_a_progress_that_stalls_backs_off_instead_of_polling_in_a_loop() -> None:
