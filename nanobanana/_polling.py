@@ -339,15 +339,15 @@ class _ClockOffset:
             return max(self._bounds)
         return sorted(self._bounds)[-2]
 
-    def end(self, completed: float, answered: float) -> float:
+    def end(self, completed: float, answered: float) -> tuple[float, float]:
         """Note a task seen ended at ``completed`` (server seconds) by a poll answered at
-        ``answered`` (client seconds); the client time at which it ended."""
+        ``answered`` (client seconds); the client times between which it ended (a second
+        apart when the server writes whole seconds: it rounds down)."""
         self._bounds.append(completed - answered)
         self._whole = self._whole and completed == math.floor(completed)
         offset = self.offset()
         assert offset is not None
-        # Whole seconds are rounded down: the end is on average half a second later.
-        return completed + (0.5 if self._whole else 0.0) - offset
+        return completed - offset, completed + (1.0 if self._whole else 0.0) - offset
 
 
 def _timestamp(value: Any) -> float | None:
@@ -565,6 +565,8 @@ class DurationTracker:
                 own = self._histories[profile] = _History()
             if len(own) < MIN_OBSERVATIONS:
                 rate = 1.0 if own.probes < MIN_OBSERVATIONS else 0.0
+            elif self._offset.offset() is not None:
+                rate = 0.0  # every task leaves its duration: an early poll tells nothing more
             else:
                 running = own.running_share(estimate)
                 lost = running is not None and running < (1.0 - q) / 4
@@ -615,9 +617,10 @@ class DurationTracker:
         with self._lock:
             return self._offset.offset() is not None
 
-    def ended_at(self, completed_at: Any, answered: float) -> float | None:
-        """When (client seconds) a task ended, from the ``completed_at`` of a status that a
-        poll answered at ``answered`` found ended; None when it has none usable."""
+    def ended_at(self, completed_at: Any, answered: float) -> tuple[float, float] | None:
+        """When (client seconds, between the two) a task ended, from the ``completed_at``
+        of a status that a poll answered at ``answered`` found ended; None when it has none
+        usable."""
         completed = _timestamp(completed_at)
         if completed is None:
             return None
@@ -788,29 +791,28 @@ class PollState:
             if planned_from_progress:
                 self.misses += 1
             self.last_running = elapsed
-        took: float | None = None
+        submitted = self.submitted_at
+        assert submitted is not None  # (learning)
+        ended: tuple[float, float] | None = None
         if not running:
-            assert self.submitted_at is not None
-            end = self.tracker.ended_at(
-                getattr(status, "completed_at", None), self.submitted_at + elapsed
-            )
-            took = None if end is None else end - self.submitted_at
+            completed_at = getattr(status, "completed_at", None)
+            ended = self.tracker.ended_at(completed_at, submitted + elapsed)
         if self.learned:
             return
         if not running:
-            if self.first >= elapsed:  # ended by its first poll
-                usable = took is not None and 0.0 < took <= elapsed + 1.0
-                duration = min(took, elapsed) if usable else None  # type: ignore[type-var]
-                self.tracker.record(self.kind, self.profile, self.first, duration, usable)
+            # Between the last answer that found it running and the one that found it
+            # ended, narrowed by its completion time when that agrees with them.
+            low, high = (0.0 if self.first >= elapsed else self.last_running), elapsed
+            exact = False
+            if ended is not None:
+                earliest, latest = max(low, ended[0] - submitted), min(high, ended[1] - submitted)
+                if earliest <= latest:
+                    low, high, exact = earliest, latest, True
+            if self.first >= elapsed and not exact:
+                self.tracker.record(self.kind, self.profile, self.first, None)
             else:
-                low, high = self.last_running, elapsed
-                if took is not None and low - 1.0 < took <= high + 1.0:
-                    ended = min(max(took, low), high)
-                else:
-                    ended = (low + high) / 2
-                self.tracker.record(
-                    self.kind, self.profile, self.first, ended, self.tracker.exact
-                )
+                exact = exact or self.first < elapsed and self.tracker.exact
+                self.tracker.record(self.kind, self.profile, self.first, (low + high) / 2, exact)
             self.learned = True
             return
         projected = _projection(elapsed, getattr(status, "progress", None))
