@@ -14,7 +14,14 @@ one poll per task, landing just after the task ends. The pieces:
   running (read from ``progress``: at progress p after t seconds, the task takes about
   t * 100 / p). From those the tracker estimates quantiles of the durations without bias
   (a task's first poll time does not depend on its own duration; see
-  ``_History.quantile``). With one profile the first poll goes to the
+  ``_History.quantile``). A task found ended leaves its exact duration when its status
+  has a ``completed_at``: the server's clock is not the client's, so their offset is
+  estimated from bounds (a task ended before the answer that found it ended, and after
+  a poll that found it running; ``_ClockOffset``), whole seconds read as the second they
+  stand for; with none usable, the observation is only "ended by its first poll". Once
+  a profile's durations are exact, its history keeps up to ``LONG_WINDOW`` tasks while
+  they hold still and forgets the older ones at a change (rank tests), and a significant
+  trend moves them to today's values (``_History._view``). With one profile the first poll goes to the
   ``FIRST_POLL_QUANTILE`` point; with several, one *price* (seconds of waiting a request
   is worth) places each profile's first poll where it costs least, and is set so that
   the same share of all tasks, ``1 - FIRST_POLL_QUANTILE``, are still running at it: the
@@ -229,7 +236,7 @@ class _History:
             recent += rank[n - m]
             if m % CHANGE_STEP or m < 2 * CHANGE_STEP:
                 continue
-            if _differ(recent, m, n) or 2 * m <= n and _differs_from_before(durations, m):
+            if _differ(recent, m, n) or (2 * m <= n and _differs_from_before(durations, m)):
                 keep = m
         if keep is not None:
             for _ in range(exact[n - keep]):
@@ -241,10 +248,7 @@ class _History:
         if self._used is None:
             items = list(self._items)
             exact = sum(1 for _, _, e in items if e)
-            if exact < EXACT_SHARE * len(items):
-                items = items[-WINDOW:]
-            else:
-                items = _detrended(items)
+            items = items[-WINDOW:] if exact < EXACT_SHARE * len(items) else _detrended(items)
             self._used = items
         return self._used
 
@@ -434,6 +438,11 @@ class _ClockOffset:
         self._count = 0
         self._whole = True
         """Whether every completion time seen so far was a whole second."""
+
+    @property
+    def known(self) -> bool:
+        """Whether a completion time was seen (the offset has an estimate)."""
+        return bool(self._best)
 
     def _aged(self, now: float) -> list[float]:
         return sorted((b - OFFSET_DRIFT * max(0.0, now - at) for b, at in self._best), reverse=True)
@@ -682,7 +691,7 @@ class DurationTracker:
                 own = self._histories[profile] = _History()
             if len(own) < MIN_OBSERVATIONS:
                 rate = 1.0 if own.probes < MIN_OBSERVATIONS else 0.0
-            elif self._offset._best:
+            elif self._offset.known:
                 rate = 0.0  # every task leaves its duration: an early poll tells nothing more
             else:
                 running = own.running_share(estimate)
@@ -732,7 +741,7 @@ class DurationTracker:
     def exact(self) -> bool:
         """Whether the server's completion times are read (its clock offset is known)."""
         with self._lock:
-            return bool(self._offset._best)
+            return self._offset.known
 
     def ended_at(
         self, completed_at: Any, answered: float, running_at: float | None = None
@@ -935,15 +944,13 @@ class PollState:
             if self.first >= elapsed and not exact:
                 self.tracker.record(self.kind, self.profile, self.first, None)
             else:
-                exact = exact or self.first < elapsed and self.tracker.exact
+                exact = exact or (self.first < elapsed and self.tracker.exact)
                 self.tracker.record(self.kind, self.profile, self.first, (low + high) / 2, exact)
             self.learned = True
             return
         projected = _projection(elapsed, getattr(status, "progress", None))
         if projected is not None:
-            self.tracker.record(
-                self.kind, self.profile, self.first, projected, self.tracker.exact
-            )
+            self.tracker.record(self.kind, self.profile, self.first, projected, self.tracker.exact)
             self.learned = True
 
     def after_error(self, now: float, retry_after: float | None) -> None:
