@@ -14,7 +14,14 @@ one poll per task, landing just after the task ends. The pieces:
   running (read from ``progress``: at progress p after t seconds, the task takes about
   t * 100 / p). From those the tracker estimates quantiles of the durations without bias
   (a task's first poll time does not depend on its own duration; see
-  ``_History.quantile``). With one profile the first poll goes to the
+  ``_History.quantile``). A task found ended leaves its exact duration when its status
+  has a ``completed_at``: the server's clock is not the client's, so their offset is
+  estimated from bounds (a task ended before the answer that found it ended, and after
+  a poll that found it running; ``_ClockOffset``), whole seconds read as the second they
+  stand for; with none usable, the observation is only "ended by its first poll". Once
+  a profile's durations are exact, its history keeps up to ``LONG_WINDOW`` tasks while
+  they hold still and forgets the older ones at a change (rank tests), and a significant
+  trend moves them to today's values (``_History._view``). With one profile the first poll goes to the
   ``FIRST_POLL_QUANTILE`` point; with several, one *price* (seconds of waiting a request
   is worth) places each profile's first poll where it costs least, and is set so that
   the same share of all tasks, ``1 - FIRST_POLL_QUANTILE``, are still running at it: the
@@ -41,6 +48,7 @@ import random
 import threading
 from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
 
 import attrs
@@ -90,8 +98,20 @@ JITTER = 0.05
 """Adaptive first polls are jittered by ±5% (inside the ±20% a PollPolicy promises)."""
 
 WINDOW = 64
-"""Finished tasks remembered per profile: enough for a 93% quantile, short enough to
-follow durations that drift."""
+"""Finished tasks a profile's estimate uses while durations are censored (no completion
+times): enough for a 93% quantile, short enough to follow durations that drift."""
+LONG_WINDOW = 128
+"""Finished tasks it uses once their durations are exact, while they do not change (a
+change test shortens it: ``_History.add``)."""
+CHANGE_Z = 3.5
+"""The rank test's z past which the recent durations differ from the older ones."""
+CHANGE_STEP = 8
+"""The recent parts the change test compares with the rest: multiples of this many tasks,
+at least two of them on either side."""
+TREND_T = 3.0
+"""The t statistic past which a trend of the (log) durations over the window is real."""
+EXACT_SHARE = 0.9
+"""The share of exact durations past which a history is read as exact."""
 MIN_OBSERVATIONS = 6
 """Observations an estimate needs at a point before it is trusted there."""
 SLACK = 1.0
@@ -114,6 +134,9 @@ MIN_GAP = 0.5
 """Seconds: a poll planned after a running status comes at least this much later."""
 _MIN_FIRST = 0.5
 """Seconds: the adaptive first poll never comes sooner than this."""
+OFFSET_DRIFT = 1e-4
+"""Seconds per second by which a bound on the server's clock offset loosens as it ages:
+clocks drift (NTP slews them by at most 5e-4)."""
 
 _DURATION_FIELDS = (
     "mode",
@@ -163,14 +186,19 @@ def jittered(nominal: float, rng: Callable[[], float], spread: float = JITTER) -
 
 
 class _History:
-    """The recent finished tasks of one profile: ``(first, duration)`` pairs, ``first`` the
-    seconds from submission to the answer of the task's first poll, ``duration`` the
-    task's length when that poll found it running, None when it found it ended."""
+    """The recent finished tasks of one profile: ``(first, duration, exact)`` triples,
+    ``first`` the seconds from submission to the answer of the task's first poll,
+    ``duration`` the task's length when known (found running at its first poll, or found
+    ended with a usable ``completed_at``), None when that poll found it ended and nothing
+    more is known, and ``exact`` whether the duration would have been known whatever the
+    first poll found (then the task tells about every point, not just those past its
+    first poll)."""
 
-    __slots__ = ("_cache", "_items", "_swept", "probes")
+    __slots__ = ("_cache", "_items", "_swept", "_used", "probes")
 
     def __init__(self) -> None:
-        self._items: deque[tuple[float, float | None]] = deque(maxlen=WINDOW)
+        self._items: deque[tuple[float, float | None, bool]] = deque(maxlen=LONG_WINDOW)
+        self._used: list[tuple[float, float | None, bool]] | None = None
         self._cache: dict[float, float | None] = {}
         self._swept: list[tuple[float, int, int]] | None = None
         self.probes = 0
@@ -179,10 +207,50 @@ class _History:
     def __len__(self) -> int:
         return len(self._items)
 
-    def add(self, first: float, duration: float | None) -> None:
-        self._items.append((first, duration))
+    def add(self, first: float, duration: float | None, exact: bool = False) -> None:
+        self._items.append((first, duration, exact and duration is not None))
         self._cache.clear()
         self._swept = None
+        self._used = None
+        self._cut()
+
+    def _cut(self) -> None:
+        """Forget the tasks before a change of durations (exact ones only, which all tell
+        the same; an ADWIN-like test): the recent ``m`` durations against the older ones,
+        for every ``m`` a multiple of ``CHANGE_STEP``, by their ranks (Mann-Whitney: any
+        distribution); where they differ past ``CHANGE_Z``, the older ones go, the most
+        recent part kept being the longest that differs. So a long window while durations
+        hold still (a sharper estimate), and a short one soon after they move."""
+        exact = [i for i, (_, _, e) in enumerate(self._items) if e]
+        n = len(exact)
+        if n < 4 * CHANGE_STEP:
+            return
+        durations = [self._items[i][1] for i in exact]
+        order = sorted(range(n), key=lambda j: durations[j])  # type: ignore[arg-type,return-value]
+        rank = [0] * n
+        for r, j in enumerate(order):
+            rank[j] = r + 1
+        keep: int | None = None
+        recent = 0
+        for m in range(1, n - 2 * CHANGE_STEP + 1):
+            recent += rank[n - m]
+            if m % CHANGE_STEP or m < 2 * CHANGE_STEP:
+                continue
+            if _differ(recent, m, n) or (2 * m <= n and _differs_from_before(durations, m)):
+                keep = m
+        if keep is not None:
+            for _ in range(exact[n - keep]):
+                self._items.popleft()
+
+    def _view(self) -> list[tuple[float, float | None, bool]]:
+        """The tasks the estimate uses: all kept while (nearly) every duration is exact,
+        else the last ``WINDOW``."""
+        if self._used is None:
+            items = list(self._items)
+            exact = sum(1 for _, _, e in items if e)
+            items = items[-WINDOW:] if exact < EXACT_SHARE * len(items) else _detrended(items)
+            self._used = items
+        return self._used
 
     def quantile(self, q: float) -> float | None:
         """The point past which at most ``1 - q`` of the tasks last; None until known.
@@ -261,9 +329,12 @@ class _History:
         quantile asked of the same history)."""
         if self._swept is not None:
             return self._swept
-        # (x, what happens there): 0 polled and found ended, 1 polled and running, 2 ends
+        # (x, what happens there): 0 polled and found ended, 1 polled and running, 2 ends.
+        # A task of known duration tells from 0 on (as if polled then and found running).
         events: list[tuple[float, int]] = []
-        for first, duration in self._items:
+        for first, duration, exact in self._view():
+            if exact:
+                first = 0.0
             running = duration is not None and duration > first
             events.append((first, int(running)))
             if duration is not None and running:
@@ -287,18 +358,134 @@ class _History:
     def running_share(self, x: float) -> float | None:
         """The share of tasks first polled by ``x`` that were still running at their first
         poll (None with too few of them)."""
-        polled = [d for f, d in self._items if f <= x]
+        polled = [d is not None and d > f for f, d, _ in self._view() if f <= x]
         if len(polled) < MIN_OBSERVATIONS:
             return None
-        return sum(1 for d in polled if d is not None) / len(polled)
+        return sum(polled) / len(polled)
 
     def beyond(self, elapsed: float, q: float) -> float | None:
         """The ``q`` quantile of the durations longer than ``elapsed`` (None with fewer
         than three): how long a task still running at ``elapsed`` is likely to take."""
-        longer = sorted(d for _, d in self._items if d is not None and d > elapsed)
+        longer = sorted(d for _, d, _ in self._view() if d is not None and d > elapsed)
         if len(longer) < 3:
             return None
         return longer[min(len(longer) - 1, int(q * len(longer)))]
+
+
+def _differ(rank_sum: float, m: int, n: int) -> bool:
+    """Whether the last ``m`` of ``n`` values, of ranks summing to ``rank_sum``, differ
+    from the others past ``CHANGE_Z`` (Mann-Whitney, normal approximation)."""
+    mean = m * (n + 1) / 2
+    return abs(rank_sum - mean) > CHANGE_Z * math.sqrt(m * (n - m) * (n + 1) / 12)
+
+
+def _differs_from_before(values: list[Any], m: int) -> bool:
+    """Whether the last ``m`` values differ from the ``m`` before them: a turn (durations
+    that climbed then fall) leaves the last ones like the older ones taken together."""
+    both = values[-2 * m :]
+    order = sorted(range(2 * m), key=lambda j: both[j])
+    return _differ(sum(r + 1 for r, j in enumerate(order) if j >= m), m, 2 * m)
+
+
+def _detrended(
+    items: list[tuple[float, float | None, bool]],
+) -> list[tuple[float, float | None, bool]]:
+    """The exact durations as they would be now, when they drift: a straight line fit to
+    their logarithms against their order; when its slope is beyond ``TREND_T`` standard
+    errors, each duration is moved along it to the newest task's place. Durations that
+    climb or fall steadily then give today's quantiles, not those of the window's middle
+    (the change test alone leaves a lag of half the window kept)."""
+    points = [(i, math.log(d)) for i, (_, d, e) in enumerate(items) if e and d and d > 0]
+    n = len(points)
+    if n < 4 * CHANGE_STEP:
+        return items
+    mx = sum(i for i, _ in points) / n
+    my = sum(y for _, y in points) / n
+    sxx = sum((i - mx) ** 2 for i, _ in points)
+    slope = sum((i - mx) * (y - my) for i, y in points) / sxx
+    residual = sum((y - my - slope * (i - mx)) ** 2 for i, y in points) / (n - 2)
+    if residual <= 0 or abs(slope) * math.sqrt(sxx / residual) < TREND_T:
+        return items
+    last = len(items) - 1
+    return [
+        (f, d * math.exp(slope * (last - i)), e) if e and d else (f, d, e)
+        for i, (f, d, e) in enumerate(items)
+    ]
+
+
+class _ClockOffset:
+    """The server's clock minus the client's (seconds), read off tasks' ``completed_at``.
+
+    A poll answered at client time ``r`` that finds a task ended, with ``completed_at``
+    ``c`` (server seconds; the task ended at ``c`` or within the second after, when the
+    server writes whole seconds), bounds the offset from below: the task ended before the
+    answer, so ``offset >= c - r``. A task that ended just before its poll makes the bound
+    tight, and over many tasks some do (a second poll planned from progress lands just
+    after its task's end): the estimate is the tightest bound seen, the second tightest
+    once there are eight (one wrong ``completed_at`` cannot move it). Bounds are kept
+    however old (first polls may find tasks long ended for a while: drifting durations),
+    loosened by ``OFFSET_DRIFT`` a second of age, so a clock that drifts is followed.
+    Its error makes ends come out a little late, never early. A task that a poll sent at
+    ``s`` found running ended after ``s``: ``offset < c + 1 - s``; an estimate above that
+    (a server clock stepped back) is dropped for that bound.
+    """
+
+    __slots__ = ("_best", "_count", "_whole")
+
+    def __init__(self) -> None:
+        self._best: list[tuple[float, float]] = []
+        """The two tightest bounds (as aged now) and when they were noted."""
+        self._count = 0
+        self._whole = True
+        """Whether every completion time seen so far was a whole second."""
+
+    @property
+    def known(self) -> bool:
+        """Whether a completion time was seen (the offset has an estimate)."""
+        return bool(self._best)
+
+    def _aged(self, now: float) -> list[float]:
+        return sorted((b - OFFSET_DRIFT * max(0.0, now - at) for b, at in self._best), reverse=True)
+
+    def offset(self, now: float) -> float | None:
+        """The estimate at client time ``now``; None before any completion time."""
+        aged = self._aged(now)
+        if not aged:
+            return None
+        return aged[1] if self._count >= 8 and len(aged) > 1 else aged[0]
+
+    def end(
+        self, completed: float, answered: float, running_at: float | None
+    ) -> tuple[float, float]:
+        """Note a task seen ended at ``completed`` (server seconds) by a poll answered at
+        ``answered`` (client seconds), and found running by one sent at ``running_at``
+        (None: none did); the client times between which it ended (a second apart when
+        the server writes whole seconds: it rounds down)."""
+        self._whole = self._whole and completed == math.floor(completed)
+        self._count += 1
+        self._best.append((completed - answered, answered))
+        self._best.sort(key=lambda bound: bound[0] - OFFSET_DRIFT * (answered - bound[1]))
+        del self._best[:-2]
+        late = completed + (1.0 if self._whole else 0.0)
+        offset = self.offset(answered)
+        assert offset is not None
+        if running_at is not None and offset > late - running_at:
+            # Ended after a poll that found it running: the offset is less than that.
+            self._best, self._count = [(late - running_at, answered)], 1
+            offset = late - running_at
+        return completed - offset, late - offset
+
+
+def _timestamp(value: Any) -> float | None:
+    """A status's ``completed_at`` as seconds of the server's clock; None when absent or
+    not a date-time."""
+    if not isinstance(value, datetime):
+        return None
+    try:
+        when = value.timestamp()
+    except (OverflowError, OSError, ValueError):
+        return None
+    return when if math.isfinite(when) else None
 
 
 class DurationTracker:
@@ -325,6 +512,7 @@ class DurationTracker:
         "_histories",
         "_lock",
         "_mix",
+        "_offset",
         "_price",
         "_sooner",
         "quantile",
@@ -341,6 +529,7 @@ class DurationTracker:
         """Per profile moved sooner than its priced point: the quantile it goes to, to
         spend the rest of the budget (``_fill``)."""
         self._dirty = True
+        self._offset = _ClockOffset()
         self._lock = threading.Lock()
 
     @staticmethod
@@ -502,6 +691,8 @@ class DurationTracker:
                 own = self._histories[profile] = _History()
             if len(own) < MIN_OBSERVATIONS:
                 rate = 1.0 if own.probes < MIN_OBSERVATIONS else 0.0
+            elif self._offset.known:
+                rate = 0.0  # every task leaves its duration: an early poll tells nothing more
             else:
                 running = own.running_share(estimate)
                 lost = running is not None and running < (1.0 - q) / 4
@@ -526,16 +717,43 @@ class DurationTracker:
                         return found
         return None
 
-    def record(self, kind: str, key: str | None, first: float, duration: float | None) -> None:
+    def record(
+        self,
+        kind: str,
+        key: str | None,
+        first: float,
+        duration: float | None,
+        exact: bool = False,
+    ) -> None:
         """A task ended: its first poll was answered ``first`` s after submission, and found
-        it running (``duration``: how long it took) or ended (None)."""
+        it running (``duration``: how long it took) or ended (``duration`` None, or how long
+        it took when its completion time said). ``exact``: the duration would have been
+        known whatever the first poll found (completion times are read)."""
         with self._lock:
             for level in self._levels(kind, key):
                 history = self._histories.get(level)
                 if history is None:
                     history = self._histories[level] = _History()
-                history.add(first, duration)
+                history.add(first, duration, exact)
             self._dirty = True
+
+    @property
+    def exact(self) -> bool:
+        """Whether the server's completion times are read (its clock offset is known)."""
+        with self._lock:
+            return self._offset.known
+
+    def ended_at(
+        self, completed_at: Any, answered: float, running_at: float | None = None
+    ) -> tuple[float, float] | None:
+        """When (client seconds, between the two) a task ended, from the ``completed_at``
+        of a status that a poll answered at ``answered`` found ended (and one sent at
+        ``running_at`` found running); None when it has none usable."""
+        completed = _timestamp(completed_at)
+        if completed is None:
+            return None
+        with self._lock:
+            return self._offset.end(completed, answered, running_at)
 
 
 class Submissions:
@@ -598,6 +816,7 @@ class PollState:
         "polls",
         "profile",
         "rng",
+        "running_due",
         "strict",
         "submitted_at",
         "task_id",
@@ -639,6 +858,9 @@ class PollState:
         """Seconds from submission to the answer of the first poll."""
         self.last_running = 0.0
         """Seconds from submission to the last answer that found the task running."""
+        self.running_due: float | None = None
+        """When the last poll that found the task running was due (it was sent then or
+        later): the task ended after that."""
         self.learned = False
         """Whether the tracker has had this task's observation."""
         self.misses = 0
@@ -691,24 +913,44 @@ class PollState:
     ) -> None:
         """Tell the tracker about this task, once: as soon as its duration is known (its
         first poll found it ended; or a poll found it running with a usable progress, the
-        projection of which is its duration), else when it ends (the middle of the last
-        poll that found it running and the one that found it ended)."""
+        projection of which is its duration), else when it ends (its ``completed_at``, or
+        the middle of the last poll that found it running and the one that found it
+        ended). A task found ended at its first poll leaves its duration when its
+        ``completed_at`` is usable (consistent with the polls), else only that it ended."""
         if self.first is None:
             self.first = elapsed
         if running:
             if planned_from_progress:
                 self.misses += 1
             self.last_running = elapsed
+            self.running_due = self.due  # (the poll went no sooner)
+        submitted = self.submitted_at
+        assert submitted is not None  # (learning)
+        ended: tuple[float, float] | None = None
+        if not running:
+            completed_at = getattr(status, "completed_at", None)
+            ended = self.tracker.ended_at(completed_at, submitted + elapsed, self.running_due)
         if self.learned:
             return
         if not running:
-            ended = None if self.first >= elapsed else (self.last_running + elapsed) / 2
-            self.tracker.record(self.kind, self.profile, self.first, ended)
+            # Between the last answer that found it running and the one that found it
+            # ended, narrowed by its completion time when that agrees with them.
+            low, high = (0.0 if self.first >= elapsed else self.last_running), elapsed
+            exact = False
+            if ended is not None:
+                earliest, latest = max(low, ended[0] - submitted), min(high, ended[1] - submitted)
+                if earliest <= latest:
+                    low, high, exact = earliest, latest, True
+            if self.first >= elapsed and not exact:
+                self.tracker.record(self.kind, self.profile, self.first, None)
+            else:
+                exact = exact or (self.first < elapsed and self.tracker.exact)
+                self.tracker.record(self.kind, self.profile, self.first, (low + high) / 2, exact)
             self.learned = True
             return
         projected = _projection(elapsed, getattr(status, "progress", None))
         if projected is not None:
-            self.tracker.record(self.kind, self.profile, self.first, projected)
+            self.tracker.record(self.kind, self.profile, self.first, projected, self.tracker.exact)
             self.learned = True
 
     def after_error(self, now: float, retry_after: float | None) -> None:

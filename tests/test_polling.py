@@ -12,10 +12,13 @@ from nanobanana._models import ImageStatus
 from nanobanana._polling import (
     DEFAULT_POLICIES,
     DEFAULT_TIMEOUTS,
+    LONG_WINDOW,
     MIN_OBSERVATIONS,
     QUANTILES,
+    WINDOW,
     DurationTracker,
     PollState,
+    _ClockOffset,
     _History,
     note_unknown_status,
     profile,
@@ -211,7 +214,7 @@ def test_a_running_first_poll_teaches_the_duration_its_progress_projects() -> No
     )
     assert state.due == pytest.approx(150.0)
     history = tracker._histories[("image", "m|")]
-    assert list(history._items)[-1] == (20.0, pytest.approx(2000.0 / 40.5))
+    assert list(history._items)[-1] == (20.0, pytest.approx(2000.0 / 40.5), False)
     assert (
         state.after_poll(ImageStatus(task_id="t1", status="completed"), 150.0, None) == "succeeded"
     )
@@ -228,7 +231,7 @@ def test_without_progress_the_next_poll_uses_the_durations_seen() -> None:
     assert state.due == pytest.approx(150.0)
     # And when the task ends, it is learned as the middle of the last two polls.
     state.after_poll(ImageStatus(task_id="t1", status="completed"), 150.0, None)
-    assert list(tracker._histories[("image", "m|")]._items)[-1] == (35.0, 42.5)
+    assert list(tracker._histories[("image", "m|")]._items)[-1] == (35.0, 42.5, False)
 
 
 def test_a_progress_that_stalls_backs_off_instead_of_polling_in_a_loop() -> None:
@@ -321,3 +324,90 @@ def test_what_the_price_leaves_of_the_budget_moves_first_polls_sooner() -> None:
     assert price is not None
     assert history.priced(price) == (81.0, 0.98)
     assert history.quantile(tracker.quantile) == 80.0
+
+
+def _ended(completed: float | None) -> ImageStatus:
+    from datetime import datetime, timezone
+
+    when = None if completed is None else datetime.fromtimestamp(completed, timezone.utc)
+    return ImageStatus(task_id="t1", status="completed", completed_at=when)
+
+
+SERVER = 1_700_000_000.0
+"""The server's clock reads this much more than the client's (API seconds)."""
+
+
+def test_the_clock_offset_is_the_tightest_bound_and_never_makes_ends_early() -> None:
+    offset = _ClockOffset()
+    assert offset.offset(0.0) is None
+    # Ended at client 10.3 (server whole second 10), answered at 12: bound SERVER - 2.
+    assert offset.end(SERVER + 10.0, 12.0, None) == (12.0, 13.0)
+    # A tighter one: ended at 20.2, answered at 20.4.
+    early, late = offset.end(SERVER + 20.0, 20.4, None)
+    assert (early, late) == pytest.approx((20.4, 21.4))
+    assert offset.offset(20.4) == pytest.approx(SERVER - 0.4)
+    # A looser bound later does not move it (beyond aging).
+    offset.end(SERVER + 30.0, 35.0, None)
+    assert offset.offset(35.0) == pytest.approx(SERVER - 0.4, abs=1e-2)
+
+
+def test_one_wrong_completion_time_cannot_move_the_offset() -> None:
+    offset = _ClockOffset()
+    for i in range(10):
+        offset.end(SERVER + 10.0 * i, 10.0 * i + 0.5, None)
+    offset.end(SERVER + 1000.0, 100.0, None)  # a bogus date: 900 s in the future
+    assert offset.offset(100.0) == pytest.approx(SERVER - 0.5, abs=1e-2)
+
+
+def test_a_poll_that_found_the_task_running_caps_the_offset() -> None:
+    offset = _ClockOffset()
+    for i in range(3):
+        offset.end(SERVER + 10.0 * i, 10.0 * i + 0.5, None)
+    # The server clock stepped back 5 s: a task found running at 40 (due then) ended
+    # at server second SERVER + 36 by the new clock: the offset is below SERVER - 4.
+    early, late = offset.end(SERVER + 36.0, 41.0, 40.0)
+    assert offset.offset(41.0) == pytest.approx(SERVER - 3.0)
+    assert (early, late) == pytest.approx((39.0, 40.0))
+
+
+def test_a_task_found_ended_leaves_its_exact_duration_from_completed_at() -> None:
+    tracker = _learned("m|")
+    tracker.ended_at(_ended(SERVER + 50.0).completed_at, 50.0)  # a tight bound: SERVER
+    state = _state(tracker=tracker, profile="m|")  # submitted at 100, first poll at 115
+    # It ended at client 108.x (server second SERVER + 108): answered at 115.
+    assert state.after_poll(_ended(SERVER + 108.0), 115.0, None) == "succeeded"
+    first, duration, exact = list(tracker._histories[("image", "m|")]._items)[-1]
+    assert (first, exact) == (15.0, True)
+    assert duration == pytest.approx(8.5, abs=0.01)  # the middle of its second (aged bound)
+    assert tracker.exact
+
+
+def test_an_unusable_completed_at_leaves_only_that_the_task_ended() -> None:
+    for completed in (None, SERVER + 500.0):  # absent; or after the answer (inconsistent)
+        tracker = _learned("m|")
+        for i in range(8):  # offset: SERVER
+            tracker.ended_at(_ended(SERVER + 50.0 + i).completed_at, 50.0 + i)
+        state = _state(tracker=tracker, profile="m|")
+        state.after_poll(_ended(completed), 115.0, None)
+        assert list(tracker._histories[("image", "m|")]._items)[-1] == (15.0, None, False)
+
+
+def test_exact_durations_inform_every_point_and_a_change_forgets_the_older_ones() -> None:
+    history = _History()
+    for i in range(LONG_WINDOW):  # exact, first polled late: they tell about 10 s too
+        history.add(60.0, 10.0 + (i % 10), exact=True)
+    assert len(history) == LONG_WINDOW  # stationary: the long window is kept
+    assert history.quantile(0.5) == pytest.approx(15.0, abs=1.0)
+    for i in range(4 * 8):  # durations double
+        history.add(60.0, 20.0 + 2 * (i % 10), exact=True)
+    assert len(history) < LONG_WINDOW  # cut at the change
+    assert history.quantile(0.5) is not None and history.quantile(0.5) > 25.0  # type: ignore[operator]
+
+
+def test_censored_histories_use_the_last_window_only() -> None:
+    history = _History()
+    for _ in range(LONG_WINDOW):
+        history.add(30.0, None)
+    for _ in range(WINDOW):
+        history.add(10.0, None)
+    assert history.quantile(0.93) == 10.0
