@@ -503,7 +503,13 @@ class DurationTracker:
     of videos) rather than to ones whose last seconds are all that is left to gain. With
     one profile this is the ``quantile`` point. The price is read off the histories
     directly, not steered by the misses it causes: that loop would wait minutes for the
-    misses of long tasks and overshoot.
+    misses of long tasks and overshoot. Nor by the budget's congestion: near the limit an
+    extra request delays every request queued after it (about ``rho * wait / (1 - rho)``
+    seconds in all), but a price that high moves long-tailed profiles' first polls far
+    out and a mixed load's videos late (benchmarks/bench_polling.py: 1.58 and 1.32 x
+    the oracle's p95). Moving sooner the first polls of tasks that waited long to be
+    submitted (so their result comes by the recent p95) is worse still (1.67): it sends
+    extra polls into the very congestion that sets the p95.
     """
 
     __slots__ = (
