@@ -89,8 +89,9 @@ def overhead_chart(rows: list[dict[str, Any]], out: Path, plt: Any) -> list[Path
             bars = [("raw httpx", raw["value"], 1.0, 1.0, "grey")]
             for side, label in (("ours", "nanobanana"), ("openai", "openai-python")):
                 r = _row(rows, f"overhead.{mode}.{side}.{what}")
-                if r is not None and r.get("ratios"):
-                    lo, hi = min(r["ratios"]), max(r["ratios"])
+                if r is not None and (r.get("spread") or r.get("ratios")):
+                    # the error bar: the row's spread (quartiles) or its rounds' min-max
+                    lo, hi = r.get("spread") or (min(r["ratios"]), max(r["ratios"]))
                     bars.append((label, raw["value"] * r["ratio"], lo / r["ratio"], hi / r["ratio"],
                                  COLOURS["ours" if side == "ours" else "openai"]))  # fmt: skip
             groups.append((f"{mode}, {'wall' if what == 'wall' else 'client CPU'}", bars))

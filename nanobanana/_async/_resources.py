@@ -100,7 +100,8 @@ class _TaskResource(_Resource, Generic[StatusT, TaskT, RequestT]):
         return AsyncRawResponse(raw.http_response, task)
 
     async def _status(self, task_id: str, options: RequestOptions) -> StatusT:
-        raw = await self._status_raw(task_id, options)
+        # request_raw directly, not through _status_raw: one coroutine less on every poll
+        raw = await request_raw(self._client, self._status_op(task_id), options)
         return raw.parse()
 
     async def _status_raw(self, task_id: str, options: RequestOptions) -> AsyncRawResponse[StatusT]:

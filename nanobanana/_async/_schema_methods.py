@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .._options import RequestOptions
+from .._options import NO_OPTIONS, RequestOptions
 from .._requests import CostRequest, ImageRequest, VideoRequest
 
 if TYPE_CHECKING:
@@ -147,7 +147,12 @@ class _ImageMethods:
                 quality=quality,
                 output_format=output_format,
             ),
-            RequestOptions(
+            NO_OPTIONS
+            if extra_headers is None
+            and extra_query is None
+            and extra_body is None
+            and timeout is None
+            else RequestOptions(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,
@@ -197,7 +202,12 @@ class _ImageMethods:
         """
         return await self._status(
             task_id,
-            RequestOptions(
+            NO_OPTIONS
+            if extra_headers is None
+            and extra_query is None
+            and extra_body is None
+            and timeout is None
+            else RequestOptions(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,
@@ -299,7 +309,12 @@ class _VideoMethods:
                 generate_audio=generate_audio,
                 negative_prompt=negative_prompt,
             ),
-            RequestOptions(
+            NO_OPTIONS
+            if extra_headers is None
+            and extra_query is None
+            and extra_body is None
+            and timeout is None
+            else RequestOptions(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,
@@ -349,7 +364,12 @@ class _VideoMethods:
         """
         return await self._status(
             task_id,
-            RequestOptions(
+            NO_OPTIONS
+            if extra_headers is None
+            and extra_query is None
+            and extra_body is None
+            and timeout is None
+            else RequestOptions(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,
@@ -406,7 +426,12 @@ class _AccountMethods:
                 (``RedisRateLimiter``, ``on_redis_error="raise"``); nothing was sent.
         """
         return await self._credits(
-            RequestOptions(
+            NO_OPTIONS
+            if extra_headers is None
+            and extra_query is None
+            and extra_body is None
+            and timeout is None
+            else RequestOptions(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,
@@ -482,7 +507,12 @@ class _AccountMethods:
                 duration=duration,
                 generate_audio=generate_audio,
             ),
-            RequestOptions(
+            NO_OPTIONS
+            if extra_headers is None
+            and extra_query is None
+            and extra_body is None
+            and timeout is None
+            else RequestOptions(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,
@@ -537,7 +567,12 @@ class _ModelMethods:
                 (``RedisRateLimiter``, ``on_redis_error="raise"``); nothing was sent.
         """
         return await self._list(
-            RequestOptions(
+            NO_OPTIONS
+            if extra_headers is None
+            and extra_query is None
+            and extra_body is None
+            and timeout is None
+            else RequestOptions(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,
@@ -641,7 +676,12 @@ class AsyncImagesWithRawResponse:
                 quality=quality,
                 output_format=output_format,
             ),
-            RequestOptions(
+            NO_OPTIONS
+            if extra_headers is None
+            and extra_query is None
+            and extra_body is None
+            and timeout is None
+            else RequestOptions(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,
@@ -695,7 +735,12 @@ class AsyncImagesWithRawResponse:
         """
         return await self._resource._status_raw(
             task_id,
-            RequestOptions(
+            NO_OPTIONS
+            if extra_headers is None
+            and extra_query is None
+            and extra_body is None
+            and timeout is None
+            else RequestOptions(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,
@@ -796,7 +841,12 @@ class AsyncVideosWithRawResponse:
                 generate_audio=generate_audio,
                 negative_prompt=negative_prompt,
             ),
-            RequestOptions(
+            NO_OPTIONS
+            if extra_headers is None
+            and extra_query is None
+            and extra_body is None
+            and timeout is None
+            else RequestOptions(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,
@@ -850,7 +900,12 @@ class AsyncVideosWithRawResponse:
         """
         return await self._resource._status_raw(
             task_id,
-            RequestOptions(
+            NO_OPTIONS
+            if extra_headers is None
+            and extra_query is None
+            and extra_body is None
+            and timeout is None
+            else RequestOptions(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,
@@ -912,7 +967,12 @@ class AsyncAccountWithRawResponse:
                 (``RedisRateLimiter``, ``on_redis_error="raise"``); nothing was sent.
         """
         return await self._resource._credits_raw(
-            RequestOptions(
+            NO_OPTIONS
+            if extra_headers is None
+            and extra_query is None
+            and extra_body is None
+            and timeout is None
+            else RequestOptions(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,
@@ -992,7 +1052,12 @@ class AsyncAccountWithRawResponse:
                 duration=duration,
                 generate_audio=generate_audio,
             ),
-            RequestOptions(
+            NO_OPTIONS
+            if extra_headers is None
+            and extra_query is None
+            and extra_body is None
+            and timeout is None
+            else RequestOptions(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,
@@ -1054,7 +1119,12 @@ class AsyncModelsWithRawResponse:
                 (``RedisRateLimiter``, ``on_redis_error="raise"``); nothing was sent.
         """
         return await self._resource._list_raw(
-            RequestOptions(
+            NO_OPTIONS
+            if extra_headers is None
+            and extra_query is None
+            and extra_body is None
+            and timeout is None
+            else RequestOptions(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,

@@ -101,7 +101,8 @@ class _TaskResource(_Resource, Generic[StatusT, TaskT, RequestT]):
         return RawResponse(raw.http_response, task)
 
     def _status(self, task_id: str, options: RequestOptions) -> StatusT:
-        raw = self._status_raw(task_id, options)
+        # request_raw directly, not through _status_raw: one coroutine less on every poll
+        raw = request_raw(self._client, self._status_op(task_id), options)
         return raw.parse()
 
     def _status_raw(self, task_id: str, options: RequestOptions) -> RawResponse[StatusT]:

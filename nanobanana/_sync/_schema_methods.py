@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .._options import RequestOptions
+from .._options import NO_OPTIONS, RequestOptions
 from .._requests import CostRequest, ImageRequest, VideoRequest
 
 if TYPE_CHECKING:
@@ -150,7 +150,12 @@ class _ImageMethods:
                 quality=quality,
                 output_format=output_format,
             ),
-            RequestOptions(
+            NO_OPTIONS
+            if extra_headers is None
+            and extra_query is None
+            and extra_body is None
+            and timeout is None
+            else RequestOptions(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,
@@ -202,7 +207,12 @@ class _ImageMethods:
         """
         return self._status(
             task_id,
-            RequestOptions(
+            NO_OPTIONS
+            if extra_headers is None
+            and extra_query is None
+            and extra_body is None
+            and timeout is None
+            else RequestOptions(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,
@@ -306,7 +316,12 @@ class _VideoMethods:
                 generate_audio=generate_audio,
                 negative_prompt=negative_prompt,
             ),
-            RequestOptions(
+            NO_OPTIONS
+            if extra_headers is None
+            and extra_query is None
+            and extra_body is None
+            and timeout is None
+            else RequestOptions(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,
@@ -358,7 +373,12 @@ class _VideoMethods:
         """
         return self._status(
             task_id,
-            RequestOptions(
+            NO_OPTIONS
+            if extra_headers is None
+            and extra_query is None
+            and extra_body is None
+            and timeout is None
+            else RequestOptions(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,
@@ -417,7 +437,12 @@ class _AccountMethods:
                 (``RedisRateLimiter``, ``on_redis_error="raise"``); nothing was sent.
         """
         return self._credits(
-            RequestOptions(
+            NO_OPTIONS
+            if extra_headers is None
+            and extra_query is None
+            and extra_body is None
+            and timeout is None
+            else RequestOptions(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,
@@ -495,7 +520,12 @@ class _AccountMethods:
                 duration=duration,
                 generate_audio=generate_audio,
             ),
-            RequestOptions(
+            NO_OPTIONS
+            if extra_headers is None
+            and extra_query is None
+            and extra_body is None
+            and timeout is None
+            else RequestOptions(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,
@@ -552,7 +582,12 @@ class _ModelMethods:
                 (``RedisRateLimiter``, ``on_redis_error="raise"``); nothing was sent.
         """
         return self._list(
-            RequestOptions(
+            NO_OPTIONS
+            if extra_headers is None
+            and extra_query is None
+            and extra_body is None
+            and timeout is None
+            else RequestOptions(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,
@@ -658,7 +693,12 @@ class ImagesWithRawResponse:
                 quality=quality,
                 output_format=output_format,
             ),
-            RequestOptions(
+            NO_OPTIONS
+            if extra_headers is None
+            and extra_query is None
+            and extra_body is None
+            and timeout is None
+            else RequestOptions(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,
@@ -714,7 +754,12 @@ class ImagesWithRawResponse:
         """
         return self._resource._status_raw(
             task_id,
-            RequestOptions(
+            NO_OPTIONS
+            if extra_headers is None
+            and extra_query is None
+            and extra_body is None
+            and timeout is None
+            else RequestOptions(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,
@@ -817,7 +862,12 @@ class VideosWithRawResponse:
                 generate_audio=generate_audio,
                 negative_prompt=negative_prompt,
             ),
-            RequestOptions(
+            NO_OPTIONS
+            if extra_headers is None
+            and extra_query is None
+            and extra_body is None
+            and timeout is None
+            else RequestOptions(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,
@@ -873,7 +923,12 @@ class VideosWithRawResponse:
         """
         return self._resource._status_raw(
             task_id,
-            RequestOptions(
+            NO_OPTIONS
+            if extra_headers is None
+            and extra_query is None
+            and extra_body is None
+            and timeout is None
+            else RequestOptions(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,
@@ -937,7 +992,12 @@ class AccountWithRawResponse:
                 (``RedisRateLimiter``, ``on_redis_error="raise"``); nothing was sent.
         """
         return self._resource._credits_raw(
-            RequestOptions(
+            NO_OPTIONS
+            if extra_headers is None
+            and extra_query is None
+            and extra_body is None
+            and timeout is None
+            else RequestOptions(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,
@@ -1019,7 +1079,12 @@ class AccountWithRawResponse:
                 duration=duration,
                 generate_audio=generate_audio,
             ),
-            RequestOptions(
+            NO_OPTIONS
+            if extra_headers is None
+            and extra_query is None
+            and extra_body is None
+            and timeout is None
+            else RequestOptions(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,
@@ -1083,7 +1148,12 @@ class ModelsWithRawResponse:
                 (``RedisRateLimiter``, ``on_redis_error="raise"``); nothing was sent.
         """
         return self._resource._list_raw(
-            RequestOptions(
+            NO_OPTIONS
+            if extra_headers is None
+            and extra_query is None
+            and extra_body is None
+            and timeout is None
+            else RequestOptions(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,
