@@ -36,11 +36,14 @@ def browser() -> Iterator[Any]:
 @pytest.fixture(scope="module")
 def gallery(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[int, Any]]:
     """The page of a batch of 12 (one of two pictures, one refused, one failed)."""
+    # Result URLs that never expire: at x2000 the default hour of API time is 1.8 s, which
+    # a busy machine can spend between a task's end and its download.
     fake = FakeNanoBanana(
         time_scale=2000,
         seed=7,
         content_filter=["forbidden"],
         failure_rate={REFUSED_MODEL: 1.0},
+        result_ttl=None,
     )
     requests: list[Any] = [f"A paper crane, number {i}" for i in range(12)]
     requests[3] = nb.ImageRequest("Two paper cranes", num_images=2, aspect_ratio="16:9")
@@ -227,13 +230,19 @@ def test_notebook_previews_show_the_results(browser: Any, tmp_path: Path) -> Non
     them in a notebook."""
     from selenium.webdriver.common.by import By
 
-    fake = FakeNanoBanana(time_scale=300, seed=11, result_ttl=None)
+    # The heron (Nano Banana Pro) takes a day of API time, so its status is still running
+    # however slowly this machine gets to it; the others take seconds.
+    fake = FakeNanoBanana(
+        time_scale=300, seed=11, result_ttl=None, durations={"nano-banana-pro": (86400.0, 86400.0)}
+    )
     with fake.serve() as url, httpx.Client() as http:
         with fake.client(base_url=url, http_client=http) as client:
             image = client.images.generate("A koi pond from above", num_images=2).wait()
             video = client.videos.generate("A cat walking in a garden", duration=4).wait()
             (item,) = client.images.generate_many([SCRIPT_PROMPT.replace("forbidden", "ripe")])
-            running = client.images.status(client.images.generate("A heron").task_id)
+            heron = client.images.generate("A heron", model="nano-banana-pro")
+            running = client.images.status(heron.task_id)
+            assert running.status not in ("completed", "failed")
         outputs = [image, video, item, running]
         cells = "".join(
             f'<div class="output" id="out{n}">{value._repr_html_()}</div>'
