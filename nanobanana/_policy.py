@@ -29,6 +29,8 @@ from ._protocol import Safety
 __all__ = [
     "BACKOFF_BASE",
     "BACKOFF_CAP",
+    "DEFAULT_POLICIES",
+    "JITTER",
     "RETRY_AFTER_CAP",
     "PollPolicy",
     "RateLimit",
@@ -36,6 +38,7 @@ __all__ = [
     "backoff_delay",
     "classify_transport_error",
     "finite_seconds",
+    "jittered",
     "mark_unknown_fate",
     "never_sent",
     "rate_limit_pause",
@@ -288,3 +291,18 @@ def retry_delay(
             return max(hint, backoff_delay(attempt, rng))
         return backoff_delay(attempt, rng)
     return None
+
+
+DEFAULT_POLICIES: dict[str, PollPolicy] = {
+    "image": PollPolicy(initial_delay=15.0, interval=1.5, backoff=1.5, max_interval=15.0),
+    "video": PollPolicy(initial_delay=90.0, interval=15.0, backoff=1.5, max_interval=60.0),
+}
+"""The default policy per kind (images ≈ 10-20 s, videos ≈ 1-5 min)."""
+
+JITTER = 0.05
+"""Adaptive first polls are jittered by ±5% (inside the ±20% a PollPolicy promises)."""
+
+
+def jittered(nominal: float, rng: Callable[[], float], spread: float = JITTER) -> float:
+    """``nominal`` scaled by a uniform factor in ``[1 - spread, 1 + spread]``."""
+    return nominal * (1.0 - spread + 2.0 * spread * rng())

@@ -8,21 +8,19 @@ import logging
 import pytest
 
 import nanobanana as nb
-from nanobanana._models import ImageStatus
-from nanobanana._polling import (
-    DEFAULT_POLICIES,
-    DEFAULT_TIMEOUTS,
+from nanobanana._durations import (
     LONG_WINDOW,
     MIN_OBSERVATIONS,
     QUANTILES,
     WINDOW,
     DurationTracker,
-    PollState,
     _ClockOffset,
     _History,
-    note_unknown_status,
     profile,
 )
+from nanobanana._models import ImageStatus
+from nanobanana._policy import DEFAULT_POLICIES
+from nanobanana._polling import DEFAULT_TIMEOUTS, PollState, note_unknown_status
 
 
 def _learned(key: str | None = None, kind: str = "image") -> DurationTracker:

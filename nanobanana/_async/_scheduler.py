@@ -36,8 +36,9 @@ import threading
 from typing import Any
 
 from .._concurrency import AsyncEvent
+from .._durations import DurationTracker
 from .._outcomes import Outcomes
-from .._polling import DurationTracker, Submissions
+from .._polling import Submissions
 
 __all__ = ["AsyncPollScheduler"]
 

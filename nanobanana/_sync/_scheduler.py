@@ -37,8 +37,9 @@ import threading
 from typing import Any
 
 from .._concurrency import Event
+from .._durations import DurationTracker
 from .._outcomes import Outcomes
-from .._polling import DurationTracker, Submissions
+from .._polling import Submissions
 
 __all__ = ["PollScheduler"]
 

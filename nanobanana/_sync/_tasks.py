@@ -2,8 +2,8 @@
 """Task handles: what ``generate`` returns. ``task.wait()`` waits for the result.
 
 Waiting goes through the client's one poll scheduler (``_scheduler``): the timing is
-decided by ``_polling`` (pure), the scheduler decides whose turn it is, and this module
-sends the status request and reads the answer.
+decided by ``_polling`` and ``_durations`` (pure), the scheduler decides whose turn it
+is, and this module sends the status request and reads the answer.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
 
 import attrs
 
+from .._durations import profile
 from .._exceptions import (
     APIConnectionError,
     InternalServerError,
@@ -24,7 +25,7 @@ from .._exceptions import (
 from .._models import ImageStatus, TaskCreated, VideoStatus, status_outcome
 from .._options import NO_OPTIONS
 from .._policy import PollPolicy
-from .._polling import Kind, PollState, StatusOp, profile, wait_timeout
+from .._polling import Kind, PollState, StatusOp, wait_timeout
 from ._send import request
 
 if TYPE_CHECKING:
@@ -198,7 +199,7 @@ class Task(Generic[S]):
         body: Mapping[str, Any] | None = None,
     ) -> Self:
         """The handle of a task the API just accepted for a request with ``body``; the
-        client notes when it was sent and its duration profile (``_polling.profile``), so
+        client notes when it was sent and its duration profile (``_durations.profile``), so
         waits plan their polls from what tasks like it took."""
         now = resource._client._clock.now()
         key = profile(body) if body is not None else None if model is None else f"{model}|"
