@@ -15,6 +15,11 @@ handed to the simulator in submission order), each on its own simulator and key:
   polls exactly once at that moment, through the same client and budget: the physical
   limit of this budget (2 requests a task, every poll on time);
 - ``fixed_1s``: polls every second until the task is done (what a hand-written loop does).
+
+``run(..., "oracle", extra=x)`` is the oracle made to spend more requests: a share ``x``
+of the tasks (drawn from the seed) also get one poll at half their duration, which finds
+them running. With ``x`` set to what ours spends beyond 2 requests a task, it tells how
+much of ours' gap is the queueing those requests cause, whoever sends them.
 """
 
 from __future__ import annotations
@@ -202,8 +207,9 @@ class Result:
         return sum(1 for *_, status in self.requests if status == 429)
 
 
-async def _run(jobs: list[Arrival], policy: str, seed: int) -> Result:
+async def _run(jobs: list[Arrival], policy: str, seed: int, extra: float) -> Result:
     clock = VirtualClock()
+    extras = random.Random(seed)
     fake = FakeNanoBanana(rate_limit=RATE, clock=clock, seed=seed, credits=10**9)
     # The simulator draws a duration per task in submission order, per model: hand it the
     # durations drawn for the workload, in arrival order (the limiter is FIFO, so
@@ -224,7 +230,7 @@ async def _run(jobs: list[Arrival], policy: str, seed: int) -> Result:
             resource = client.images if kind == "image" else client.videos
             return await resource.status(task_id)
 
-        async def one(job: Arrival) -> None:
+        async def one(job: Arrival, wasted: bool) -> None:
             arrived = clock.now()
             if job.kind == "credits":
                 await client.account.credits()
@@ -237,6 +243,10 @@ async def _run(jobs: list[Arrival], policy: str, seed: int) -> Result:
             if policy == "ours":
                 await task
             elif policy == "oracle":
+                if wasted:  # a poll that finds the task running, as a miss would
+                    ends = fake.tasks[task.task_id].ends
+                    await clock.asleep((ends - clock.now()) / 2)
+                    await status(job.kind, task.task_id)
                 while True:
                     ends = fake.tasks[task.task_id].ends
                     await clock.asleep(ends - clock.now())
@@ -250,14 +260,15 @@ async def _run(jobs: list[Arrival], policy: str, seed: int) -> Result:
         async with anyio.create_task_group() as tg:
             for job in jobs:
                 await clock.asleep(start + job.at - clock.now())
-                tg.start_soon(one, job)
+                tg.start_soon(one, job, job.kind != "credits" and extras.random() < extra)
         seconds = clock.now() - start
     requests = tuple((r.time - start, r.route or "", r.status) for r in fake.api_requests)
     return Result(policy, tuple(done), requests, seconds)
 
 
-def run(jobs: list[Arrival], policy: str, seed: int) -> Result:
-    """One workload under one poller, on a fresh simulator, in virtual time."""
+def run(jobs: list[Arrival], policy: str, seed: int, extra: float = 0.0) -> Result:
+    """One workload under one poller, on a fresh simulator, in virtual time (``extra``:
+    the share of tasks the oracle polls once more, see above)."""
     import trio.testing
 
     return anyio.run(
@@ -265,6 +276,7 @@ def run(jobs: list[Arrival], policy: str, seed: int) -> Result:
         jobs,
         policy,
         seed,
+        extra,
         backend="trio",
         backend_options={"clock": trio.testing.MockClock(autojump_threshold=0)},
     )
