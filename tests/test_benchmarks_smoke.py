@@ -178,6 +178,9 @@ def test_a_tiny_stream_runs_in_virtual_time_for_every_poller(harness: Any) -> No
         assert all(latency >= 0 for latency in result.latencies())
         if policy == "oracle":  # one poll a task, exactly at its end
             assert result.task_requests == 2 * 27
+    # The oracle made to spend more: every task also polled once while it runs.
+    wasteful = streams.run(jobs, "oracle", seed=501, extra=1.0)
+    assert wasteful.task_requests == 3 * 27 and wasteful.rate_limited == 0
     mixed = streams.mixed_arrivals(1.0, seed=3)
     assert {j.kind for j in mixed} == {"image", "video", "credits"}
 
