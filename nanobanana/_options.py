@@ -19,7 +19,7 @@ import httpx
 
 from ._exceptions import InvalidParameterError
 
-__all__ = ["NO_OPTIONS", "OnSend", "RequestOptions", "check_headers", "option_doc"]
+__all__ = ["NO_OPTIONS", "OnSend", "RequestOptions", "check_headers", "option_doc", "options_for"]
 
 OnSend = Callable[[], None]
 """``_request``'s hook: run once per attempt, after the budget's permit is taken and before
@@ -178,3 +178,19 @@ class RequestOptions:
 
 NO_OPTIONS = RequestOptions()
 """A call with no options (polls, the batch's own requests)."""
+
+
+def options_for(
+    *,
+    extra_headers: Mapping[str, str] | None = None,
+    extra_query: Mapping[str, str | int | float | bool] | None = None,
+    extra_body: Mapping[str, object] | None = None,
+    timeout: float | httpx.Timeout | None = None,
+) -> RequestOptions:
+    """A call's options: the shared ``NO_OPTIONS`` when it gives none (most calls, every
+    poll: nothing to check, no object built), else a checked ``RequestOptions``."""
+    if extra_headers is None and extra_query is None and extra_body is None and timeout is None:
+        return NO_OPTIONS
+    return RequestOptions(
+        extra_headers=extra_headers, extra_query=extra_query, extra_body=extra_body, timeout=timeout
+    )

@@ -293,7 +293,7 @@ TARGETS = {
     ("_ModelMethods", "_list"): "options: RequestOptions",
 }
 RUNTIME_IMPORTS = [
-    "from .._options import NO_OPTIONS, RequestOptions",
+    "from .._options import RequestOptions, options_for",
     "from .._requests import CostRequest, ImageRequest, VideoRequest",
 ]
 RESULT_IMPORTS = [
@@ -381,9 +381,7 @@ def docstring(method: Method, *, raw: bool = False) -> str:
 
 def body(method: Method, *, raw: bool = False) -> str:
     options = ", ".join(f"{p.name}={p.name}" for p in OPTIONS)
-    # A call without options (most calls) shares NO_OPTIONS: nothing to check, no object.
-    none = " and ".join(f"{p.name} is None" for p in OPTIONS)
-    built = f"NO_OPTIONS if {none} else RequestOptions({options})"
+    built = f"options_for({options})"
     if method.request is not None:
         required = [p.name for p in method.leading if p.required]
         keywords = [f"{p.name}={p.name}" for p in method.leading if not p.required]

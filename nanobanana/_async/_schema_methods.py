@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .._options import NO_OPTIONS, RequestOptions
+from .._options import RequestOptions, options_for
 from .._requests import CostRequest, ImageRequest, VideoRequest
 
 if TYPE_CHECKING:
@@ -147,12 +147,7 @@ class _ImageMethods:
                 quality=quality,
                 output_format=output_format,
             ),
-            NO_OPTIONS
-            if extra_headers is None
-            and extra_query is None
-            and extra_body is None
-            and timeout is None
-            else RequestOptions(
+            options_for(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,
@@ -202,12 +197,7 @@ class _ImageMethods:
         """
         return await self._status(
             task_id,
-            NO_OPTIONS
-            if extra_headers is None
-            and extra_query is None
-            and extra_body is None
-            and timeout is None
-            else RequestOptions(
+            options_for(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,
@@ -309,12 +299,7 @@ class _VideoMethods:
                 generate_audio=generate_audio,
                 negative_prompt=negative_prompt,
             ),
-            NO_OPTIONS
-            if extra_headers is None
-            and extra_query is None
-            and extra_body is None
-            and timeout is None
-            else RequestOptions(
+            options_for(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,
@@ -364,12 +349,7 @@ class _VideoMethods:
         """
         return await self._status(
             task_id,
-            NO_OPTIONS
-            if extra_headers is None
-            and extra_query is None
-            and extra_body is None
-            and timeout is None
-            else RequestOptions(
+            options_for(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,
@@ -426,12 +406,7 @@ class _AccountMethods:
                 (``RedisRateLimiter``, ``on_redis_error="raise"``); nothing was sent.
         """
         return await self._credits(
-            NO_OPTIONS
-            if extra_headers is None
-            and extra_query is None
-            and extra_body is None
-            and timeout is None
-            else RequestOptions(
+            options_for(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,
@@ -507,12 +482,7 @@ class _AccountMethods:
                 duration=duration,
                 generate_audio=generate_audio,
             ),
-            NO_OPTIONS
-            if extra_headers is None
-            and extra_query is None
-            and extra_body is None
-            and timeout is None
-            else RequestOptions(
+            options_for(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,
@@ -567,12 +537,7 @@ class _ModelMethods:
                 (``RedisRateLimiter``, ``on_redis_error="raise"``); nothing was sent.
         """
         return await self._list(
-            NO_OPTIONS
-            if extra_headers is None
-            and extra_query is None
-            and extra_body is None
-            and timeout is None
-            else RequestOptions(
+            options_for(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,
@@ -676,12 +641,7 @@ class AsyncImagesWithRawResponse:
                 quality=quality,
                 output_format=output_format,
             ),
-            NO_OPTIONS
-            if extra_headers is None
-            and extra_query is None
-            and extra_body is None
-            and timeout is None
-            else RequestOptions(
+            options_for(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,
@@ -735,12 +695,7 @@ class AsyncImagesWithRawResponse:
         """
         return await self._resource._status_raw(
             task_id,
-            NO_OPTIONS
-            if extra_headers is None
-            and extra_query is None
-            and extra_body is None
-            and timeout is None
-            else RequestOptions(
+            options_for(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,
@@ -841,12 +796,7 @@ class AsyncVideosWithRawResponse:
                 generate_audio=generate_audio,
                 negative_prompt=negative_prompt,
             ),
-            NO_OPTIONS
-            if extra_headers is None
-            and extra_query is None
-            and extra_body is None
-            and timeout is None
-            else RequestOptions(
+            options_for(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,
@@ -900,12 +850,7 @@ class AsyncVideosWithRawResponse:
         """
         return await self._resource._status_raw(
             task_id,
-            NO_OPTIONS
-            if extra_headers is None
-            and extra_query is None
-            and extra_body is None
-            and timeout is None
-            else RequestOptions(
+            options_for(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,
@@ -967,12 +912,7 @@ class AsyncAccountWithRawResponse:
                 (``RedisRateLimiter``, ``on_redis_error="raise"``); nothing was sent.
         """
         return await self._resource._credits_raw(
-            NO_OPTIONS
-            if extra_headers is None
-            and extra_query is None
-            and extra_body is None
-            and timeout is None
-            else RequestOptions(
+            options_for(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,
@@ -1052,12 +992,7 @@ class AsyncAccountWithRawResponse:
                 duration=duration,
                 generate_audio=generate_audio,
             ),
-            NO_OPTIONS
-            if extra_headers is None
-            and extra_query is None
-            and extra_body is None
-            and timeout is None
-            else RequestOptions(
+            options_for(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,
@@ -1119,12 +1054,7 @@ class AsyncModelsWithRawResponse:
                 (``RedisRateLimiter``, ``on_redis_error="raise"``); nothing was sent.
         """
         return await self._resource._list_raw(
-            NO_OPTIONS
-            if extra_headers is None
-            and extra_query is None
-            and extra_body is None
-            and timeout is None
-            else RequestOptions(
+            options_for(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,

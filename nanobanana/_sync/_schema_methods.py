@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .._options import NO_OPTIONS, RequestOptions
+from .._options import RequestOptions, options_for
 from .._requests import CostRequest, ImageRequest, VideoRequest
 
 if TYPE_CHECKING:
@@ -150,12 +150,7 @@ class _ImageMethods:
                 quality=quality,
                 output_format=output_format,
             ),
-            NO_OPTIONS
-            if extra_headers is None
-            and extra_query is None
-            and extra_body is None
-            and timeout is None
-            else RequestOptions(
+            options_for(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,
@@ -207,12 +202,7 @@ class _ImageMethods:
         """
         return self._status(
             task_id,
-            NO_OPTIONS
-            if extra_headers is None
-            and extra_query is None
-            and extra_body is None
-            and timeout is None
-            else RequestOptions(
+            options_for(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,
@@ -316,12 +306,7 @@ class _VideoMethods:
                 generate_audio=generate_audio,
                 negative_prompt=negative_prompt,
             ),
-            NO_OPTIONS
-            if extra_headers is None
-            and extra_query is None
-            and extra_body is None
-            and timeout is None
-            else RequestOptions(
+            options_for(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,
@@ -373,12 +358,7 @@ class _VideoMethods:
         """
         return self._status(
             task_id,
-            NO_OPTIONS
-            if extra_headers is None
-            and extra_query is None
-            and extra_body is None
-            and timeout is None
-            else RequestOptions(
+            options_for(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,
@@ -437,12 +417,7 @@ class _AccountMethods:
                 (``RedisRateLimiter``, ``on_redis_error="raise"``); nothing was sent.
         """
         return self._credits(
-            NO_OPTIONS
-            if extra_headers is None
-            and extra_query is None
-            and extra_body is None
-            and timeout is None
-            else RequestOptions(
+            options_for(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,
@@ -520,12 +495,7 @@ class _AccountMethods:
                 duration=duration,
                 generate_audio=generate_audio,
             ),
-            NO_OPTIONS
-            if extra_headers is None
-            and extra_query is None
-            and extra_body is None
-            and timeout is None
-            else RequestOptions(
+            options_for(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,
@@ -582,12 +552,7 @@ class _ModelMethods:
                 (``RedisRateLimiter``, ``on_redis_error="raise"``); nothing was sent.
         """
         return self._list(
-            NO_OPTIONS
-            if extra_headers is None
-            and extra_query is None
-            and extra_body is None
-            and timeout is None
-            else RequestOptions(
+            options_for(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,
@@ -693,12 +658,7 @@ class ImagesWithRawResponse:
                 quality=quality,
                 output_format=output_format,
             ),
-            NO_OPTIONS
-            if extra_headers is None
-            and extra_query is None
-            and extra_body is None
-            and timeout is None
-            else RequestOptions(
+            options_for(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,
@@ -754,12 +714,7 @@ class ImagesWithRawResponse:
         """
         return self._resource._status_raw(
             task_id,
-            NO_OPTIONS
-            if extra_headers is None
-            and extra_query is None
-            and extra_body is None
-            and timeout is None
-            else RequestOptions(
+            options_for(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,
@@ -862,12 +817,7 @@ class VideosWithRawResponse:
                 generate_audio=generate_audio,
                 negative_prompt=negative_prompt,
             ),
-            NO_OPTIONS
-            if extra_headers is None
-            and extra_query is None
-            and extra_body is None
-            and timeout is None
-            else RequestOptions(
+            options_for(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,
@@ -923,12 +873,7 @@ class VideosWithRawResponse:
         """
         return self._resource._status_raw(
             task_id,
-            NO_OPTIONS
-            if extra_headers is None
-            and extra_query is None
-            and extra_body is None
-            and timeout is None
-            else RequestOptions(
+            options_for(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,
@@ -992,12 +937,7 @@ class AccountWithRawResponse:
                 (``RedisRateLimiter``, ``on_redis_error="raise"``); nothing was sent.
         """
         return self._resource._credits_raw(
-            NO_OPTIONS
-            if extra_headers is None
-            and extra_query is None
-            and extra_body is None
-            and timeout is None
-            else RequestOptions(
+            options_for(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,
@@ -1079,12 +1019,7 @@ class AccountWithRawResponse:
                 duration=duration,
                 generate_audio=generate_audio,
             ),
-            NO_OPTIONS
-            if extra_headers is None
-            and extra_query is None
-            and extra_body is None
-            and timeout is None
-            else RequestOptions(
+            options_for(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,
@@ -1148,12 +1083,7 @@ class ModelsWithRawResponse:
                 (``RedisRateLimiter``, ``on_redis_error="raise"``); nothing was sent.
         """
         return self._resource._list_raw(
-            NO_OPTIONS
-            if extra_headers is None
-            and extra_query is None
-            and extra_body is None
-            and timeout is None
-            else RequestOptions(
+            options_for(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,
