@@ -11,6 +11,7 @@ import logging
 import uuid
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 from virtual_time import LoopClock
@@ -291,3 +292,26 @@ def test_waiting_again_on_an_ended_sync_task_sends_nothing() -> None:
         polls = _status_polls(fake)
         assert task.wait() == first
         assert _status_polls(fake) == polls
+
+
+async def test_a_seeded_simulator_repeats_a_run_request_for_request() -> None:
+    # The seed covers the clients the simulator makes, so the poll jitter (first polls,
+    # polls after a running status) repeats too: on a virtual clock the whole timeline
+    # of a concurrent run is the same every time, which a test or a benchmark can rely on.
+    async def timeline(seed: int) -> list[tuple[float, str | None]]:
+        fake = _fake(seed=seed)
+        async with fake.async_client() as client, anyio.create_task_group() as tg:
+
+            async def one(delay: float) -> None:
+                await anyio.sleep(delay)
+                await (await client.images.generate("a red fox"))
+
+            for i in range(12):
+                tg.start_soon(one, 0.7 * i)
+        start = fake.api_requests[0].time
+        return [(round(r.time - start, 6), r.route) for r in fake.api_requests]
+
+    first = await timeline(11)
+    assert len(first) >= 24  # a submission and at least one poll a task
+    assert await timeline(11) == first
+    assert await timeline(12) != first

@@ -124,6 +124,7 @@ class AsyncClient:
         _limiter: AsyncLimiter | None = None,
         _transport: httpx.AsyncBaseTransport | None = None,
         _poll_scheduler: AsyncPollScheduler | None = None,
+        _random: random.Random | None = None,
     ) -> None:
         # Imported here, not with the class: the first client made loads it.
         from . import _client_parts as parts
@@ -170,7 +171,9 @@ class AsyncClient:
             # Every request carries its timeout; the pool's own is the default, which is
             # what a clone sharing it reads for with_options(timeout=None).
             self._http = httpx.AsyncClient(timeout=DEFAULT_TIMEOUT, transport=_transport)
-        self._random = random.Random()
+        # The jitter of its polls and retry backoffs; a simulator with a seed gives a seeded
+        # one, so a run on a virtual clock repeats exactly.
+        self._random = _random if _random is not None else random.Random()
         # Every wait of this client polls through it (turns, first-poll learning, outcomes).
         self._poll_scheduler = _poll_scheduler or parts.AsyncPollScheduler(self._clock)
         self.images = parts.AsyncImages(self)
@@ -276,6 +279,7 @@ class AsyncClient:
             _transport=self._transport,
             # Same budget, same polls: the clone's waits take turns with this client's.
             _poll_scheduler=self._poll_scheduler if same_key and same_limit else None,
+            _random=self._random,
         )
 
     def _copy(self, *, clock: AsyncTimeSource, limiter: AsyncLimiter) -> Self:
@@ -297,6 +301,7 @@ class AsyncClient:
             _clock=cast("Clock", clock),
             _limiter=limiter,
             _transport=self._transport,
+            _random=self._random,
         )
 
     async def aclose(self) -> None:

@@ -125,6 +125,7 @@ class Client:
         _limiter: Limiter | None = None,
         _transport: httpx.BaseTransport | None = None,
         _poll_scheduler: PollScheduler | None = None,
+        _random: random.Random | None = None,
     ) -> None:
         # Imported here, not with the class: the first client made loads it.
         from . import _client_parts as parts
@@ -169,7 +170,9 @@ class Client:
             # Every request carries its timeout; the pool's own is the default, which is
             # what a clone sharing it reads for with_options(timeout=None).
             self._http = httpx.Client(timeout=DEFAULT_TIMEOUT, transport=_transport)
-        self._random = random.Random()
+        # The jitter of its polls and retry backoffs; a simulator with a seed gives a seeded
+        # one, so a run on a virtual clock repeats exactly.
+        self._random = _random if _random is not None else random.Random()
         # Every wait of this client polls through it (turns, first-poll learning, outcomes).
         self._poll_scheduler = _poll_scheduler or parts.PollScheduler(self._clock)
         self.images = parts.Images(self)
@@ -275,6 +278,7 @@ class Client:
             _transport=self._transport,
             # Same budget, same polls: the clone's waits take turns with this client's.
             _poll_scheduler=self._poll_scheduler if same_key and same_limit else None,
+            _random=self._random,
         )
 
     def _copy(self, *, clock: TimeSource, limiter: Limiter) -> Self:
@@ -296,6 +300,7 @@ class Client:
             _clock=cast("Clock", clock),
             _limiter=limiter,
             _transport=self._transport,
+            _random=self._random,
         )
 
     def close(self) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
+import random
 from collections.abc import Generator, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
@@ -44,7 +46,10 @@ class FakeNanoBanana:
         time_scale: API seconds per real second (``600``: a ten-minute video takes a
             second).
         seed: Makes durations, failures, ids, keys and probabilistic faults
-            reproducible; None: ids never repeat across simulators.
+            reproducible, and the poll and retry jitter of the clients it makes (each
+            client made gets its own sequence, by the order they are made): on a
+            virtual or manual clock, a run repeats request for request. None: ids never
+            repeat across simulators.
         clock: Replaces the clock (and ``time_scale``): an object with ``now()``,
             ``to_real()``, ``asleep()`` and ``sleep()``, e.g. a ``ManualClock``.
         credits: The balance of ``api_key`` (and the default of ``add_key``).
@@ -120,6 +125,8 @@ class FakeNanoBanana:
             asset_base=self.asset_base,
         )
         self._default_credits = credits
+        self._seed = seed
+        self._clients_made = itertools.count()
         self.api_key: str = self.add_key(credits=credits, subscription=subscription, is_vip=is_vip)
         if state_file is not None:
             self._attach(state_file)
@@ -146,6 +153,10 @@ class FakeNanoBanana:
             # when told, so a client-side budget could wait forever. The server's own
             # window still applies.
             kw.setdefault("rate_limit", None)
+        if self._seed is not None:
+            # A str seed is hashed the same in every process (unlike hash()).
+            n = next(self._clients_made)
+            kw.setdefault("_random", random.Random(f"nanobanana-client:{self._seed}:{n}"))
         return {
             "api_key": self.api_key,
             "base_url": self.base_url,
