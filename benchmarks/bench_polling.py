@@ -232,7 +232,9 @@ def _charts_data(streams: dict[str, dict[str, Any]]) -> dict[str, Any]:
     the times of ours' requests (first arrival sequence)."""
     uniform = streams["uniform"]["results"]
     return {
-        "latencies": {p: sorted(x for r in uniform[p] for x in r.latencies()) for p in POLICIES},
+        "latencies": {
+            p: sorted(round(x, 2) for r in uniform[p] for x in r.latencies()) for p in POLICIES
+        },
         "request_times": {p: [round(t, 2) for t, *_ in uniform[p][0].requests] for p in POLICIES},
         "rate": list(RATE),
         "per_minute": PER_MINUTE,
