@@ -597,13 +597,10 @@ class DurationTracker:
                 return max(_MIN_FIRST, quantile), self.quantile
         return DEFAULT_POLICIES[kind].initial_delay, self.quantile
 
-    def _known(self, kind: str, key: str | None) -> float:
-        return self._point(kind, key)[0]
-
     def estimate(self, kind: str, key: str | None) -> float:
         """Seconds after submission at which a first poll should come (un-jittered)."""
         with self._lock:
-            return self._known(kind, key)
+            return self._point(kind, key)[0]
 
     def first_poll(self, kind: str, key: str | None, rng: Callable[[], float]) -> float:
         """Seconds after submission of this task's first poll: the estimate, jittered; or,
