@@ -14,7 +14,12 @@ handed to the simulator in submission order), each on its own simulator and key:
 - ``oracle``: reads the task's true end from the simulator (``fake.tasks[id].ends``) and
   polls exactly once at that moment, through the same client and budget: the physical
   limit of this budget (2 requests a task, every poll on time);
-- ``fixed_1s``: polls every second until the task is done (what a hand-written loop does).
+- ``fixed_1s``: polls every second until the task is done (what a hand-written loop does);
+- ``known``: knows the durations' *distribution* (the workload's, at that point of the
+  run) but not each task's end: it polls once at a quantile ``q`` of it, and a task found
+  running once more exactly at its end (generous). The best ``q`` of a few is the most a
+  poller that does not know each task's end can do with one planned poll a task; it is
+  informational, beside the oracle (``run(..., "known", known=q)``).
 
 ``run(..., "oracle", extra=x)`` is the oracle made to spend more requests: a share ``x``
 of the tasks (drawn from the seed) also get one poll at half their duration, which finds
@@ -28,6 +33,7 @@ import math
 import random
 from collections import defaultdict
 from collections.abc import Callable, Iterator
+from statistics import NormalDist
 from typing import Any
 
 import anyio
@@ -84,38 +90,64 @@ class Arrival:
     model: str | None = None
     params: tuple[tuple[str, Any], ...] = ()
     duration: float = 0.0
+    workload: str = ""
+    """The workload it was drawn from (its distribution: ``Workload.point``)."""
+    phase: float = 0.0
+    """How far into the run it arrives (0 to 1): where a drifting distribution stands."""
 
 
 # -- duration distributions ---------------------------------------------------------------
 
 Draw = Callable[[random.Random, float], float]
 """(rng, fraction of the run elapsed) -> seconds."""
+Point = Callable[[float, float], float]
+"""(q, fraction of the run elapsed) -> the q quantile of the durations drawn then."""
 
 
-def _uniform(low: float, high: float) -> Draw:
-    return lambda rng, _: rng.uniform(low, high)
+def _bisect(cdf: Callable[[float], float], q: float, high: float) -> float:
+    low = 0.0
+    for _ in range(60):
+        mid = (low + high) / 2
+        low, high = (mid, high) if cdf(mid) < q else (low, mid)
+    return high
 
 
-def _lognormal(median: float, sigma: float, cap: float) -> Draw:
-    return lambda rng, _: min(cap, median * math.exp(rng.gauss(0.0, sigma)))
+def _uniform(low: float, high: float) -> tuple[Draw, Point]:
+    return (lambda rng, _: rng.uniform(low, high)), (lambda q, _: low + (high - low) * q)
 
 
-def _bimodal(short: float, long: float, p_short: float) -> Draw:
+def _lognormal(median: float, sigma: float, cap: float) -> tuple[Draw, Point]:
+    def point(q: float, _: float) -> float:
+        return cap if q >= 1.0 else min(cap, median * math.exp(sigma * NormalDist().inv_cdf(q)))
+
+    return (lambda rng, _: min(cap, median * math.exp(rng.gauss(0.0, sigma)))), point
+
+
+def _bimodal(short: float, long: float, p_short: float) -> tuple[Draw, Point]:
     def draw(rng: random.Random, _: float) -> float:
         centre = short if rng.random() < p_short else long
         return max(0.5, rng.gauss(centre, 0.1 * centre))
 
-    return draw
+    parts = ((p_short, NormalDist(short, 0.1 * short)), (1 - p_short, NormalDist(long, 0.1 * long)))
+
+    def point(q: float, _: float) -> float:
+        top = 2.0 * long
+        return top if q >= 1.0 else _bisect(lambda x: sum(p * n.cdf(x) for p, n in parts), q, top)
+
+    return draw, point
 
 
-def _drift(low: float, high: float) -> Draw:
+def _drift(low: float, high: float) -> tuple[Draw, Point]:
     """Uniform ±33% around a centre that climbs from ``low`` to ``high`` and back."""
 
-    def draw(rng: random.Random, frac: float) -> float:
-        centre = low + (high - low) * (1.0 - abs(2.0 * frac - 1.0))
-        return rng.uniform(0.67 * centre, 1.33 * centre)
+    def centre(frac: float) -> float:
+        return low + (high - low) * (1.0 - abs(2.0 * frac - 1.0))
 
-    return draw
+    def draw(rng: random.Random, frac: float) -> float:
+        c = centre(frac)
+        return rng.uniform(0.67 * c, 1.33 * c)
+
+    return draw, lambda q, frac: centre(frac) * (0.67 + 0.66 * q)
 
 
 @attrs.frozen
@@ -124,18 +156,25 @@ class Workload:
     label: str
     kind: str
     draw: Draw
+    point: Point
+    """The quantiles of ``draw`` (what the ``known`` poller is told)."""
+
+    @classmethod
+    def of(cls, name: str, label: str, kind: str, shape: tuple[Draw, Point]) -> Workload:
+        return cls(name, label, kind, *shape)
 
 
 WORKLOADS: tuple[Workload, ...] = (
-    Workload("uniform", "images, uniform 10-20 s", "image", _uniform(10.0, 20.0)),
-    Workload(
+    Workload.of("uniform", "images, uniform 10-20 s", "image", _uniform(10.0, 20.0)),
+    Workload.of(
         "long_tail", "images, log-normal (median 15 s, σ 0.6)", "image", _lognormal(15, 0.6, 300)
     ),
-    Workload("bimodal", "images, bimodal (60% ~4 s, 40% ~40 s)", "image", _bimodal(4, 40, 0.6)),
-    Workload("fast", "images, uniform 2-5 s", "image", _uniform(2.0, 5.0)),
-    Workload("videos", "videos, uniform 60-300 s", "video", _uniform(60.0, 300.0)),
-    Workload("drift", "images, centre 12 s -> 48 s -> 12 s", "image", _drift(12.0, 48.0)),
+    Workload.of("bimodal", "images, bimodal (60% ~4 s, 40% ~40 s)", "image", _bimodal(4, 40, 0.6)),
+    Workload.of("fast", "images, uniform 2-5 s", "image", _uniform(2.0, 5.0)),
+    Workload.of("videos", "videos, uniform 60-300 s", "video", _uniform(60.0, 300.0)),
+    Workload.of("drift", "images, centre 12 s -> 48 s -> 12 s", "image", _drift(12.0, 48.0)),
 )
+WORKLOAD = {w.name: w for w in WORKLOADS}
 
 MODEL = {"image": "nano-banana", "video": "veo-3.1-fast"}
 
@@ -146,7 +185,15 @@ def arrivals(workload: Workload, minutes: float, seed: int) -> list[Arrival]:
     span = minutes * 60.0
     times = sorted(rng.uniform(0.0, span) for _ in range(round(PER_MINUTE * minutes)))
     return [
-        Arrival(t, workload.kind, MODEL[workload.kind], (), workload.draw(rng, t / span))
+        Arrival(
+            t,
+            workload.kind,
+            MODEL[workload.kind],
+            (),
+            workload.draw(rng, t / span),
+            workload.name,
+            t / span,
+        )
         for t in times
     ]
 
@@ -155,7 +202,9 @@ def arrivals(workload: Workload, minutes: float, seed: int) -> list[Arrival]:
 # durations depend on the resolution (1K: 15-25 s, 4K: 35-55 s), 5 videos (two models:
 # 60-150 s and 150-300 s) and 4 credits calls: 25 tasks and 4 reads, 54 requests a minute
 # at 2 a task.
-MIXED: tuple[tuple[float, str, str | None, tuple[tuple[str, Any], ...], Draw], ...] = (
+MIXED: tuple[
+    tuple[float, str, str | None, tuple[tuple[str, Any], ...], tuple[Draw, Point]], ...
+] = (
     (13.0, "image", "nano-banana", (), _uniform(10.0, 20.0)),
     (3.5, "image", "nano-banana-pro", (("resolution", "1K"),), _uniform(15.0, 25.0)),
     (3.5, "image", "nano-banana-pro", (("resolution", "4K"),), _uniform(35.0, 55.0)),
@@ -169,7 +218,7 @@ def mixed_arrivals(minutes: float, seed: int) -> list[Arrival]:
     rng = random.Random(seed)
     span = minutes * 60.0
     out: list[Arrival] = []
-    for rate, kind, model, params, draw in MIXED:
+    for rate, kind, model, params, (draw, _) in MIXED:
         for _ in range(round(rate * minutes)):
             t = rng.uniform(0.0, span)
             out.append(Arrival(t, kind, model, params, draw(rng, t / span)))
@@ -207,7 +256,7 @@ class Result:
         return sum(1 for *_, status in self.requests if status == 429)
 
 
-async def _run(jobs: list[Arrival], policy: str, seed: int, extra: float) -> Result:
+async def _run(jobs: list[Arrival], policy: str, seed: int, extra: float, known: float) -> Result:
     clock = VirtualClock()
     extras = random.Random(seed)
     fake = FakeNanoBanana(rate_limit=RATE, clock=clock, seed=seed, credits=10**9)
@@ -242,16 +291,19 @@ async def _run(jobs: list[Arrival], policy: str, seed: int, extra: float) -> Res
             )
             if policy == "ours":
                 await task
-            elif policy == "oracle":
+            elif policy in ("oracle", "known"):
                 if wasted:  # a poll that finds the task running, as a miss would
                     ends = fake.tasks[task.task_id].ends
                     await clock.asleep((ends - clock.now()) / 2)
                     await status(job.kind, task.task_id)
-                while True:
+                found = None
+                if policy == "known":  # one poll where the distribution says, then the end
+                    await clock.asleep(WORKLOAD[job.workload].point(known, job.phase))
+                    found = await status(job.kind, task.task_id)
+                while found is None or not found.done:
                     ends = fake.tasks[task.task_id].ends
                     await clock.asleep(ends - clock.now())
-                    if (await status(job.kind, task.task_id)).done:
-                        break
+                    found = await status(job.kind, task.task_id)
             else:
                 while not (await status(job.kind, task.task_id)).done:
                     await clock.asleep(1.0)
@@ -266,9 +318,12 @@ async def _run(jobs: list[Arrival], policy: str, seed: int, extra: float) -> Res
     return Result(policy, tuple(done), requests, seconds)
 
 
-def run(jobs: list[Arrival], policy: str, seed: int, extra: float = 0.0) -> Result:
+def run(
+    jobs: list[Arrival], policy: str, seed: int, extra: float = 0.0, known: float = 0.93
+) -> Result:
     """One workload under one poller, on a fresh simulator, in virtual time (``extra``:
-    the share of tasks the oracle polls once more, see above)."""
+    the share of tasks the oracle polls once more; ``known``: the quantile at which the
+    ``known`` poller polls first; see above)."""
     import trio.testing
 
     return anyio.run(
@@ -277,6 +332,7 @@ def run(jobs: list[Arrival], policy: str, seed: int, extra: float = 0.0) -> Resu
         policy,
         seed,
         extra,
+        known,
         backend="trio",
         backend_options={"clock": trio.testing.MockClock(autojump_threshold=0)},
     )

@@ -71,6 +71,10 @@ SEEDS = tuple(range(13, 21))
 slowest tasks, and one alone lands anywhere in 1.11-1.39 x the oracle's on the uniform
 stream: pooling eight gives 540 x 8 tasks a stream. (Two, as before, read 1.13 where eight
 read 1.25.)"""
+KNOWN_QUANTILES = (0.9, 0.93, 0.97, 1.0)
+"""Where the ``known`` poller may put its first poll (quantiles of the true distribution);
+its best is reported. Measured over 0.8-1.0: the best is 1.0 for bounded durations
+(uniform, fast), 0.9-0.93 for the others; the log-normal's is 1.26 x the oracle's."""
 P95_TARGET = 1.15
 REQUESTS_TARGET = 2.3
 BATCH_TARGET = 1.02
@@ -97,7 +101,10 @@ def _runs(calls: list[tuple[Any, ...]], pool: Executor | None) -> list[Result]:
 
 
 def stream(
-    name: str, jobs_by_seed: list[list[Arrival]], pool: Executor | None = None
+    name: str,
+    jobs_by_seed: list[list[Arrival]],
+    pool: Executor | None = None,
+    known: tuple[float, ...] = KNOWN_QUANTILES,
 ) -> dict[str, Any]:
     """Every poller on every arrival sequence: pooled figures, and the raw results."""
     out: dict[str, Any] = {"results": {}}
@@ -124,9 +131,23 @@ def stream(
         [(jobs, "oracle", 2000 + k, extra) for k, jobs in enumerate(jobs_by_seed)], pool
     )
     out["oracle_matched"] = _pool(matched)
+    if name != "mixed":
+        out["known"] = _best_known(jobs_by_seed, pool, known)
     durations = [j.duration for jobs in jobs_by_seed for j in jobs if j.kind != "credits"]
     out["duration_p95"] = quantile(durations, 0.95)
     return out
+
+
+def _best_known(
+    jobs_by_seed: list[list[Arrival]], pool: Executor | None, grid: tuple[float, ...]
+) -> dict[str, Any]:
+    """The ``known`` poller at each quantile of ``grid``: the pooled figures of the one
+    with the lowest p95, its quantile, and every quantile's p95."""
+    calls = [(jobs, "known", 3000 + k, 0.0, q) for q in grid for k, jobs in enumerate(jobs_by_seed)]
+    done = iter(_runs(calls, pool))
+    pooled = {q: _pool([next(done) for _ in jobs_by_seed]) for q in grid}
+    best = min(grid, key=lambda q: pooled[q]["p95"])
+    return {**pooled[best], "q": best, "p95_by_q": {str(q): pooled[q]["p95"] for q in grid}}
 
 
 def _stream_rows(name: str, label: str, m: dict[str, Any]) -> list[dict[str, Any]]:
@@ -174,6 +195,7 @@ def _stream_rows(name: str, label: str, m: dict[str, Any]) -> list[dict[str, Any
             note=f"the oracle spending ours' requests ({matched['requests_per_task']:.2f} "
             f"req/task): p95 {matched['p95']:.1f} s (informational)",
         ),
+        *_known_rows(name, m),
         row(
             f"polling.stream.{name}.requests_per_task",
             ours["requests_per_task"],
@@ -185,6 +207,30 @@ def _stream_rows(name: str, label: str, m: dict[str, Any]) -> list[dict[str, Any
             f"fixed 1 s {fixed['429s']:.0f}",
             rate_limited=ours["429s"],
         ),
+    ]
+
+
+def _known_rows(name: str, m: dict[str, Any]) -> list[dict[str, Any]]:
+    """Informational: ours beside the best a poller knowing the distribution reaches."""
+    if "known" not in m:
+        return []
+    known, oracle = m["known"], m["oracle"]
+    grid = ", ".join(f"{q}: {p95 / oracle['p95']:.2f}" for q, p95 in known["p95_by_q"].items())
+    return [
+        row(
+            f"polling.stream.{name}.p95_vs_best_known_distribution",
+            m["ours"]["p95"],
+            "s",
+            baseline=known["p95"],
+            ratio=m["ours"]["p95"] / known["p95"],
+            note=f"a poller that knows the durations' distribution, not each task's end: "
+            f"first poll at its {known['q']} quantile (the best of {len(known['p95_by_q'])}), "
+            f"p95 {known['p95']:.1f} s = {known['p95'] / oracle['p95']:.2f} x the oracle's, "
+            f"{known['requests_per_task']:.2f} req/task; x the oracle's by quantile: {grid} "
+            f"(informational)",
+            known_over_oracle=known["p95"] / oracle["p95"],
+            known_q=known["q"],
+        )
     ]
 
 
@@ -244,13 +290,14 @@ def _charts_data(streams: dict[str, dict[str, Any]]) -> dict[str, Any]:
 def run_benchmark(quick: bool = False) -> list[dict[str, Any]]:
     minutes = 6.0 if quick else 20.0
     seeds = SEEDS[:1] if quick else SEEDS
+    grid = (0.93,) if quick else KNOWN_QUANTILES
     streams: dict[str, dict[str, Any]] = {}
     rows: list[dict[str, Any]] = []
     with contextlib.ExitStack() as stack:
         pool = None if quick else stack.enter_context(ProcessPoolExecutor(os.cpu_count()))
         for workload in WORKLOADS:
             jobs = [arrivals(workload, minutes, s) for s in seeds]
-            streams[workload.name] = stream(workload.name, jobs, pool)
+            streams[workload.name] = stream(workload.name, jobs, pool, grid)
             rows += _stream_rows(workload.name, workload.label, streams[workload.name])
         mixed = [mixed_arrivals(minutes, s) for s in seeds]
         streams["mixed"] = stream("mixed", mixed, pool)
