@@ -183,6 +183,30 @@ def test_a_tiny_stream_runs_in_virtual_time_for_every_poller(harness: Any) -> No
     assert wasteful.task_requests == 3 * 27 and wasteful.rate_limited == 0
     mixed = streams.mixed_arrivals(1.0, seed=3)
     assert {j.kind for j in mixed} == {"image", "video", "credits"}
+    # The poller that knows the distribution: at its 100% point (20 s) every task has
+    # ended, so one poll a task; at its 50% point the tasks longer than 15 s need a second,
+    # at their end (fewer when a poll waited in the budget's queue past its task's end).
+    top = streams.run(jobs, "known", seed=502, known=1.0)
+    assert top.task_requests == 2 * 27 and top.rate_limited == 0
+    middle = streams.run(jobs, "known", seed=503, known=0.5)
+    running = sum(1 for j in jobs if j.duration > 15.0)
+    assert 0 < running < 27 and 2 * 27 < middle.task_requests <= 2 * 27 + running
+
+
+@pytest.mark.parametrize("name", ["uniform", "long_tail", "bimodal", "fast", "videos", "drift"])
+def test_the_known_poller_is_told_the_true_quantiles(harness: Any, name: str) -> None:
+    # What the known poller reads (``Workload.point``) is the distribution the durations
+    # are drawn from: 20,000 draws put each quantile within 1% of the sample's.
+    import random
+
+    workload = importlib.import_module("_streams").WORKLOAD[name]
+    for phase in (0.0, 0.5):
+        rng = random.Random(7)
+        draws = sorted(workload.draw(rng, phase) for _ in range(20_000))
+        for q in (0.1, 0.5, 0.9, 0.93):
+            sample = draws[int(q * len(draws))]
+            assert workload.point(q, phase) == pytest.approx(sample, rel=0.01)
+        assert workload.point(1.0, phase) >= draws[-1]
 
 
 def test_the_charts_are_drawn_from_the_rows(harness: Any, tmp_path: Path) -> None:
