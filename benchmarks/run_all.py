@@ -44,7 +44,7 @@ BENCHMARKS: list[tuple[str, float, float]] = [
     ("bench_scale", 240, 120),
     ("bench_import", 180, 90),
     ("bench_ratelimit", 240, 120),
-    ("bench_polling", 3000, 120),  # 14 sequences of 20 minutes a stream: ~25 min on 2 cores
+    ("bench_polling", 3000, 120),  # 14 sequences of 20 minutes a stream: ~17 min on 2 cores
     ("bench_redis", 180, 90),
 ]
 
