@@ -12,7 +12,7 @@ own duration; see ``_History.quantile``).
 A task found ended leaves its exact duration when its status has a ``completed_at``: the
 server's clock is not the client's, so their offset is estimated from bounds (a task
 ended before the answer that found it ended, and after a poll that found it running;
-``_ClockOffset``), whole seconds read as the second they stand for; with none usable,
+every answer's ``Date`` was written before it arrived; ``_ClockOffset``), whole seconds read as the second they stand for; with none usable,
 the observation is only "ended by its first poll". Once a profile's durations are exact,
 its history keeps up to ``LONG_WINDOW`` tasks while they hold still and forgets the older
 ones at a change (rank tests), and a significant trend moves them to today's values
@@ -22,7 +22,9 @@ With one profile the first poll goes to the ``FIRST_POLL_QUANTILE`` point; with 
 one *price* (seconds of waiting a request is worth) places each profile's first poll
 where it costs least, and is set so that the same share of all tasks,
 ``1 - FIRST_POLL_QUANTILE``, are still running at it: the extra polls go to the profiles
-where they save the most waiting (see ``DurationTracker``). A few tasks are *probes*,
+where they save the most waiting (see ``DurationTracker``), and never goes below
+``PRICE_FLOOR``: durations that end close together are then first polled at their top,
+the latest any recent task ended (one request a task). A few tasks are *probes*,
 first polled earlier, so that the estimate can also come down; more of them while a
 profile is new, or when first polls stop finding tasks running (not once durations are
 exact).
@@ -40,7 +42,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from ._policy import DEFAULT_POLICIES, jittered
+from ._policy import DEFAULT_POLICIES
 
 __all__ = ["FIRST_POLL_QUANTILE", "DurationTracker", "profile"]
 
@@ -77,11 +79,18 @@ PROBE_RATE_LOST = 0.3
 """The share while first polls find (almost) no task running: the estimate may be high."""
 PROBE_SPAN = (0.3, 0.8)
 """A probe's first poll comes at this fraction of the current estimate (uniform)."""
-QUANTILES = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.96, 0.98)
+QUANTILES = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.96, 0.98, 1.0)
 """The points a profile's first poll may go to (quantiles of its durations): a grid, fine
-near the top, where a single profile's first polls go."""
+near the top, where a single profile's first polls go. 1.0 is the *top*: the latest any
+recent task may have ended (``_History.top``), known once durations are exact."""
 RATE_MEMORY = 128
 """Tasks over which the mix of profiles (the weight of each in the budget) is counted."""
+PRICE_FLOOR = 20.0
+"""Seconds of waiting a request is worth at least: a poll that finds its task running
+takes a slot of the budget that a submission or another task's poll was queued for (at
+27 tasks a minute under 60/min, 90% of the budget, every request waits; see
+``DurationTracker``). A profile whose last few percent of durations spread over less
+than this much (per task) is first polled at its top, once: one request a task."""
 PRICE_RANGE = (0.01, 100_000.0)
 """Seconds of waiting a request may be worth: the bounds of the price."""
 _MIN_FIRST = 0.5
@@ -115,20 +124,25 @@ def profile(body: Mapping[str, Any] | None) -> str | None:
     return f"{model if model is not None else ''}|{fields}"
 
 
+_Item = tuple[float, float | None, bool, float]
+"""A finished task in a ``_History``: ``(first, duration, exact, spread)``."""
+
+
 class _History:
-    """The recent finished tasks of one profile: ``(first, duration, exact)`` triples,
+    """The recent finished tasks of one profile: ``(first, duration, exact, spread)``,
     ``first`` the seconds from submission to the answer of the task's first poll,
     ``duration`` the task's length when known (found running at its first poll, or found
     ended with a usable ``completed_at``), None when that poll found it ended and nothing
-    more is known, and ``exact`` whether the duration would have been known whatever the
+    more is known, ``exact`` whether the duration would have been known whatever the
     first poll found (then the task tells about every point, not just those past its
-    first poll)."""
+    first poll), and ``spread`` how much longer it may have lasted (``duration`` is the
+    middle of what its completion time allows: whole seconds leave half a second)."""
 
     __slots__ = ("_cache", "_items", "_swept", "_used", "probes")
 
     def __init__(self) -> None:
-        self._items: deque[tuple[float, float | None, bool]] = deque(maxlen=LONG_WINDOW)
-        self._used: list[tuple[float, float | None, bool]] | None = None
+        self._items: deque[_Item] = deque(maxlen=LONG_WINDOW)
+        self._used: list[_Item] | None = None
         self._cache: dict[float, float | None] = {}
         self._swept: list[tuple[float, int, int]] | None = None
         self.probes = 0
@@ -137,8 +151,14 @@ class _History:
     def __len__(self) -> int:
         return len(self._items)
 
-    def add(self, first: float, duration: float | None, exact: bool = False) -> None:
-        self._items.append((first, duration, exact and duration is not None))
+    def add(
+        self,
+        first: float,
+        duration: float | None,
+        exact: bool = False,
+        spread: float = 0.0,
+    ) -> None:
+        self._items.append((first, duration, exact and duration is not None, spread))
         self._cache.clear()
         self._swept = None
         self._used = None
@@ -151,7 +171,7 @@ class _History:
         distribution); where they differ past ``CHANGE_Z``, the older ones go, the most
         recent part kept being the longest that differs. So a long window while durations
         hold still (a sharper estimate), and a short one soon after they move."""
-        exact = [i for i, (_, _, e) in enumerate(self._items) if e]
+        exact = [i for i, (_, _, e, _) in enumerate(self._items) if e]
         n = len(exact)
         if n < 4 * CHANGE_STEP:
             return
@@ -172,12 +192,12 @@ class _History:
             for _ in range(exact[n - keep]):
                 self._items.popleft()
 
-    def _view(self) -> list[tuple[float, float | None, bool]]:
+    def _view(self) -> list[_Item]:
         """The tasks the estimate uses: all kept while (nearly) every duration is exact,
         else the last ``WINDOW``."""
         if self._used is None:
             items = list(self._items)
-            exact = sum(1 for _, _, e in items if e)
+            exact = sum(1 for _, _, e, _ in items if e)
             items = items[-WINDOW:] if exact < EXACT_SHARE * len(items) else _detrended(items)
             self._used = items
         return self._used
@@ -195,6 +215,9 @@ class _History:
         """
         if q in self._cache:
             return self._cache[q]
+        if q >= 1.0:
+            self._cache[q] = top = self.top()
+            return top
         found: float | None = None
         informed = False
         last = 0.0
@@ -234,6 +257,8 @@ class _History:
         for q in QUANTILES:
             point = self.quantile(q)
             if point is None:
+                if q >= 1.0 and best is not None:
+                    break  # the top is known only from exact durations
                 return None
             if previous is not None:
                 point = max(point, previous[0])
@@ -262,7 +287,7 @@ class _History:
         # (x, what happens there): 0 polled and found ended, 1 polled and running, 2 ends.
         # A task of known duration tells from 0 on (as if polled then and found running).
         events: list[tuple[float, int]] = []
-        for first, duration, exact in self._view():
+        for first, duration, exact, _ in self._view():
             if exact:
                 first = 0.0
             running = duration is not None and duration > first
@@ -285,10 +310,21 @@ class _History:
         self._swept = swept
         return swept
 
+    def top(self) -> float | None:
+        """The latest any task of the view may have ended (its duration plus its spread):
+        where a first poll finds every one of them ended. None unless the view is exact
+        (a censored history does not know how long its longest tasks took) and holds
+        ``MIN_OBSERVATIONS`` exact durations."""
+        view = self._view()
+        ends = [d + s for _, d, e, s in view if e and d is not None]
+        if len(ends) < max(MIN_OBSERVATIONS, EXACT_SHARE * len(view)):
+            return None
+        return max(ends)
+
     def running_share(self, x: float) -> float | None:
         """The share of tasks first polled by ``x`` that were still running at their first
         poll (None with too few of them)."""
-        polled = [d is not None and d > f for f, d, _ in self._view() if f <= x]
+        polled = [d is not None and d > f for f, d, _, _ in self._view() if f <= x]
         if len(polled) < MIN_OBSERVATIONS:
             return None
         return sum(polled) / len(polled)
@@ -296,7 +332,7 @@ class _History:
     def beyond(self, elapsed: float, q: float) -> float | None:
         """The ``q`` quantile of the durations longer than ``elapsed`` (None with fewer
         than three): how long a task still running at ``elapsed`` is likely to take."""
-        longer = sorted(d for _, d, _ in self._view() if d is not None and d > elapsed)
+        longer = sorted(d for _, d, _, _ in self._view() if d is not None and d > elapsed)
         if len(longer) < 3:
             return None
         return longer[min(len(longer) - 1, int(q * len(longer)))]
@@ -317,15 +353,13 @@ def _differs_from_before(values: list[Any], m: int) -> bool:
     return _differ(sum(r + 1 for r, j in enumerate(order) if j >= m), m, 2 * m)
 
 
-def _detrended(
-    items: list[tuple[float, float | None, bool]],
-) -> list[tuple[float, float | None, bool]]:
+def _detrended(items: list[_Item]) -> list[_Item]:
     """The exact durations as they would be now, when they drift: a straight line fit to
     their logarithms against their order; when its slope is beyond ``TREND_T`` standard
     errors, each duration is moved along it to the newest task's place. Durations that
     climb or fall steadily then give today's quantiles, not those of the window's middle
     (the change test alone leaves a lag of half the window kept)."""
-    points = [(i, math.log(d)) for i, (_, d, e) in enumerate(items) if e and d and d > 0]
+    points = [(i, math.log(d)) for i, (_, d, e, _) in enumerate(items) if e and d and d > 0]
     n = len(points)
     if n < 4 * CHANGE_STEP:
         return items
@@ -338,13 +372,16 @@ def _detrended(
         return items
     last = len(items) - 1
     return [
-        (f, d * math.exp(slope * (last - i)), e) if e and d else (f, d, e)
-        for i, (f, d, e) in enumerate(items)
+        (f, d * math.exp(slope * (last - i)), e, s * math.exp(slope * (last - i)))
+        if e and d
+        else (f, d, e, s)
+        for i, (f, d, e, s) in enumerate(items)
     ]
 
 
 class _ClockOffset:
-    """The server's clock minus the client's (seconds), read off tasks' ``completed_at``.
+    """The server's clock minus the client's (seconds), read off tasks' ``completed_at``
+    and the ``Date`` of status answers.
 
     A poll answered at client time ``r`` that finds a task ended, with ``completed_at``
     ``c`` (server seconds; the task ended at ``c`` or within the second after, when the
@@ -357,22 +394,41 @@ class _ClockOffset:
     loosened by ``OFFSET_DRIFT`` a second of age, so a clock that drifts is followed.
     Its error makes ends come out a little late, never early. A task that a poll sent at
     ``s`` found running ended after ``s``: ``offset < c + 1 - s``; an estimate above that
-    (a server clock stepped back) is dropped for that bound.
+    (a server clock stepped back) is dropped for that bound. A ``Date`` ``D`` answered at
+    ``r`` bounds it the same way (``offset >= D - r``), from every answer: tight within a
+    few of them, whenever the polls come.
     """
 
-    __slots__ = ("_best", "_count", "_whole")
+    __slots__ = ("_best", "_completed", "_count", "_whole")
 
     def __init__(self) -> None:
         self._best: list[tuple[float, float]] = []
         """The two tightest bounds (as aged now) and when they were noted."""
         self._count = 0
+        self._completed = False
+        """Whether a completion time was seen."""
         self._whole = True
         """Whether every completion time seen so far was a whole second."""
 
     @property
     def known(self) -> bool:
-        """Whether a completion time was seen (the offset has an estimate)."""
-        return bool(self._best)
+        """Whether a completion time was seen (durations can be read from them)."""
+        return self._completed
+
+    def _bound(self, bound: float, at: float) -> None:
+        """Note a lower bound on the offset, noted at client time ``at``."""
+        self._count += 1
+        self._best.append((bound, at))
+        self._best.sort(key=lambda b: b[0] - OFFSET_DRIFT * (at - b[1]))
+        del self._best[:-2]
+
+    def date(self, date: float, answered: float) -> None:
+        """Note a response's ``Date`` (server seconds, whole: it rounds down) answered at
+        client time ``answered``: the server's clock read at least ``date`` before then.
+        Every response bounds the offset, not only those finding a task just ended: a
+        bound from completion times alone stays loose while first polls come late, and
+        reads every duration long by as much, which keeps them late."""
+        self._bound(date - answered, answered)
 
     def _aged(self, now: float) -> list[float]:
         return sorted((b - OFFSET_DRIFT * max(0.0, now - at) for b, at in self._best), reverse=True)
@@ -392,10 +448,8 @@ class _ClockOffset:
         (None: none did); the client times between which it ended (a second apart when
         the server writes whole seconds: it rounds down)."""
         self._whole = self._whole and completed == math.floor(completed)
-        self._count += 1
-        self._best.append((completed - answered, answered))
-        self._best.sort(key=lambda bound: bound[0] - OFFSET_DRIFT * (answered - bound[1]))
-        del self._best[:-2]
+        self._completed = True
+        self._bound(completed - answered, answered)
         late = completed + (1.0 if self._whole else 0.0)
         offset = self.offset(answered)
         assert offset is not None
@@ -519,9 +573,11 @@ class DurationTracker:
                     share += weight * (1.0 - found[1])
             return share / total
 
-        low, high = math.log(PRICE_RANGE[0]), math.log(PRICE_RANGE[1])
-        if running(PRICE_RANGE[0]) <= budget + 1e-9:
-            high = low
+        floor = max(PRICE_RANGE[0], PRICE_FLOOR)
+        low, high = math.log(floor), math.log(PRICE_RANGE[1])
+        if running(floor) <= budget + 1e-9:
+            self._price = floor
+            return floor
         while high - low > 1e-3:  # to 0.1% of the price
             mid = (low + high) / 2
             if running(math.exp(mid)) <= budget + 1e-9:
@@ -598,13 +654,16 @@ class DurationTracker:
         return DEFAULT_POLICIES[kind].initial_delay, self.quantile
 
     def estimate(self, kind: str, key: str | None) -> float:
-        """Seconds after submission at which a first poll should come (un-jittered)."""
+        """Seconds after submission at which a first poll should come."""
         with self._lock:
             return self._point(kind, key)[0]
 
     def first_poll(self, kind: str, key: str | None, rng: Callable[[], float]) -> float:
-        """Seconds after submission of this task's first poll: the estimate, jittered; or,
-        for a probe, a fraction of it.
+        """Seconds after submission of this task's first poll: the estimate; or, for a
+        probe, a fraction of it. Not jittered: tasks' submissions are spread already (they
+        arrive apart, and the budget lets them through a slot at a time), and a poll moved
+        sooner than the estimate's top finds its task running (benchmarks/bench_polling.py:
+        ±5% cost 0.01 x the oracle's p95 on most streams).
 
         Probes: the first ``MIN_OBSERVATIONS`` tasks of a new profile (what it takes to
         know it), then ``PROBE_RATE_LOST`` of them while first polls find almost no task
@@ -636,7 +695,7 @@ class DurationTracker:
         if probe:
             low, high = PROBE_SPAN
             return max(_MIN_FIRST, estimate * (low + (high - low) * rng()))
-        return max(_MIN_FIRST, jittered(estimate, rng))
+        return max(_MIN_FIRST, estimate)
 
     def remaining(self, kind: str, key: str | None, elapsed: float) -> float | None:
         """Seconds after submission at which a task still running at ``elapsed`` (with no
@@ -657,17 +716,19 @@ class DurationTracker:
         first: float,
         duration: float | None,
         exact: bool = False,
+        spread: float = 0.0,
     ) -> None:
         """A task ended: its first poll was answered ``first`` s after submission, and found
         it running (``duration``: how long it took) or ended (``duration`` None, or how long
         it took when its completion time said). ``exact``: the duration would have been
-        known whatever the first poll found (completion times are read)."""
+        known whatever the first poll found (completion times are read); ``spread``: how
+        much longer than ``duration`` it may have lasted."""
         with self._lock:
             for level in self._levels(kind, key):
                 history = self._histories.get(level)
                 if history is None:
                     history = self._histories[level] = _History()
-                history.add(first, duration, exact)
+                history.add(first, duration, exact, spread)
             self._dirty = True
 
     @property
@@ -675,6 +736,12 @@ class DurationTracker:
         """Whether the server's completion times are read (its clock offset is known)."""
         with self._lock:
             return self._offset.known
+
+    def server_date(self, date: float, answered: float) -> None:
+        """A response answered at ``answered`` (client seconds) carried the server's
+        ``Date`` (``date``, server seconds): a bound on the clocks' offset."""
+        with self._lock:
+            self._offset.date(date, answered)
 
     def ended_at(
         self, completed_at: Any, answered: float, running_at: float | None = None

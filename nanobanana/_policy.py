@@ -300,7 +300,8 @@ DEFAULT_POLICIES: dict[str, PollPolicy] = {
 """The default policy per kind (images ≈ 10-20 s, videos ≈ 1-5 min)."""
 
 JITTER = 0.05
-"""Adaptive first polls are jittered by ±5% (inside the ±20% a PollPolicy promises)."""
+"""Polls planned without a learned estimate (the default policy's intervals while nothing
+is known) are jittered by ±5%, inside the ±20% a PollPolicy promises."""
 
 
 def jittered(nominal: float, rng: Callable[[], float], spread: float = JITTER) -> float:

@@ -37,7 +37,7 @@ from ._exceptions import InvalidParameterError
 from ._log import logger
 from ._models import KNOWN_STATES, status_outcome
 from ._policy import DEFAULT_POLICIES, PollPolicy, finite_seconds, jittered
-from ._protocol import Operation, parse_retry_after
+from ._protocol import Operation, parse_http_date, parse_retry_after
 
 if TYPE_CHECKING:
     from ._durations import DurationTracker
@@ -210,13 +210,18 @@ class PollState:
     def learning(self) -> bool:
         return self.adaptive and self.submitted_at is not None
 
-    def after_poll(self, status: Any, now: float, retry_after: float | None) -> str:
+    def after_poll(
+        self, status: Any, now: float, retry_after: float | None, date: float | None = None
+    ) -> str:
         """Record a polled status; ``"succeeded"``, ``"failed"`` or ``"running"``.
 
         When running, ``due`` is set to the next poll: ``Retry-After`` when the response
         carried one, else the plan (see ``reschedule``); never past the deadline. When the
-        task ended, the tracker learns from it.
+        task ended, the tracker learns from it; ``date``, the response's ``Date`` (server
+        seconds), tells it the server's clock (see ``_durations._ClockOffset``).
         """
+        if date is not None and self.learning:
+            self.tracker.server_date(date, now)
         planned_from_progress = _usable(getattr(self.last_status, "progress", None)) is not None
         self.last_status = status
         outcome = status_outcome(status.status)
@@ -267,7 +272,9 @@ class PollState:
                 self.tracker.record(self.kind, self.profile, self.first, None)
             else:
                 exact = exact or (self.first < elapsed and self.tracker.exact)
-                self.tracker.record(self.kind, self.profile, self.first, (low + high) / 2, exact)
+                self.tracker.record(
+                    self.kind, self.profile, self.first, (low + high) / 2, exact, (high - low) / 2
+                )
             self.learned = True
             return
         projected = _projection(elapsed, getattr(status, "progress", None))
@@ -340,11 +347,14 @@ def _upper_projection(elapsed: float, progress: Any) -> float | None:
 
 @attrs.frozen
 class Polled(Generic[T]):
-    """A status poll's answer: the status, and the seconds the server asked us to wait
-    before the next poll (its ``Retry-After`` header), None when it did not say."""
+    """A status poll's answer: the status, the seconds the server asked us to wait
+    before the next poll (its ``Retry-After`` header), None when it did not say, and the
+    server's clock when it answered (its ``Date`` header, POSIX seconds), None without
+    one."""
 
     status: T
     retry_after: float | None
+    date: float | None = None
 
 
 @attrs.frozen
@@ -360,4 +370,9 @@ class StatusOp(Operation[Polled[T]]):
 
     def parse(self, response: httpx.Response) -> Polled[T]:
         status = self.status_op.parse(response)
-        return Polled(status, parse_retry_after(response.headers.get("Retry-After")))
+        headers = response.headers
+        return Polled(
+            status,
+            parse_retry_after(headers.get("Retry-After")),
+            parse_http_date(headers.get("Date")),
+        )

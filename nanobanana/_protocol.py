@@ -8,6 +8,7 @@ so a request, a decode and an error mapping exist exactly once. A request object
 from __future__ import annotations
 
 import email.utils
+import functools
 import json
 import math
 import reprlib
@@ -128,6 +129,25 @@ def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time
     if math.isnan(seconds) or math.isinf(seconds):
         return None
     return max(0.0, seconds)
+
+
+@functools.lru_cache(maxsize=4)
+def parse_http_date(value: str | None) -> float | None:
+    """A ``Date`` header as POSIX seconds (whole: HTTP dates have no fraction), or None
+    when absent or not a date. Cached: a server's ``Date`` changes once a second."""
+    if not value:
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when is None or when.tzinfo is None:
+        return None  # no zone: not an HTTP date (they are GMT), a local time is a guess
+    try:
+        seconds = when.timestamp()
+    except (OverflowError, OSError, ValueError):
+        return None
+    return seconds if math.isfinite(seconds) else None
 
 
 def _snippet(response: httpx.Response) -> str:

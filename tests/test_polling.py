@@ -11,6 +11,7 @@ import nanobanana as nb
 from nanobanana._durations import (
     LONG_WINDOW,
     MIN_OBSERVATIONS,
+    PRICE_FLOOR,
     QUANTILES,
     WINDOW,
     DurationTracker,
@@ -25,7 +26,7 @@ from nanobanana._polling import DEFAULT_TIMEOUTS, PollState, note_unknown_status
 
 def _learned(key: str | None = None, kind: str = "image") -> DurationTracker:
     """A tracker past its first tasks: the 93% quantile of this profile is 15 s, so a
-    first poll comes at 15 s (±5%), as with the default policy."""
+    first poll comes at 15 s, as with the default policy."""
     tracker = DurationTracker()
     for i in range(60):  # one in twenty still running at 15 s, and lasting 16 s
         tracker.record(kind, key, 15.0, 16.0 if i % 20 == 0 else None)
@@ -141,7 +142,7 @@ def test_a_new_profile_starts_from_the_kind_default_and_probes_its_first_tasks()
     # the estimate (rng 0.5: 55%), to learn the durations from their progress.
     firsts = [tracker.first_poll("image", "m|", lambda: 0.5) for _ in range(MIN_OBSERVATIONS)]
     assert firsts == [15.0 * 0.55] * MIN_OBSERVATIONS
-    # Then no more probes until those have told something: the estimate, jittered.
+    # Then no more probes until those have told something: the estimate.
     assert tracker.first_poll("image", "m|", lambda: 0.5) == 15.0
 
 
@@ -184,7 +185,7 @@ def test_no_task_running_at_its_first_poll_makes_probes_come_back() -> None:
     steady = DurationTracker()
     for i in range(64):
         steady.record("image", "m|", 20.0, 25.0 if i % 14 == 0 else None)
-    assert steady.first_poll("image", "m|", lambda: 0.1) == 20.0 * (1 - 0.05 + 0.1 * 0.1)
+    assert steady.first_poll("image", "m|", lambda: 0.1) == 20.0
 
 
 def test_a_crowd_of_tasks_polled_late_says_nothing_about_sooner_points() -> None:
@@ -212,7 +213,7 @@ def test_a_running_first_poll_teaches_the_duration_its_progress_projects() -> No
     )
     assert state.due == pytest.approx(150.0)
     history = tracker._histories[("image", "m|")]
-    assert list(history._items)[-1] == (20.0, pytest.approx(2000.0 / 40.5), False)
+    assert list(history._items)[-1] == (20.0, pytest.approx(2000.0 / 40.5), False, 0.0)
     assert (
         state.after_poll(ImageStatus(task_id="t1", status="completed"), 150.0, None) == "succeeded"
     )
@@ -229,7 +230,7 @@ def test_without_progress_the_next_poll_uses_the_durations_seen() -> None:
     assert state.due == pytest.approx(150.0)
     # And when the task ends, it is learned as the middle of the last two polls.
     state.after_poll(ImageStatus(task_id="t1", status="completed"), 150.0, None)
-    assert list(tracker._histories[("image", "m|")]._items)[-1] == (35.0, 42.5, False)
+    assert list(tracker._histories[("image", "m|")]._items)[-1] == (35.0, 42.5, False, 7.5)
 
 
 def test_a_progress_that_stalls_backs_off_instead_of_polling_in_a_loop() -> None:
@@ -316,7 +317,7 @@ def test_what_the_price_leaves_of_the_budget_moves_first_polls_sooner() -> None:
     for duration in durations:
         tracker.record("image", "m|", 0.5, float(duration))
     history = tracker._histories[("image", "m|")]
-    assert [history.quantile(q) for q in QUANTILES[-4:]] == [56.0, 80.0, 81.0, 81.0]
+    assert [history.quantile(q) for q in QUANTILES[-5:-1]] == [56.0, 80.0, 81.0, 81.0]
     assert tracker.first_poll("image", "m|", lambda: 0.5) == 80.0
     price = tracker.price
     assert price is not None
@@ -374,7 +375,7 @@ def test_a_task_found_ended_leaves_its_exact_duration_from_completed_at() -> Non
     state = _state(tracker=tracker, profile="m|")  # submitted at 100, first poll at 115
     # It ended at client 108.x (server second SERVER + 108): answered at 115.
     assert state.after_poll(_ended(SERVER + 108.0), 115.0, None) == "succeeded"
-    first, duration, exact = list(tracker._histories[("image", "m|")]._items)[-1]
+    first, duration, exact, _ = list(tracker._histories[("image", "m|")]._items)[-1]
     assert (first, exact) == (15.0, True)
     assert duration == pytest.approx(8.5, abs=0.01)  # the middle of its second (aged bound)
     assert tracker.exact
@@ -387,7 +388,7 @@ def test_an_unusable_completed_at_leaves_only_that_the_task_ended() -> None:
             tracker.ended_at(_ended(SERVER + 50.0 + i).completed_at, 50.0 + i)
         state = _state(tracker=tracker, profile="m|")
         state.after_poll(_ended(completed), 115.0, None)
-        assert list(tracker._histories[("image", "m|")]._items)[-1] == (15.0, None, False)
+        assert list(tracker._histories[("image", "m|")]._items)[-1] == (15.0, None, False, 0.0)
 
 
 def test_exact_durations_inform_every_point_and_a_change_forgets_the_older_ones() -> None:
@@ -409,3 +410,81 @@ def test_censored_histories_use_the_last_window_only() -> None:
     for _ in range(WINDOW):
         history.add(10.0, None)
     assert history.quantile(0.93) == 10.0
+
+
+def test_a_date_header_is_read_as_whole_seconds_of_the_servers_clock() -> None:
+    from nanobanana._protocol import parse_http_date
+
+    assert parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT") == 784111777.0
+    for bad in (None, "", "yesterday", "Sun, 06 Nov 1994 08:49:37"):  # no zone: a guess
+        assert parse_http_date(bad) is None
+
+
+def test_every_answers_date_bounds_the_clock_offset_not_only_completion_times() -> None:
+    # First polls that come long after their tasks ended leave loose bounds (here 4 s):
+    # every duration read from them would come out 4 s long, and keep first polls late.
+    offset = _ClockOffset()
+    offset.end(SERVER + 10.0, 14.0, None)
+    assert offset.offset(14.0) == pytest.approx(SERVER - 4.0)
+    # The answers' Date: server second 20 answered at client 20.3, second 31 at 31.05.
+    offset.date(SERVER + 20.0, 20.3)
+    offset.date(SERVER + 31.0, 31.05)
+    assert offset.offset(31.05) == pytest.approx(SERVER - 0.05, abs=1e-3)
+    # A Date alone says nothing of durations: completion times are what tell them.
+    dated = _ClockOffset()
+    dated.date(SERVER, 0.0)
+    assert not dated.known and dated.offset(0.0) == SERVER
+
+
+def test_a_polls_date_reaches_the_tracker() -> None:
+    tracker = _learned("m|")
+    state = _state(tracker=tracker, profile="m|")
+    assert state.after_poll(_running(), 115.0, None, SERVER + 114.0) == "running"
+    assert tracker._offset.offset(115.0) == pytest.approx(SERVER - 1.0)
+    assert not tracker.exact  # (no completion time yet)
+
+
+def _exact(durations: list[float], spread: float = 0.5) -> DurationTracker:
+    tracker = DurationTracker()
+    for duration in durations:
+        tracker.record("image", "m|", 30.0, duration, exact=True, spread=spread)
+    return tracker
+
+
+def test_durations_that_end_close_together_are_first_polled_at_their_top_once() -> None:
+    # 2-5 s, each known exactly: the 93% point would leave 7% of the tasks for a second
+    # poll, to save them a fifth of a second; at the floor price a request is worth more.
+    # The first poll goes where every recent task had ended: one request a task.
+    tracker = _exact([2.0 + 3.0 * i / 99 for i in range(100)], spread=0.0)
+    assert tracker.first_poll("image", "m|", lambda: 0.5) == pytest.approx(5.0)
+    history = tracker._histories[("image", "m|")]
+    assert history.top() == pytest.approx(5.0)
+    assert tracker.price == PRICE_FLOOR
+    # 10-20 s known to the second (half a second either way): the top is 20.5 s, and
+    # the 98% point, 0.7 s sooner, costs less at that price; either way, past the 93% one.
+    wider = _exact([10.0 + 10.0 * i / 99 for i in range(100)])
+    wide = wider._histories[("image", "m|")]
+    assert wider.first_poll("image", "m|", lambda: 0.5) == wide.quantile(0.98)
+    assert wide.quantile(0.98) > wide.quantile(0.93) and wide.top() == pytest.approx(20.5)
+
+
+def test_a_long_tail_is_not_waited_out_for_its_top() -> None:
+    # 90 tasks of 10-19 s and 10 of 40-130 s: the top is 130 s away, and a request is
+    # worth far more than the floor price here: the first poll stays at the point that
+    # keeps within the budget (as without a top or a floor).
+    durations = [10.0 + i / 10 for i in range(90)] + [40.0 + 10.0 * i for i in range(10)]
+    tracker = _exact(durations)
+    history = tracker._histories[("image", "m|")]
+    assert tracker.first_poll("image", "m|", lambda: 0.5) == history.quantile(0.93) == 110.0
+    assert history.top() == pytest.approx(130.5)
+    assert tracker.price is not None and tracker.price > 10 * PRICE_FLOOR
+
+
+def test_the_top_is_unknown_without_exact_durations() -> None:
+    # Tasks found ended by their first poll, with no completion time: how long the longest
+    # took is not known, so no first poll waits for it.
+    history = _History()
+    for i in range(64):
+        history.add(15.0, 16.0 if i % 20 == 0 else None)
+    assert history.top() is None and history.quantile(1.0) is None
+    assert history.priced(5.0) is not None

@@ -831,3 +831,19 @@ def test_a_bounded_request_log_keeps_the_last_records_and_counts_them_all() -> N
     fake.reset()
     assert fake.api_request_count == 0
     assert fake.requests == []
+
+
+def test_answers_carry_the_servers_date_in_whole_seconds(fake: FakeNanoBanana) -> None:
+    # As an HTTP server's do: the client reads the server's clock off them (to read
+    # completion times against its own).
+    import email.utils
+
+    dates = []
+    for _ in range(3):
+        response = raw(fake, "GET", "account/credits")
+        dates.append(email.utils.parsedate_to_datetime(response.headers["date"]))
+        fake.clock.advance(0.6)  # type: ignore[attr-defined]
+    times = [r.time for r in fake.api_requests]
+    assert times[2] - times[0] == pytest.approx(1.2)
+    # The second the answer was made in (rounded down), by the simulator's clock.
+    assert dates == [fake.wall(t).replace(microsecond=0) for t in times]

@@ -92,7 +92,7 @@ async def poll_once(resource: _TaskResource[S, Any, Any], state: PollState) -> S
             return None
     finally:
         scheduler.release()
-    state.after_poll(polled.status, client._clock.now(), polled.retry_after)
+    state.after_poll(polled.status, client._clock.now(), polled.retry_after, polled.date)
     return polled.status
 
 

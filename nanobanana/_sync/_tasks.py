@@ -92,7 +92,7 @@ def poll_once(resource: _TaskResource[S, Any, Any], state: PollState) -> S | Non
             return None
     finally:
         scheduler.release()
-    state.after_poll(polled.status, client._clock.now(), polled.retry_after)
+    state.after_poll(polled.status, client._clock.now(), polled.retry_after, polled.date)
     return polled.status
 
 

@@ -34,6 +34,7 @@ def serve(service: Service, clock: ClockLike) -> Generator[str, None, None]:
         access_log=False,
         lifespan="off",
         http="h11",
+        date_header=False,  # the simulator's own Date: its clock, which may be simulated
         timeout_graceful_shutdown=2,
     )
     server = uvicorn.Server(config)

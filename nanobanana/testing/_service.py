@@ -14,11 +14,14 @@ The concerns live beside this file: ``_routes`` (dispatch and handlers), ``_auth
 
 from __future__ import annotations
 
+import email.utils
 import threading
 from collections import deque
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
+
+import attrs
 
 from . import _assets, _auth, _routes
 from ._faults import Fault, FaultSet, fault_outcome
@@ -124,6 +127,11 @@ class Service:
         """A simulated instant as the API writes a date-time."""
         return self.iso_date(self.wall(t))
 
+    def http_date(self, t: float) -> str:
+        """A simulated instant as a ``Date`` header (whole seconds, rounded down, GMT): the
+        API's answers carry one, as HTTP servers' do."""
+        return email.utils.format_datetime(self.wall(t).astimezone(timezone.utc), usegmt=True)
+
     @staticmethod
     def iso_date(when: datetime) -> str:
         """A date-time as the API writes one (UTC, whole seconds, ``Z``)."""
@@ -209,6 +217,7 @@ class Service:
                 reply = _routes.dispatch(
                     self, method, route, query, parsed, key_hash, now, asset_base
                 )
+                reply = attrs.evolve(reply, headers=(*reply.headers, ("date", self.http_date(now))))
                 outcome = (
                     fault_outcome(fault, reply, latency)
                     if fault is not None
