@@ -12,8 +12,9 @@ own duration; see ``_History.quantile``).
 A task found ended leaves its exact duration when its status has a ``completed_at``: the
 server's clock is not the client's, so their offset is estimated from bounds (a task
 ended before the answer that found it ended, and after a poll that found it running;
-every answer's ``Date`` was written before it arrived; ``_ClockOffset``), whole seconds read as the second they stand for; with none usable,
-the observation is only "ended by its first poll". Once a profile's durations are exact,
+every answer's ``Date`` was written before it arrived; ``_ClockOffset``), whole seconds
+read as the second they stand for; with none usable, the observation is only "ended by
+its first poll". Once a profile's durations are exact,
 its history keeps up to ``LONG_WINDOW`` tasks while they hold still and forgets the older
 ones at a change (rank tests), and a significant trend moves them to today's values
 (``_History._view``).
@@ -89,8 +90,9 @@ PRICE_FLOOR = 20.0
 """Seconds of waiting a request is worth at least: a poll that finds its task running
 takes a slot of the budget that a submission or another task's poll was queued for (at
 27 tasks a minute under 60/min, 90% of the budget, every request waits; see
-``DurationTracker``). A profile whose last few percent of durations spread over less
-than this much (per task) is first polled at its top, once: one request a task."""
+``DurationTracker``). A profile whose last few percent of durations end close together
+is then first polled near its top (its 98% point, or the top itself when the rest of
+the way costs less than this much per request saved): about one request a task."""
 PRICE_RANGE = (0.01, 100_000.0)
 """Seconds of waiting a request may be worth: the bounds of the price."""
 _MIN_FIRST = 0.5
@@ -548,7 +550,9 @@ class DurationTracker:
     def _priced(self) -> float | None:
         """The price (call with the lock held): the lowest at which the profiles' best
         first polls would find at most ``1 - quantile`` of the tasks still running, their
-        shares weighted by the mix (bisection: a higher price never moves a point sooner).
+        shares weighted by the mix (bisection: a higher price never moves a point sooner),
+        and never below ``PRICE_FLOOR``. At the floor the budget is not spent on sooner
+        points (``_fill``): a request is worth at least that much whatever is left.
         """
         if not self._dirty:
             return self._price
@@ -737,11 +741,15 @@ class DurationTracker:
         with self._lock:
             return self._offset.known
 
-    def server_date(self, date: float, answered: float) -> None:
+    def server_date(self, date: Any, answered: float) -> None:
         """A response answered at ``answered`` (client seconds) carried the server's
-        ``Date`` (``date``, server seconds): a bound on the clocks' offset."""
+        ``Date`` (a date-time, read like a ``completed_at``): a bound on the clocks'
+        offset."""
+        seconds = _timestamp(date)
+        if seconds is None:
+            return
         with self._lock:
-            self._offset.date(date, answered)
+            self._offset.date(seconds, answered)
 
     def ended_at(
         self, completed_at: Any, answered: float, running_at: float | None = None

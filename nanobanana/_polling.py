@@ -28,6 +28,7 @@ import random
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 import attrs
@@ -211,14 +212,14 @@ class PollState:
         return self.adaptive and self.submitted_at is not None
 
     def after_poll(
-        self, status: Any, now: float, retry_after: float | None, date: float | None = None
+        self, status: Any, now: float, retry_after: float | None, date: datetime | None = None
     ) -> str:
         """Record a polled status; ``"succeeded"``, ``"failed"`` or ``"running"``.
 
         When running, ``due`` is set to the next poll: ``Retry-After`` when the response
         carried one, else the plan (see ``reschedule``); never past the deadline. When the
-        task ended, the tracker learns from it; ``date``, the response's ``Date`` (server
-        seconds), tells it the server's clock (see ``_durations._ClockOffset``).
+        task ended, the tracker learns from it; ``date``, the response's ``Date``, tells
+        it the server's clock (see ``_durations._ClockOffset``).
         """
         if date is not None and self.learning:
             self.tracker.server_date(date, now)
@@ -349,12 +350,11 @@ def _upper_projection(elapsed: float, progress: Any) -> float | None:
 class Polled(Generic[T]):
     """A status poll's answer: the status, the seconds the server asked us to wait
     before the next poll (its ``Retry-After`` header), None when it did not say, and the
-    server's clock when it answered (its ``Date`` header, POSIX seconds), None without
-    one."""
+    server's clock when it answered (its ``Date`` header), None without one."""
 
     status: T
     retry_after: float | None
-    date: float | None = None
+    date: datetime | None = None
 
 
 @attrs.frozen

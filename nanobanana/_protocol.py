@@ -14,6 +14,7 @@ import math
 import reprlib
 import time
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
 from urllib.parse import urlencode
 
@@ -132,9 +133,10 @@ def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time
 
 
 @functools.lru_cache(maxsize=4)
-def parse_http_date(value: str | None) -> float | None:
-    """A ``Date`` header as POSIX seconds (whole: HTTP dates have no fraction), or None
-    when absent or not a date. Cached: a server's ``Date`` changes once a second."""
+def parse_http_date(value: str | None) -> datetime | None:
+    """A ``Date`` header as an aware date-time (whole seconds: HTTP dates have no
+    fraction), or None when absent or not a date. Cached: a server's ``Date`` changes
+    once a second."""
     if not value:
         return None
     try:
@@ -143,11 +145,7 @@ def parse_http_date(value: str | None) -> float | None:
         return None
     if when is None or when.tzinfo is None:
         return None  # no zone: not an HTTP date (they are GMT), a local time is a guess
-    try:
-        seconds = when.timestamp()
-    except (OverflowError, OSError, ValueError):
-        return None
-    return seconds if math.isfinite(seconds) else None
+    return when
 
 
 def _snippet(response: httpx.Response) -> str:

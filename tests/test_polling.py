@@ -415,7 +415,8 @@ def test_censored_histories_use_the_last_window_only() -> None:
 def test_a_date_header_is_read_as_whole_seconds_of_the_servers_clock() -> None:
     from nanobanana._protocol import parse_http_date
 
-    assert parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT") == 784111777.0
+    when = parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT")
+    assert when is not None and when.timestamp() == 784111777.0
     for bad in (None, "", "yesterday", "Sun, 06 Nov 1994 08:49:37"):  # no zone: a guess
         assert parse_http_date(bad) is None
 
@@ -439,7 +440,10 @@ def test_every_answers_date_bounds_the_clock_offset_not_only_completion_times() 
 def test_a_polls_date_reaches_the_tracker() -> None:
     tracker = _learned("m|")
     state = _state(tracker=tracker, profile="m|")
-    assert state.after_poll(_running(), 115.0, None, SERVER + 114.0) == "running"
+    from datetime import datetime, timezone
+
+    date = datetime.fromtimestamp(SERVER + 114.0, timezone.utc)
+    assert state.after_poll(_running(), 115.0, None, date) == "running"
     assert tracker._offset.offset(115.0) == pytest.approx(SERVER - 1.0)
     assert not tracker.exact  # (no completion time yet)
 
