@@ -14,10 +14,9 @@ server's clock is not the client's, so their offset is estimated from bounds (a 
 ended before the answer that found it ended, and after a poll that found it running;
 every answer's ``Date`` was written before it arrived; ``_ClockOffset``), whole seconds
 read as the second they stand for; with none usable, the observation is only "ended by
-its first poll". Once a profile's durations are exact,
-its history keeps up to ``LONG_WINDOW`` tasks while they hold still and forgets the older
-ones at a change (rank tests), and a significant trend moves them to today's values
-(``_History._view``).
+its first poll". Once a profile's durations are exact, its history keeps up to
+``LONG_WINDOW`` tasks while they hold still and forgets the older ones at a change (rank
+tests), and a significant trend moves them to today's values (``_History._view``).
 
 With one profile the first poll goes to the ``FIRST_POLL_QUANTILE`` point; with several,
 one *price* (seconds of waiting a request is worth) places each profile's first poll
@@ -741,7 +740,7 @@ class DurationTracker:
         with self._lock:
             return self._offset.known
 
-    def server_date(self, date: Any, answered: float) -> None:
+    def server_date(self, date: datetime, answered: float) -> None:
         """A response answered at ``answered`` (client seconds) carried the server's
         ``Date`` (a date-time, read like a ``completed_at``): a bound on the clocks'
         offset."""
