@@ -16,7 +16,10 @@ every answer's ``Date`` was written before it arrived; ``_ClockOffset``), whole 
 read as the second they stand for; with none usable, the observation is only "ended by
 its first poll". Once a profile's durations are exact, its history keeps up to
 ``LONG_WINDOW`` tasks while they hold still and forgets the older ones at a change (rank
-tests), and a significant trend moves them to today's values (``_History._view``).
+tests, on what a steady trend leaves), and a significant trend over submission times moves
+them to the newest task's values (``_History._view``). A quantile is the order statistic
+a new task outlasts at most ``1 - q`` of the time, at any sample size
+(``_History.quantile``).
 
 With one profile the first poll goes to the ``FIRST_POLL_QUANTILE`` point; with several,
 one *price* (seconds of waiting a request is worth) places each profile's first poll
@@ -40,7 +43,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from ._policy import DEFAULT_POLICIES
 
@@ -65,13 +68,13 @@ CHANGE_STEP = 8
 """The recent parts the change test compares with the rest: multiples of this many tasks,
 at least two of them on either side."""
 TREND_T = 3.0
-"""The t statistic past which a trend of the (log) durations over the window is real."""
+"""The t statistic past which a trend of the (log) durations over submission times is
+real (on durations that hold still, a window of 32-128 shows one past 3 about 0.3% of
+the time)."""
 EXACT_SHARE = 0.9
 """The share of exact durations past which a history is read as exact."""
 MIN_OBSERVATIONS = 6
 """Observations an estimate needs at a point before it is trusted there."""
-SLACK = 1.0
-"""Standard deviations by which the share past a point may exceed ``1 - q`` by chance."""
 PROBE_RATE = 0.0
 """The share of tasks first polled early (a probe) once a profile is known and first
 polls find about as many tasks running as they should (none: each costs a request)."""
@@ -125,19 +128,26 @@ def profile(body: Mapping[str, Any] | None) -> str | None:
     return f"{model if model is not None else ''}|{fields}"
 
 
-_Item = tuple[float, float | None, bool, float]
-"""A finished task in a ``_History``: ``(first, duration, exact, spread)``."""
+class _Item(NamedTuple):
+    """A finished task in a ``_History``."""
+
+    first: float
+    """Seconds from submission to the answer of its first poll."""
+    duration: float | None
+    """Its length when known (found running at its first poll, or found ended with a
+    usable ``completed_at``); None when that poll found it ended and nothing more is known."""
+    exact: bool
+    """Whether the duration would have been known whatever the first poll found: then the
+    task tells about every point, not just those past its first poll."""
+    spread: float
+    """How much longer it may have lasted: ``duration`` is the middle of what its completion
+    time allows (whole seconds leave half a second)."""
+    submitted: float
+    """When it was submitted (the client's clock): where a trend of durations is read."""
 
 
 class _History:
-    """The recent finished tasks of one profile: ``(first, duration, exact, spread)``,
-    ``first`` the seconds from submission to the answer of the task's first poll,
-    ``duration`` the task's length when known (found running at its first poll, or found
-    ended with a usable ``completed_at``), None when that poll found it ended and nothing
-    more is known, ``exact`` whether the duration would have been known whatever the
-    first poll found (then the task tells about every point, not just those past its
-    first poll), and ``spread`` how much longer it may have lasted (``duration`` is the
-    middle of what its completion time allows: whole seconds leave half a second)."""
+    """The recent finished tasks of one profile (``_Item``)."""
 
     __slots__ = ("_cache", "_items", "_swept", "_used", "probes")
 
@@ -158,8 +168,11 @@ class _History:
         duration: float | None,
         exact: bool = False,
         spread: float = 0.0,
+        submitted: float = 0.0,
     ) -> None:
-        self._items.append((first, duration, exact and duration is not None, spread))
+        self._items.append(
+            _Item(first, duration, exact and duration is not None, spread, submitted)
+        )
         self._cache.clear()
         self._swept = None
         self._used = None
@@ -171,13 +184,18 @@ class _History:
         for every ``m`` a multiple of ``CHANGE_STEP``, by their ranks (Mann-Whitney: any
         distribution); where they differ past ``CHANGE_Z``, the older ones go, the most
         recent part kept being the longest that differs. So a long window while durations
-        hold still (a sharper estimate), and a short one soon after they move."""
-        exact = [i for i, (_, _, e, _) in enumerate(self._items) if e]
+        hold still (a sharper estimate), and a short one soon after they move. Durations
+        that drift steadily are compared once the trend is taken out (``_trend``): a
+        steady drift is followed by ``_detrended`` over the whole window, and cut down
+        to a few dozen tasks it could not be read (benchmarks/README.md)."""
+        exact = [i for i, item in enumerate(self._items) if item.exact]
         n = len(exact)
         if n < 4 * CHANGE_STEP:
             return
-        durations = [self._items[i][1] for i in exact]
-        order = sorted(range(n), key=lambda j: durations[j])  # type: ignore[arg-type,return-value]
+        points = [(self._items[i].submitted, _log(self._items[i].duration)) for i in exact]
+        slope = _trend(points)
+        durations = [y - (slope or 0.0) * t for t, y in points]
+        order = sorted(range(n), key=lambda j: durations[j])
         rank = [0] * n
         for r, j in enumerate(order):
             rank[j] = r + 1
@@ -198,7 +216,7 @@ class _History:
         else the last ``WINDOW``."""
         if self._used is None:
             items = list(self._items)
-            exact = sum(1 for _, _, e, _ in items if e)
+            exact = sum(1 for item in items if item.exact)
             items = items[-WINDOW:] if exact < EXACT_SHARE * len(items) else _detrended(items)
             self._used = items
         return self._used
@@ -211,8 +229,17 @@ class _History:
         says). Which tasks those are does not depend on their durations (a first poll is
         planned before its task's duration is known), so their share above ``x`` is an
         unbiased estimate of the share of all tasks, once ``MIN_OBSERVATIONS`` of them tell.
-        The answer is the point just past the *last* one where too many lasted longer:
-        noise at a point informed by few tasks moves it less than a first crossing would.
+
+        "Too many" is the order-statistic rule: of ``n`` tasks that tell, more than
+        ``(n + 1)(1 - q) - 1``. With every duration known the answer is then the
+        ``ceil((n + 1) q)``-th shortest, which the next task outlasts with probability at
+        most ``1 - q`` at any ``n`` and whatever the distribution (the ``k``-th of ``n``
+        draws is outlasted by a new one ``(n + 1 - k) / (n + 1)`` of the time). So early,
+        with few tasks, the point is the longest seen, not a lower one that many new tasks
+        outlast (a rule of "``1 - q`` give or take chance" let 1 task in 6 run past it at
+        first, and held first polls early for minutes: benchmarks/README.md). The answer is
+        the point just past the *last* one where too many lasted longer: noise at a point
+        informed by few tasks moves it less than a first crossing would.
         """
         if q in self._cache:
             return self._cache[q]
@@ -227,8 +254,7 @@ class _History:
                 continue
             informed = True
             last = x
-            # "Too many" beyond chance: one task in ten past x says little when ten tell.
-            if exceeding > (1.0 - q) * seen + SLACK * math.sqrt(seen * q * (1.0 - q)):
+            if exceeding > (seen + 1) * (1.0 - q) - 1.0:
                 found = None  # too many lasted longer than x: the answer is further on
             elif found is None:
                 found = x
@@ -288,7 +314,7 @@ class _History:
         # (x, what happens there): 0 polled and found ended, 1 polled and running, 2 ends.
         # A task of known duration tells from 0 on (as if polled then and found running).
         events: list[tuple[float, int]] = []
-        for first, duration, exact, _ in self._view():
+        for first, duration, exact, _, _ in self._view():
             if exact:
                 first = 0.0
             running = duration is not None and duration > first
@@ -317,7 +343,7 @@ class _History:
         (a censored history does not know how long its longest tasks took) and holds
         ``MIN_OBSERVATIONS`` exact durations."""
         view = self._view()
-        ends = [d + s for _, d, e, s in view if e and d is not None]
+        ends = [i.duration + i.spread for i in view if i.exact and i.duration is not None]
         if len(ends) < max(MIN_OBSERVATIONS, EXACT_SHARE * len(view)):
             return None
         return max(ends)
@@ -325,7 +351,9 @@ class _History:
     def running_share(self, x: float) -> float | None:
         """The share of tasks first polled by ``x`` that were still running at their first
         poll (None with too few of them)."""
-        polled = [d is not None and d > f for f, d, _, _ in self._view() if f <= x]
+        polled = [
+            i.duration is not None and i.duration > i.first for i in self._view() if i.first <= x
+        ]
         if len(polled) < MIN_OBSERVATIONS:
             return None
         return sum(polled) / len(polled)
@@ -333,7 +361,7 @@ class _History:
     def beyond(self, elapsed: float, q: float) -> float | None:
         """The ``q`` quantile of the durations longer than ``elapsed`` (None with fewer
         than three): how long a task still running at ``elapsed`` is likely to take."""
-        longer = sorted(d for _, d, _, _ in self._view() if d is not None and d > elapsed)
+        longer = sorted(i.duration for i in self._view() if i.duration and i.duration > elapsed)
         if len(longer) < 3:
             return None
         return longer[min(len(longer) - 1, int(q * len(longer)))]
@@ -354,29 +382,47 @@ def _differs_from_before(values: list[Any], m: int) -> bool:
     return _differ(sum(r + 1 for r, j in enumerate(order) if j >= m), m, 2 * m)
 
 
-def _detrended(items: list[_Item]) -> list[_Item]:
-    """The exact durations as they would be now, when they drift: a straight line fit to
-    their logarithms against their order; when its slope is beyond ``TREND_T`` standard
-    errors, each duration is moved along it to the newest task's place. Durations that
-    climb or fall steadily then give today's quantiles, not those of the window's middle
-    (the change test alone leaves a lag of half the window kept)."""
-    points = [(i, math.log(d)) for i, (_, d, e, _) in enumerate(items) if e and d and d > 0]
+def _log(duration: float | None) -> float:
+    """A duration's logarithm (a drift scales durations; a zero one read as 10 ms)."""
+    return math.log(max(duration or 0.0, 0.01))
+
+
+def _trend(points: list[tuple[float, float]]) -> float | None:
+    """The slope of a straight line fit to ``(submitted, log duration)`` points, when it is
+    beyond ``TREND_T`` standard errors (None with fewer than ``4 * CHANGE_STEP`` points,
+    or no significant slope): how fast durations drift, per second of the client's clock."""
     n = len(points)
     if n < 4 * CHANGE_STEP:
-        return items
-    mx = sum(i for i, _ in points) / n
+        return None
+    mx = sum(t for t, _ in points) / n
     my = sum(y for _, y in points) / n
-    sxx = sum((i - mx) ** 2 for i, _ in points)
-    slope = sum((i - mx) * (y - my) for i, y in points) / sxx
-    residual = sum((y - my - slope * (i - mx)) ** 2 for i, y in points) / (n - 2)
+    sxx = sum((t - mx) ** 2 for t, _ in points)
+    if sxx <= 0:
+        return None  # submitted together (or not told when): no trend to read
+    slope = sum((t - mx) * (y - my) for t, y in points) / sxx
+    residual = sum((y - my - slope * (t - mx)) ** 2 for t, y in points) / (n - 2)
     if residual <= 0 or abs(slope) * math.sqrt(sxx / residual) < TREND_T:
+        return None
+    return slope
+
+
+def _detrended(items: list[_Item]) -> list[_Item]:
+    """The exact durations as they would be now, when they drift (``_trend``): each one
+    moved along the trend to the newest task's submission. Durations that climb or fall
+    steadily then give today's quantiles, not those of the window's middle (the change
+    test alone leaves a lag of half the window kept)."""
+    slope = _trend([(i.submitted, _log(i.duration)) for i in items if i.exact])
+    if slope is None:
         return items
-    last = len(items) - 1
+    newest = max(i.submitted for i in items)
     return [
-        (f, d * math.exp(slope * (last - i)), e, s * math.exp(slope * (last - i)))
-        if e and d
-        else (f, d, e, s)
-        for i, (f, d, e, s) in enumerate(items)
+        i._replace(
+            duration=i.duration * math.exp(slope * (newest - i.submitted)),
+            spread=i.spread * math.exp(slope * (newest - i.submitted)),
+        )
+        if i.exact and i.duration
+        else i
+        for i in items
     ]
 
 
@@ -720,18 +766,21 @@ class DurationTracker:
         duration: float | None,
         exact: bool = False,
         spread: float = 0.0,
+        submitted: float = 0.0,
     ) -> None:
         """A task ended: its first poll was answered ``first`` s after submission, and found
         it running (``duration``: how long it took) or ended (``duration`` None, or how long
         it took when its completion time said). ``exact``: the duration would have been
         known whatever the first poll found (completion times are read); ``spread``: how
-        much longer than ``duration`` it may have lasted."""
+        much longer than ``duration`` it may have lasted; ``submitted``: when the task was
+        submitted (the client's clock; tasks recorded without it read as submitted
+        together, and no trend is read from them)."""
         with self._lock:
             for level in self._levels(kind, key):
                 history = self._histories.get(level)
                 if history is None:
                     history = self._histories[level] = _History()
-                history.add(first, duration, exact, spread)
+                history.add(first, duration, exact, spread, submitted)
             self._dirty = True
 
     @property

@@ -270,17 +270,30 @@ class PollState:
                 if earliest <= latest:
                     low, high, exact = earliest, latest, True
             if self.first >= elapsed and not exact:
-                self.tracker.record(self.kind, self.profile, self.first, None)
+                self.tracker.record(self.kind, self.profile, self.first, None, submitted=submitted)
             else:
                 exact = exact or (self.first < elapsed and self.tracker.exact)
                 self.tracker.record(
-                    self.kind, self.profile, self.first, (low + high) / 2, exact, (high - low) / 2
+                    self.kind,
+                    self.profile,
+                    self.first,
+                    (low + high) / 2,
+                    exact,
+                    (high - low) / 2,
+                    submitted,
                 )
             self.learned = True
             return
         projected = _projection(elapsed, getattr(status, "progress", None))
         if projected is not None:
-            self.tracker.record(self.kind, self.profile, self.first, projected, self.tracker.exact)
+            self.tracker.record(
+                self.kind,
+                self.profile,
+                self.first,
+                projected,
+                self.tracker.exact,
+                submitted=submitted,
+            )
             self.learned = True
 
     def after_error(self, now: float, retry_after: float | None) -> None:
