@@ -186,8 +186,8 @@ class _History:
         recent part kept being the longest that differs. So a long window while durations
         hold still (a sharper estimate), and a short one soon after they move. Durations
         that drift steadily are compared once the trend is taken out (``_trend``): a
-        steady drift is followed by ``_detrended`` over the whole window, and cut down
-        to a few dozen tasks it could not be read (benchmarks/README.md)."""
+        steady drift is followed by ``_detrended`` over the whole window; cut down to a
+        few dozen tasks, it could not be read (benchmarks/README.md)."""
         exact = [i for i, item in enumerate(self._items) if item.exact]
         n = len(exact)
         if n < 4 * CHANGE_STEP:
@@ -374,7 +374,7 @@ def _differ(rank_sum: float, m: int, n: int) -> bool:
     return abs(rank_sum - mean) > CHANGE_Z * math.sqrt(m * (n - m) * (n + 1) / 12)
 
 
-def _differs_from_before(values: list[Any], m: int) -> bool:
+def _differs_from_before(values: list[float], m: int) -> bool:
     """Whether the last ``m`` values differ from the ``m`` before them: a turn (durations
     that climbed then fall) leaves the last ones like the older ones taken together."""
     both = values[-2 * m :]
