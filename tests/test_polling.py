@@ -497,6 +497,20 @@ def test_a_polls_date_reaches_the_tracker() -> None:
     assert not tracker.exact  # (no completion time yet)
 
 
+def test_a_date_bounds_the_clock_whatever_the_wait_polls_by() -> None:
+    # A wait with its own policy, and one on a task id from elsewhere, learn nothing of
+    # durations, but their answers' Date is a fact about the server's clock all the same.
+    from datetime import datetime, timezone
+
+    for kw in ({"policy": nb.PollPolicy(initial_delay=1.0, interval=2.0)}, {"submitted_at": None}):
+        tracker = DurationTracker()
+        state = _state(tracker=tracker, profile="m|", **kw)
+        date = datetime.fromtimestamp(SERVER + 114.0, timezone.utc)
+        assert state.after_poll(_running(), 115.0, None, date) == "running"
+        assert tracker._offset.offset(115.0) == pytest.approx(SERVER - 1.0)
+        assert ("image", "m|") not in tracker._histories  # (no duration learned)
+
+
 def _exact(durations: list[float], spread: float = 0.5) -> DurationTracker:
     """A tracker that saw these 100 durations exactly, in a shuffled order (in the order
     given they would climb: a trend, ``_detrended``)."""
