@@ -14,7 +14,7 @@ import math
 import reprlib
 import time
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Generic, Literal, TypeVar
 from urllib.parse import urlencode
 
@@ -120,10 +120,7 @@ def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time
     try:
         seconds = float(text)
     except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
-            return None
+        when = parse_http_date(text)
         if when is None:
             return None
         seconds = when.timestamp() - now()
@@ -134,18 +131,20 @@ def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time
 
 @functools.lru_cache(maxsize=4)
 def parse_http_date(value: str | None) -> datetime | None:
-    """A ``Date`` header as an aware date-time (whole seconds: HTTP dates have no
-    fraction), or None when absent or not a date. Cached: a server's ``Date`` changes
-    once a second."""
+    """An HTTP date (a ``Date`` header, or a ``Retry-After`` that is a date) as an aware
+    date-time, or None when absent or not a date. Every HTTP date is GMT (RFC 9110,
+    5.6.7), the obsolete asctime form too, which names no zone: a date without a zone is
+    read as GMT, never as this machine's local time. Whole seconds: HTTP dates have no
+    fraction. Cached: a server's ``Date`` changes once a second."""
     if not value:
         return None
     try:
-        when = email.utils.parsedate_to_datetime(value)
+        when = email.utils.parsedate_to_datetime(value.strip())
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    if when is None or when.tzinfo is None:
-        return None  # no zone: not an HTTP date (they are GMT), a local time is a guess
-    return when
+    if when is None:
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
 
 
 def _snippet(response: httpx.Response) -> str:

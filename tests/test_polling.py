@@ -464,10 +464,37 @@ def test_censored_histories_use_the_last_window_only() -> None:
 def test_a_date_header_is_read_as_whole_seconds_of_the_servers_clock() -> None:
     from nanobanana._protocol import parse_http_date
 
-    when = parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT")
-    assert when is not None and when.timestamp() == 784111777.0
-    for bad in (None, "", "yesterday", "Sun, 06 Nov 1994 08:49:37"):  # no zone: a guess
+    # The three forms RFC 9110 has recipients accept, all GMT: the asctime one names no
+    # zone, and is GMT all the same (not this machine's local time).
+    for form in (
+        "Sun, 06 Nov 1994 08:49:37 GMT",
+        "Sunday, 06-Nov-94 08:49:37 GMT",
+        "Sun Nov  6 08:49:37 1994",
+    ):
+        when = parse_http_date(form)
+        assert when is not None and when.timestamp() == 784111777.0, form
+    for bad in (None, "", "yesterday", "Sun, 06 Nov 1994 25:49:37 GMT", "Mon, 01 Jan 99999"):
         assert parse_http_date(bad) is None
+
+
+def test_a_retry_after_date_is_gmt_whatever_the_machines_zone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import time
+
+    from nanobanana._protocol import parse_retry_after
+
+    if not hasattr(time, "tzset"):
+        pytest.skip("no time.tzset on this platform")
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        for form in ("Sun, 06 Nov 1994 08:49:37 GMT", "Sun Nov  6 08:49:37 1994"):
+            assert parse_retry_after(form, now=lambda: 784111777.0 - 30.0) == 30.0, form
+        assert parse_retry_after("Sun, 06 Nov 1994 25:49:37 GMT") is None
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
 
 
 def test_every_answers_date_bounds_the_clock_offset_not_only_completion_times() -> None:
