@@ -21,6 +21,7 @@ MODULES = [
     "bench_scale",
     "bench_import",
     "bench_polling",
+    "paired",
     "_streams",
     "_charts",
     "run_all",
@@ -191,6 +192,26 @@ def test_a_tiny_stream_runs_in_virtual_time_for_every_poller(harness: Any) -> No
     middle = streams.run(jobs, "known", seed=503, known=0.5)
     running = sum(1 for j in jobs if j.duration > 15.0)
     assert 0 < running < 27 and 2 * 27 < middle.task_requests <= 2 * 27 + running
+
+
+@pytest.mark.parametrize("name", ["fast", "mixed"])
+def test_ours_alone_gives_the_figures_the_full_run_gives_it(harness: Any, name: str) -> None:
+    # benchmarks/paired.py runs ours without the other pollers, with the seeds the full
+    # run gives it: the same sequences, the same figures, to the last digit.
+    paired = importlib.import_module("paired")
+    polling = importlib.import_module("bench_polling")
+    seeds = (3, 4)
+    jobs = [paired.jobs_of(name, 1.0, s) for s in seeds]
+    full = polling.stream(name, jobs, None, (0.93,))
+    alone = paired.ours(name, seeds, minutes=1.0, workers=1)
+    assert paired.figures(alone) == {
+        key: polling._pool(full["results"]["ours"])[key]
+        for key in ("p95", "requests_per_task", "429s")
+    }
+    # And the ratio it prints is over the oracle's p95 that the last full run recorded.
+    recorded = paired.recorded(paired.RESULTS)
+    assert set(recorded) == set(paired.STREAMS)
+    assert all(row["p95"]["oracle"] > 0 for row in recorded.values())
 
 
 @pytest.mark.parametrize("name", ["uniform", "long_tail", "bimodal", "fast", "videos", "drift"])
