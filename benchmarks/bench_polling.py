@@ -80,7 +80,14 @@ REQUESTS_TARGET = 2.3
 BATCH_TARGET = 1.02
 
 
-def _pool(results: list[Result], kind: str | None = None) -> dict[str, float]:
+def run_seed(policy: str, sequence: int) -> int:
+    """The seed of a poller's run on the ``sequence``-th arrival sequence (its simulator's,
+    and its client's jitter): one per poller and sequence, so that a poller rerun alone
+    (``paired.py``) gives the figures it gives here."""
+    return 1000 * (POLICIES.index(policy) + 1) + sequence
+
+
+def pooled_figures(results: list[Result], kind: str | None = None) -> dict[str, float]:
     latencies = [x for r in results for x in r.latencies(kind)]
     tasks = sum(r.tasks for r in results)
     return {
@@ -109,17 +116,17 @@ def stream(
     """Every poller on every arrival sequence: pooled figures, and the raw results."""
     out: dict[str, Any] = {"results": {}}
     calls = [
-        (jobs, policy, 1000 * (i + 1) + k)
-        for i, policy in enumerate(POLICIES)
+        (jobs, policy, run_seed(policy, k))
+        for policy in POLICIES
         for k, jobs in enumerate(jobs_by_seed)
     ]
     done = iter(_runs(calls, pool))
     for policy in POLICIES:
         results = [next(done) for _ in jobs_by_seed]
         out["results"][policy] = results
-        out[policy] = _pool(results)
+        out[policy] = pooled_figures(results)
         if name == "mixed":
-            out[policy]["credits_p95"] = _pool(results, "credits")["p95"]
+            out[policy]["credits_p95"] = pooled_figures(results, "credits")["p95"]
     # Per arrival sequence, ours' p95 over the oracle's: how far one 20-minute sequence
     # alone can land from the pooled figure.
     out["per_sequence"] = [
@@ -130,7 +137,7 @@ def stream(
     matched = _runs(
         [(jobs, "oracle", 2000 + k, extra) for k, jobs in enumerate(jobs_by_seed)], pool
     )
-    out["oracle_matched"] = _pool(matched)
+    out["oracle_matched"] = pooled_figures(matched)
     if name != "mixed":
         out["known"] = _best_known(jobs_by_seed, pool, known)
     durations = [j.duration for jobs in jobs_by_seed for j in jobs if j.kind != "credits"]
@@ -145,7 +152,7 @@ def _best_known(
     with the lowest p95, its quantile, and every quantile's p95."""
     calls = [(jobs, "known", 3000 + k, 0.0, q) for q in grid for k, jobs in enumerate(jobs_by_seed)]
     done = iter(_runs(calls, pool))
-    pooled = {q: _pool([next(done) for _ in jobs_by_seed]) for q in grid}
+    pooled = {q: pooled_figures([next(done) for _ in jobs_by_seed]) for q in grid}
     best = min(grid, key=lambda q: pooled[q]["p95"])
     return {**pooled[best], "q": best, "p95_by_q": {str(q): pooled[q]["p95"] for q in grid}}
 

@@ -27,10 +27,9 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from _harness import quantile
-from _streams import POLICIES, WORKLOAD, Arrival, Result, arrivals, mixed_arrivals
+from _streams import WORKLOAD, Arrival, Result, arrivals, mixed_arrivals
 from _streams import run as run_stream
-from bench_polling import SEEDS
+from bench_polling import SEEDS, pooled_figures, run_seed
 
 STREAMS = (*WORKLOAD, "mixed")
 MINUTES = 20.0
@@ -51,23 +50,11 @@ def ours(
     workers: int | None = None,
 ) -> list[Result]:
     """Ours on each sequence, with the seeds ``bench_polling.stream`` gives it."""
-    first = 1000 * (POLICIES.index("ours") + 1)
-    calls = [(jobs_of(name, minutes, s), "ours", first + k) for k, s in enumerate(seeds)]
+    calls = [(jobs_of(name, minutes, s), "ours", run_seed("ours", k)) for k, s in enumerate(seeds)]
     if workers == 1:
         return [run_stream(*call) for call in calls]
     with ProcessPoolExecutor(workers or os.cpu_count()) as pool:
         return list(pool.map(run_stream, *zip(*calls, strict=True)))
-
-
-def figures(results: list[Result]) -> dict[str, float]:
-    """Pooled over the sequences, as ``bench_polling`` pools them."""
-    latencies = [x for r in results for x in r.latencies(None)]
-    tasks = sum(r.tasks for r in results)
-    return {
-        "p95": quantile(latencies, 0.95),
-        "requests_per_task": sum(r.task_requests for r in results) / tasks,
-        "429s": float(sum(r.rate_limited for r in results)),
-    }
 
 
 def recorded(path: Path) -> dict[str, dict[str, Any]]:
@@ -92,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"no stream {', '.join(unknown)}; the streams: {', '.join(STREAMS)}")
     rows = recorded(args.results)
     for name in args.streams or STREAMS:
-        got = figures(ours(name, workers=args.workers))
+        got = pooled_figures(ours(name, workers=args.workers))
         oracle = rows[name]["p95"]["oracle"]
         print(
             f"{name:10s} p95 {got['p95']:7.2f} s  ÷ oracle {oracle:7.2f} s = "

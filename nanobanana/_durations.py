@@ -415,15 +415,13 @@ def _detrended(items: list[_Item]) -> list[_Item]:
     if slope is None:
         return items
     newest = max(i.submitted for i in items)
-    return [
-        i._replace(
-            duration=i.duration * math.exp(slope * (newest - i.submitted)),
-            spread=i.spread * math.exp(slope * (newest - i.submitted)),
-        )
-        if i.exact and i.duration
-        else i
-        for i in items
-    ]
+    moved: list[_Item] = []
+    for i in items:
+        if i.exact and i.duration:
+            scale = math.exp(slope * (newest - i.submitted))
+            i = i._replace(duration=i.duration * scale, spread=i.spread * scale)
+        moved.append(i)
+    return moved
 
 
 class _ClockOffset:
