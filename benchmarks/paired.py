@@ -10,19 +10,27 @@ p95 over the oracle's p95 of the last full run (``results-latest.json``) is the 
 bench would print. The oracle's figures do not depend on ours: rerun the full bench when
 the simulator, the streams or the budget change.
 
-    python benchmarks/paired.py [STREAM ...] [--results PATH] [--workers N]
+    python benchmarks/paired.py [STREAM ...] [--set MODULE.NAME=VALUE ...]
+                                [--results PATH] [--workers N]
 
 Prints, per stream: ours' p95 ÷ the oracle's (the goal-4 figure), requests a task and
-429s, beside the ratio recorded in the results file.
+429s, beside the ratio recorded in the results file. ``--set`` runs ours with a constant
+of ``nanobanana.MODULE`` changed (a Python literal; repeatable), e.g. ``--set
+_durations.TREND_T=2``: what a variant of the poller would score, without editing the
+package. Only constants read where they are used count (not one bound as a default
+argument when its module loaded); a name the module lacks is refused, not ignored.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
+import contextlib
+import importlib
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -43,18 +51,68 @@ def jobs_of(name: str, minutes: float, seed: int) -> list[Arrival]:
     return arrivals(WORKLOAD[name], minutes, seed)
 
 
+Setting = tuple[str, str, Any]
+"""(module of nanobanana, constant, value): one ``--set``."""
+
+
+def setting(spec: str) -> Setting:
+    """``MODULE.NAME=VALUE`` read and checked: the module imports, has the constant, and
+    the value is a Python literal (ValueError otherwise, naming what is wrong)."""
+    target, sep, text = spec.partition("=")
+    module, _, constant = target.strip().rpartition(".")
+    if not sep or not module or not constant:
+        raise ValueError(f"{spec!r}: expected MODULE.NAME=VALUE, e.g. _durations.TREND_T=2")
+    try:
+        value = ast.literal_eval(text.strip())
+    except (ValueError, SyntaxError):
+        raise ValueError(f"{spec!r}: {text.strip()!r} is not a Python literal") from None
+    try:
+        found = importlib.import_module(f"nanobanana.{module}")
+    except ImportError:
+        raise ValueError(f"{spec!r}: no module nanobanana.{module}") from None
+    if not hasattr(found, constant):
+        raise ValueError(f"{spec!r}: nanobanana.{module} has no {constant}")
+    return module, constant, value
+
+
+@contextlib.contextmanager
+def applied(settings: Sequence[Setting]) -> Iterator[None]:
+    """The constants of ``settings`` changed for the duration, then restored."""
+    saved = []
+    try:
+        for module, constant, value in settings:
+            found = importlib.import_module(f"nanobanana.{module}")
+            saved.append((found, constant, getattr(found, constant)))
+            setattr(found, constant, value)
+        yield
+    finally:
+        for found, constant, value in reversed(saved):
+            setattr(found, constant, value)
+
+
+def run_with(settings: Sequence[Setting], jobs: list[Arrival], policy: str, seed: int) -> Result:
+    """``_streams.run`` with ``settings`` applied (in whichever process runs it)."""
+    with applied(settings):
+        return run_stream(jobs, policy, seed)
+
+
 def ours(
     name: str,
     seeds: Sequence[int] = SEEDS,
     minutes: float = MINUTES,
     workers: int | None = None,
+    settings: Sequence[Setting] = (),
 ) -> list[Result]:
-    """Ours on each sequence, with the seeds ``bench_polling.stream`` gives it."""
-    calls = [(jobs_of(name, minutes, s), "ours", run_seed("ours", k)) for k, s in enumerate(seeds)]
+    """Ours on each sequence, with the seeds ``bench_polling.stream`` gives it (and the
+    constants of ``settings`` changed)."""
+    calls = [
+        (tuple(settings), jobs_of(name, minutes, s), "ours", run_seed("ours", k))
+        for k, s in enumerate(seeds)
+    ]
     if workers == 1:
-        return [run_stream(*call) for call in calls]
+        return [run_with(*call) for call in calls]
     with ProcessPoolExecutor(workers or os.cpu_count()) as pool:
-        return list(pool.map(run_stream, *zip(*calls, strict=True)))
+        return list(pool.map(run_with, *zip(*calls, strict=True)))
 
 
 def recorded(path: Path) -> dict[str, dict[str, Any]]:
@@ -71,15 +129,29 @@ def recorded(path: Path) -> dict[str, dict[str, Any]]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("streams", nargs="*", metavar="STREAM", help=", ".join(STREAMS))
+    parser.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        metavar="MODULE.NAME=VALUE",
+        help="run ours with a constant of nanobanana.MODULE changed (repeatable)",
+    )
     parser.add_argument("--results", type=Path, default=RESULTS, help="a full run's JSON")
     parser.add_argument("--workers", type=int, default=None, help="processes (default: cores)")
     args = parser.parse_args(argv)
     unknown = sorted(set(args.streams) - set(STREAMS))
     if unknown:
         parser.error(f"no stream {', '.join(unknown)}; the streams: {', '.join(STREAMS)}")
+    try:
+        settings = [setting(spec) for spec in args.settings]
+    except ValueError as exc:
+        parser.error(str(exc))
+    if settings:
+        print("ours with " + ", ".join(f"{m}.{c}={v!r}" for m, c, v in settings), flush=True)
     rows = recorded(args.results)
     for name in args.streams or STREAMS:
-        got = pooled_figures(ours(name, workers=args.workers))
+        got = pooled_figures(ours(name, workers=args.workers, settings=settings))
         oracle = rows[name]["p95"]["oracle"]
         print(
             f"{name:10s} p95 {got['p95']:7.2f} s  ÷ oracle {oracle:7.2f} s = "

@@ -211,6 +211,36 @@ def test_ours_alone_gives_the_figures_the_full_run_gives_it(harness: Any, name: 
     assert all(row["p95"]["oracle"] > 0 for row in recorded.values())
 
 
+def test_ours_alone_runs_with_a_constant_changed_and_then_restored(harness: Any) -> None:
+    # ``paired.py --set``: the variant's figures are its own (here without a price floor,
+    # which moves fast tasks' first polls), and the constant is back afterwards, so the
+    # next run measures the package as it is.
+    paired = importlib.import_module("paired")
+    polling = importlib.import_module("bench_polling")
+    from nanobanana import _durations
+
+    before = _durations.PRICE_FLOOR
+    plain = polling.pooled_figures(paired.ours("fast", (3,), minutes=2.0, workers=1))
+    varied = paired.ours(
+        "fast",
+        (3,),
+        minutes=2.0,
+        workers=1,
+        settings=[paired.setting("_durations.PRICE_FLOOR=0.0")],
+    )
+    assert polling.pooled_figures(varied) != plain
+    assert before == _durations.PRICE_FLOOR
+    # A typo is refused, not measured as the unchanged package.
+    for spec, says in [
+        ("_durations.TREND_TT=2", "has no TREND_TT"),
+        ("_nomodule.X=1", "no module nanobanana._nomodule"),
+        ("_durations.TREND_T=two", "not a Python literal"),
+        ("TREND_T", "expected MODULE.NAME=VALUE"),
+    ]:
+        with pytest.raises(ValueError, match=says):
+            paired.setting(spec)
+
+
 @pytest.mark.parametrize("name", ["uniform", "long_tail", "bimodal", "fast", "videos", "drift"])
 def test_the_known_poller_is_told_the_true_quantiles(harness: Any, name: str) -> None:
     # What the known poller reads (``Workload.point``) is the distribution the durations
