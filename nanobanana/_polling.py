@@ -219,7 +219,7 @@ class PollState:
         When running, ``due`` is set to the next poll: ``Retry-After`` when the response
         carried one, else the plan (see ``reschedule``); never past the deadline. When the
         task ended, the tracker learns from it; ``date``, the response's ``Date``, tells
-        it the server's clock (see ``_durations._ClockOffset``), from every wait: the
+        it the server's clock (see ``_server_clock.ClockOffset``), from every wait: the
         clock is the same whichever policy a wait polls by.
         """
         if date is not None:

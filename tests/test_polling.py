@@ -17,13 +17,13 @@ from nanobanana._durations import (
     QUANTILES,
     WINDOW,
     DurationTracker,
-    _ClockOffset,
     _History,
     profile,
 )
 from nanobanana._models import ImageStatus
 from nanobanana._policy import DEFAULT_POLICIES
 from nanobanana._polling import DEFAULT_TIMEOUTS, PollState, note_unknown_status
+from nanobanana._server_clock import ClockOffset
 
 
 def _learned(key: str | None = None, kind: str = "image") -> DurationTracker:
@@ -347,7 +347,7 @@ SERVER = 1_700_000_000.0
 
 
 def test_the_clock_offset_is_the_tightest_bound_and_never_makes_ends_early() -> None:
-    offset = _ClockOffset()
+    offset = ClockOffset()
     assert offset.offset(0.0) is None
     # Ended at client 10.3 (server whole second 10), answered at 12: bound SERVER - 2.
     assert offset.end(SERVER + 10.0, 12.0, None) == (12.0, 13.0)
@@ -361,7 +361,7 @@ def test_the_clock_offset_is_the_tightest_bound_and_never_makes_ends_early() -> 
 
 
 def test_one_wrong_completion_time_cannot_move_the_offset() -> None:
-    offset = _ClockOffset()
+    offset = ClockOffset()
     for i in range(10):
         offset.end(SERVER + 10.0 * i, 10.0 * i + 0.5, None)
     offset.end(SERVER + 1000.0, 100.0, None)  # a bogus date: 900 s in the future
@@ -369,7 +369,7 @@ def test_one_wrong_completion_time_cannot_move_the_offset() -> None:
 
 
 def test_a_poll_that_found_the_task_running_caps_the_offset() -> None:
-    offset = _ClockOffset()
+    offset = ClockOffset()
     for i in range(3):
         offset.end(SERVER + 10.0 * i, 10.0 * i + 0.5, None)
     # The server clock stepped back 5 s: a task found running at 40 (due then) ended
@@ -500,7 +500,7 @@ def test_a_retry_after_date_is_gmt_whatever_the_machines_zone(
 def test_every_answers_date_bounds_the_clock_offset_not_only_completion_times() -> None:
     # First polls that come long after their tasks ended leave loose bounds (here 4 s):
     # every duration read from them would come out 4 s long, and keep first polls late.
-    offset = _ClockOffset()
+    offset = ClockOffset()
     offset.end(SERVER + 10.0, 14.0, None)
     assert offset.offset(14.0) == pytest.approx(SERVER - 4.0)
     # The answers' Date: server second 20 answered at client 20.3, second 31 at 31.05.
@@ -508,7 +508,7 @@ def test_every_answers_date_bounds_the_clock_offset_not_only_completion_times() 
     offset.date(SERVER + 31.0, 31.05)
     assert offset.offset(31.05) == pytest.approx(SERVER - 0.05, abs=1e-3)
     # A Date alone says nothing of durations: completion times are what tell them.
-    dated = _ClockOffset()
+    dated = ClockOffset()
     dated.date(SERVER, 0.0)
     assert not dated.known and dated.offset(0.0) == SERVER
 
