@@ -17,8 +17,9 @@ Prints, per stream: ours' p95 ÷ the oracle's (the goal-4 figure), requests a ta
 429s, beside the ratio recorded in the results file. ``--set`` runs ours with a constant
 of ``nanobanana.MODULE`` changed (a Python literal; repeatable), e.g. ``--set
 _durations.TREND_T=2``: what a variant of the poller would score, without editing the
-package. Only constants read where they are used count (not one bound as a default
-argument when its module loaded); a name the module lacks is refused, not ignored.
+package. Only a constant read where it is used can be changed so: one bound when the
+package loads (a default argument naming it, or a ``from ... import`` of it elsewhere)
+is refused, as is a name the module lacks, rather than measured as the unchanged package.
 """
 
 from __future__ import annotations
@@ -72,7 +73,37 @@ def setting(spec: str) -> Setting:
         raise ValueError(f"{spec!r}: no module nanobanana.{module}") from None
     if not hasattr(found, constant):
         raise ValueError(f"{spec!r}: nanobanana.{module} has no {constant}")
+    bound = bound_at_load(module, constant)
+    if bound:
+        raise ValueError(
+            f"{spec!r}: {constant} is bound when the package loads ({', '.join(bound)}), "
+            "so changing it afterwards would change nothing"
+        )
     return module, constant, value
+
+
+def bound_at_load(module: str, constant: str) -> list[str]:
+    """Where the package binds ``nanobanana.MODULE.CONSTANT`` once, at import: a default
+    argument naming it in its module, or a ``from ... import`` of it elsewhere. Setting
+    the module's attribute later reaches none of them (read from the source)."""
+    package = Path(importlib.import_module("nanobanana").__file__ or "").parent
+    home = package.joinpath(*module.split(".")).with_suffix(".py")
+    found: list[str] = []
+    for path in sorted(package.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        where = path.relative_to(package.parent).as_posix()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and path != home:
+                source = (node.module or "").rpartition(".")[2]
+                if source == module.rpartition(".")[2] and any(
+                    a.name == constant for a in node.names
+                ):
+                    found.append(f"imported in {where}")
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and path == home:
+                defaults = [*node.args.defaults, *node.args.kw_defaults]
+                if any(isinstance(d, ast.Name) and d.id == constant for d in defaults):
+                    found.append(f"the default of {node.name}() in {where}")
+    return found
 
 
 @contextlib.contextmanager

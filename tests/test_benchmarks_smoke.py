@@ -236,6 +236,15 @@ def test_ours_alone_runs_with_a_constant_changed_and_then_restored(harness: Any)
         ("_nomodule.X=1", "no module nanobanana._nomodule"),
         ("_durations.TREND_T=two", "not a Python literal"),
         ("TREND_T", "expected MODULE.NAME=VALUE"),
+        # Bound once at import: changing the attribute later would measure nothing new.
+        (
+            "_durations.FIRST_POLL_QUANTILE=0.9",
+            r"the default of __init__\(\) in nanobanana/_durations.py",
+        ),
+        (
+            "_async._scheduler.POLL_SLOTS=16",
+            r"the default of __init__\(\) in nanobanana/_async/_scheduler.py",
+        ),
     ]:
         with pytest.raises(ValueError, match=says):
             paired.setting(spec)
