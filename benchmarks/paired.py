@@ -18,8 +18,8 @@ Prints, per stream: ours' p95 ÷ the oracle's (the goal-4 figure), requests a ta
 of ``nanobanana.MODULE`` changed (a Python literal; repeatable), e.g. ``--set
 _durations.TREND_T=2``: what a variant of the poller would score, without editing the
 package. Only a constant read where it is used can be changed so: one bound when the
-package loads (a default argument naming it, or a ``from ... import`` of it elsewhere)
-is refused, as is a name the module lacks, rather than measured as the unchanged package.
+package loads (read outside a function's body, e.g. as a default argument; or imported
+by name elsewhere) is refused, as is a name the module lacks, rather than measured as the unchanged package.
 """
 
 from __future__ import annotations
@@ -83,27 +83,51 @@ def setting(spec: str) -> Setting:
 
 
 def bound_at_load(module: str, constant: str) -> list[str]:
-    """Where the package binds ``nanobanana.MODULE.CONSTANT`` once, at import: a default
-    argument naming it in its module, or a ``from ... import`` of it elsewhere. Setting
-    the module's attribute later reaches none of them (read from the source)."""
+    """Where the package reads ``nanobanana.MODULE.CONSTANT`` once, as it loads: in its
+    module, outside a function's body (a default argument, a class attribute, another
+    constant made from it); elsewhere, a ``from ... import`` of it. Setting the module's
+    attribute later reaches none of them (read from the source)."""
     package = Path(importlib.import_module("nanobanana").__file__ or "").parent
     home = package.joinpath(*module.split(".")).with_suffix(".py")
     found: list[str] = []
     for path in sorted(package.rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         where = path.relative_to(package.parent).as_posix()
+        if path == home:
+            found += [f"line {line} of {where}" for line in _read_at_load(tree, constant)]
+            continue
         for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and path != home:
-                source = (node.module or "").rpartition(".")[2]
-                if source == module.rpartition(".")[2] and any(
-                    a.name == constant for a in node.names
-                ):
-                    found.append(f"imported in {where}")
-            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and path == home:
-                defaults = [*node.args.defaults, *node.args.kw_defaults]
-                if any(isinstance(d, ast.Name) and d.id == constant for d in defaults):
-                    found.append(f"the default of {node.name}() in {where}")
+            if (
+                isinstance(node, ast.ImportFrom)
+                and (node.module or "").rpartition(".")[2] == module.rpartition(".")[2]
+                and any(a.name == constant for a in node.names)
+            ):
+                found.append(f"imported on line {node.lineno} of {where}")
     return found
+
+
+def _read_at_load(node: ast.AST, name: str, deferred: bool = False) -> list[int]:
+    """The lines where ``name`` is read while the module runs: everywhere but a function's
+    (or lambda's) body; its defaults and decorators run when it is defined (annotations
+    are not evaluated: the package uses ``from __future__ import annotations``)."""
+    if isinstance(node, ast.Name):
+        read = node.id == name and isinstance(node.ctx, ast.Load)
+        return [node.lineno] if read and not deferred else []
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+        now: list[ast.AST] = [*node.args.defaults, *(d for d in node.args.kw_defaults if d)]
+        if not isinstance(node, ast.Lambda):
+            now += node.decorator_list
+        later = node.body if isinstance(node.body, list) else [node.body]
+        return [
+            *(line for n in now for line in _read_at_load(n, name, deferred)),
+            *(line for n in later for line in _read_at_load(n, name, True)),
+        ]
+    if isinstance(node, ast.AnnAssign):  # its annotation is not evaluated
+        parts = [node.target, *([node.value] if node.value else [])]
+        return [line for n in parts for line in _read_at_load(n, name, deferred)]
+    if isinstance(node, ast.arg):  # an annotation only
+        return []
+    return [line for n in ast.iter_child_nodes(node) for line in _read_at_load(n, name, deferred)]
 
 
 @contextlib.contextmanager

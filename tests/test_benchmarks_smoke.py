@@ -239,15 +239,36 @@ def test_ours_alone_runs_with_a_constant_changed_and_then_restored(harness: Any)
         # Bound once at import: changing the attribute later would measure nothing new.
         (
             "_durations.FIRST_POLL_QUANTILE=0.9",
-            r"the default of __init__\(\) in nanobanana/_durations.py",
+            r"line \d+ of nanobanana/_durations.py",
         ),
         (
             "_async._scheduler.POLL_SLOTS=16",
-            r"the default of __init__\(\) in nanobanana/_async/_scheduler.py",
+            r"line \d+ of nanobanana/_async/_scheduler.py",
         ),
     ]:
         with pytest.raises(ValueError, match=says):
             paired.setting(spec)
+
+
+def test_a_constant_read_as_the_module_loads_is_found(harness: Any) -> None:
+    # What ``--set`` refuses: a read that happens once, at import (a default, a class
+    # attribute, a constant made from it, a decorator's argument), not one in a body.
+    import ast
+
+    paired = importlib.import_module("paired")
+    source = """
+K = 3
+DOUBLE = K * 2                        # 3
+def f(x: K = K):                      # 4: the default (the annotation is not evaluated)
+    return K                          # read when called
+class C:
+    limit: int = K                    # 7
+    def g(self, y=lambda z=K: K):     # 8: the lambda's default, not its body
+        return K
+@decorate(K)                          # 10
+def h(): ...
+"""
+    assert paired._read_at_load(ast.parse(source), "K") == [3, 4, 7, 8, 10]
 
 
 @pytest.mark.parametrize("name", ["uniform", "long_tail", "bimodal", "fast", "videos", "drift"])
