@@ -96,14 +96,23 @@ def bound_at_load(module: str, constant: str) -> list[str]:
         if path == home:
             found += [f"line {line} of {where}" for line in _read_at_load(tree, constant)]
             continue
+        here = path.relative_to(package.parent).with_suffix("").parts
         for node in ast.walk(tree):
             if (
                 isinstance(node, ast.ImportFrom)
-                and (node.module or "").rpartition(".")[2] == module.rpartition(".")[2]
+                and _absolute(node, here) == f"nanobanana.{module}"
                 and any(a.name == constant for a in node.names)
             ):
                 found.append(f"imported on line {node.lineno} of {where}")
     return found
+
+
+def _absolute(node: ast.ImportFrom, here: tuple[str, ...]) -> str:
+    """The module a ``from ... import`` in the module ``here`` (its dotted parts) names."""
+    if not node.level:
+        return node.module or ""
+    base = here[: len(here) - node.level]  # a module's package is its name less the last part
+    return ".".join([*base, *([node.module] if node.module else [])])
 
 
 def _read_at_load(node: ast.AST, name: str, deferred: bool = False) -> list[int]:

@@ -269,6 +269,11 @@ class C:
 def h(): ...
 """
     assert paired._read_at_load(ast.parse(source), "K") == [3, 4, 7, 8, 10]
+    # Elsewhere, a from-import of it, relative or not, resolved to the module it names.
+    imported = paired.bound_at_load("_policy", "DEFAULT_POLICIES")
+    assert any(w.endswith("of nanobanana/_durations.py") for w in imported)
+    assert all(w.startswith("imported on line") for w in imported)
+    assert paired.bound_at_load("_durations", "TREND_T") == []
 
 
 @pytest.mark.parametrize("name", ["uniform", "long_tail", "bimodal", "fast", "videos", "drift"])
