@@ -253,13 +253,16 @@ class UnexpectedResponseError(NanoBananaError):
     """A body that is not the documented envelope, or data that does not decode.
 
     ``may_have_been_processed`` is True for a generate request the server accepted (a 2xx)
-    whose answer could not be read: the task may exist and may have been charged.
+    whose answer could not be read: the task may exist and may have been charged. When the
+    answer's ``task_id`` could be read (another field could not), the task does exist:
+    ``task_id`` keeps it, so it can still be waited for (``client.images.wait(task_id)``).
 
     Args:
         message: What could not be read, and why.
         response: The response it came in (``response``).
         status_code: Its HTTP status, when there was a response (``status_code``).
         may_have_been_processed: Whether a generate request may have created a task.
+        task_id: The id of the task a generate answer created, when it could be read.
     """
 
     def __init__(
@@ -269,13 +272,20 @@ class UnexpectedResponseError(NanoBananaError):
         response: httpx.Response | None = None,
         status_code: int | None = None,
         may_have_been_processed: bool = False,
+        task_id: str | None = None,
     ) -> None:
-        if may_have_been_processed and "fate is unknown" not in message:
+        if task_id is not None and task_id not in message:
+            message = (
+                f"{message} The server created task {task_id!r} and charged for it: its "
+                "id is this error's task_id, so its result can still be waited for."
+            )
+        elif may_have_been_processed and "fate is unknown" not in message:
             message = f"{message} {_UNKNOWN_FATE}"
         super().__init__(message)
         self.response = response
         self.status_code = status_code
-        self.may_have_been_processed = may_have_been_processed
+        self.may_have_been_processed = may_have_been_processed or task_id is not None
+        self.task_id = task_id
 
 
 class TaskFailedError(NanoBananaError):

@@ -239,6 +239,7 @@ def mark_unknown_fate(error: NanoBananaError, safety: Safety) -> NanoBananaError
             response=error.response,
             status_code=error.status_code,
             may_have_been_processed=True,
+            task_id=error.task_id,
         )
     return error
 
@@ -261,6 +262,7 @@ def retry_delay(
     read/write timeout, dropped     retry                  raise (may be processed)
     429                             retry                  retry
     5xx (500, 502 HTML, 503 ...)    retry                  raise (may be processed)
+    5xx whose code says rate limit  retry                  raise (may be processed)
     other 4xx, malformed body       raise                  raise
     ==============================  =====================  ========================
 
@@ -270,6 +272,8 @@ def retry_delay(
     if attempt >= max_retries:
         return None
     if isinstance(error, RateLimitError):
+        if safety == "generate" and error.may_have_been_processed:
+            return None  # a 5xx whose body says "rate limited": which one failed is unknown
         if error.retry_after is not None:
             if error.retry_after > RETRY_AFTER_CAP:
                 return None

@@ -184,6 +184,7 @@ def _make_error(
             code=code,
             response=response,
             retry_after=retry_after,
+            may_have_been_processed=unknown_fate,
         )
     return cls(
         message,
@@ -299,6 +300,14 @@ def _unwrap(response: httpx.Response, safety: Safety) -> Any:
     body = _load_json(response)
     if response.status_code >= 400:
         raise error_from_response(response, body, safety=safety)
+    if response.is_redirect:
+        location = clip(mask_tokens(response.headers.get("location", "")), 120)
+        raise UnexpectedResponseError(
+            f"HTTP {response.status_code}: a redirect (to {location or 'nowhere said'}), "
+            "which API requests never follow: is base_url the API's address?",
+            response=response,
+            status_code=response.status_code,
+        )
     if body is _NOT_JSON:
         raise UnexpectedResponseError(
             f"HTTP {response.status_code}: the body is not JSON: {_snippet(response)}",
@@ -423,8 +432,19 @@ class Operation(Generic[T]):
         return httpx.Request(self.method, url, headers=headers, content=content)
 
     def parse(self, response: httpx.Response) -> T:
-        """The decoded model, or the typed error the response stands for."""
-        decoded: T = _decoder()(self.result, _unwrap(response, self.safety), response=response)
+        """The decoded model, or the typed error the response stands for. A generate
+        answer whose ``task_id`` reads while another field does not keeps the id on the
+        error: the task exists and is charged, and must not be lost."""
+        data = _unwrap(response, self.safety)
+        try:
+            decoded: T = _decoder()(self.result, data, response=response)
+        except UnexpectedResponseError as exc:
+            task_id = data.get("task_id")
+            if self.safety != "generate" or not isinstance(task_id, str) or not task_id:
+                raise
+            raise UnexpectedResponseError(
+                str(exc), response=response, status_code=exc.status_code, task_id=task_id
+            ) from None
         return decoded
 
 

@@ -8,11 +8,13 @@ twin runs its workers in threads, in real (scaled) time.
 from __future__ import annotations
 
 import collections
+import json
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import anyio
+import httpx
 import pytest
 from virtual_time import LoopClock
 
@@ -249,6 +251,41 @@ async def test_unknown_fate_is_reported_and_never_resubmitted(
     assert [i.index for i in again] == [attention[0].index]
     assert "not resubmitted" in str(again[0].error)
     assert sum(i.ok for i in second) == 4
+
+
+class _GarbledOnce(httpx.AsyncBaseTransport):
+    """The simulator, with the first generate answer's ``credits_used`` not a number: the
+    task exists (its id reads) though its answer does not decode."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.garbled: str | None = None
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        if self.garbled is None and request.url.path.endswith("/generate"):
+            body = json.loads(await response.aread())
+            body["data"]["credits_used"] = "two"
+            self.garbled = body["data"]["task_id"]
+            return httpx.Response(response.status_code, json=body)
+        return response
+
+
+async def test_a_task_whose_answer_reads_only_in_part_is_waited_for_not_lost(
+    anyio_backend: str, tmp_path: Path
+) -> None:
+    fake = FakeNanoBanana(clock=LoopClock())
+    garbling = _GarbledOnce(fake.transport)
+    journal = tmp_path / "j.sqlite"
+    async with fake.async_client(_transport=garbling) as client:
+        first = [i async for i in client.images.generate_many(["a", "b"], journal=journal)]
+        assert garbling.garbled is not None
+        assert all(i.ok for i in first)
+        assert garbling.garbled in [i.task_id for i in first]
+        second = [i async for i in client.images.generate_many(["a", "b"], journal=journal)]
+    assert len(_generates(fake)) == 2  # the rerun found both in the journal
+    assert sorted(i.task_id for i in second) == sorted(i.task_id for i in first)
+    assert all(i.ok for i in second)
 
 
 async def test_a_generate_never_processed_is_tried_again(anyio_backend: str) -> None:

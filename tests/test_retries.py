@@ -58,11 +58,18 @@ FATE_UNKNOWN_TRANSPORT: list[Step] = [
     httpx.ReadError,
     httpx.WriteError,
 ]
-SERVER_ERRORS: list[Step] = [FAIL_500, FAIL_502, FAIL_503]
+# A gateway may pass an upstream "rate limited" body through with its own 5xx status: the
+# status says the request may have been processed, whatever the body's code says.
+FAIL_503_RATE: Step = (503, err("RATE_LIMIT_EXCEEDED"), {"retry-after": "0"})
+SERVER_ERRORS: list[Step] = [FAIL_500, FAIL_502, FAIL_503, FAIL_503_RATE]
 
 
 def step_id(step: Step) -> str:
-    return step.__name__ if isinstance(step, type) else f"http{step[0]}"
+    if isinstance(step, type):
+        return step.__name__
+    status, body, _ = step
+    code = body.get("error", {}).get("code") if isinstance(body, dict) else None
+    return f"http{status}" + (f"-{code}" if code else "")
 
 
 class Script:
@@ -210,6 +217,37 @@ async def test_generate_never_retries_a_request_whose_fate_is_unknown(
     assert "may exist" in message
     assert "may have been charged" in message
     assert "client.account.credits()" in message  # how to check
+
+
+GARBLES = {"credits_used": {"credits_used": "two"}, "status": {"status": None}}
+"""A generate answer's fields that may fail to decode while its task id reads."""
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("kind", list(GENERATES))
+@pytest.mark.parametrize("garble", list(GARBLES))
+async def test_a_generate_answer_read_only_in_part_keeps_its_task_id(
+    kind: str, garble: str
+) -> None:
+    do, ok = GENERATES[kind]
+    answer = {"success": True, "data": {**ok["data"], **GARBLES[garble]}}
+    script = Script([(200, answer, {})] * 3, ok)
+    with pytest.raises(nb.UnexpectedResponseError) as info:
+        await do(aclient(script, max_retries=5))
+    assert script.attempts == 1  # the task exists: never resent
+    error = info.value
+    assert error.task_id == ok["data"]["task_id"]
+    assert error.may_have_been_processed is True
+    assert repr(error.task_id) in str(error)
+
+
+def test_the_sync_client_keeps_the_task_id_of_an_answer_read_only_in_part() -> None:
+    answer = {"success": True, "data": {**CREATED["data"], "credits_used": 1.5}}
+    script = Script([(200, answer, {})], CREATED)
+    with pytest.raises(nb.UnexpectedResponseError) as info:
+        sclient(script).images.generate("a red fox")
+    assert info.value.task_id == "t1"
+    assert script.attempts == 1
 
 
 @pytest.mark.anyio
@@ -391,3 +429,50 @@ def test_sync_client_retries_reads_but_not_a_generate_of_unknown_fate() -> None:
     script = Script([httpx.ConnectError, FAIL_429], CREATED)
     assert sclient(script).images.generate("x").task_id == "t1"
     assert script.attempts == 3
+
+
+# -- redirects -------------------------------------------------------------------------------
+
+
+def _redirecting(hosts: list[str]) -> httpx.MockTransport:
+    """api.example answers every request with a 308 to another host."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        hosts.append(request.url.host)
+        if request.url.host == "api.example":
+            return httpx.Response(308, headers={"location": "https://other.example/generate"})
+        return httpx.Response(200, json=CREATED)
+
+    return httpx.MockTransport(handler)
+
+
+@pytest.mark.anyio
+async def test_api_requests_never_follow_redirects_even_when_the_http_client_would() -> None:
+    hosts: list[str] = []
+    http = httpx.AsyncClient(transport=_redirecting(hosts), follow_redirects=True)
+    async with nb.AsyncClient(
+        api_key=key(), base_url="https://api.example/api/v1", http_client=http, rate_limit=None
+    ) as client:
+        with pytest.raises(nb.UnexpectedResponseError) as info:
+            await client.images.generate("a red fox")
+    assert hosts == ["api.example"]  # sent once, and nowhere else
+    assert info.value.status_code == 308
+    assert info.value.may_have_been_processed is True
+    assert "other.example" in str(info.value) and "base_url" in str(info.value)
+    await http.aclose()
+
+
+def test_the_sync_client_never_follows_a_redirect_either() -> None:
+    hosts: list[str] = []
+    with httpx.Client(transport=_redirecting(hosts), follow_redirects=True) as http:
+        with (
+            nb.Client(
+                api_key=key(),
+                base_url="https://api.example/api/v1",
+                http_client=http,
+                rate_limit=None,
+            ) as client,
+            pytest.raises(nb.UnexpectedResponseError),
+        ):
+            client.account.credits()
+    assert hosts == ["api.example"]

@@ -78,8 +78,12 @@ async def request_raw(
                 raise
         try:
             # auth=None: a user's http_client configured with auth= must not replace
-            # the Bearer header (nor see the request).
-            response = await client._http.send(request, auth=None, stream=True)
+            # the Bearer header (nor see the request). follow_redirects=False, whatever
+            # the http_client says: a redirect would resend a generate request (and its
+            # body, and the user's headers) to wherever it points.
+            response = await client._http.send(
+                request, auth=None, stream=True, follow_redirects=False
+            )
             try:
                 unreadable = await _read_body(response, client._max_response_size, op.safety)
             finally:

@@ -10,6 +10,8 @@ first of all) is journaled before a stopping batch lets go of the journal.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .._batch_models import BatchItem, Request, Status, is_fatal
 from .._budgeting import Budget
 from .._catalog import validate
@@ -22,11 +24,15 @@ from .._exceptions import (
     NanoBananaError,
     NotSubmittedError,
     RateLimitError,
+    UnexpectedResponseError,
 )
 from .._log import logger
 from .._options import NO_OPTIONS
 from .._requests import CostRequest, cost_request
 from ._batch_run import Abandoned, BatchRun, Charge, describe
+
+if TYPE_CHECKING:
+    from ._tasks import ImageTask, VideoTask
 
 __all__ = ["BATCH_RETRIES", "Submitter"]
 
@@ -160,16 +166,22 @@ class Submitter:
             if journal is not None:
                 journal.sending(index)
 
+        task: ImageTask | VideoTask | None = None
         try:
             with shield:
                 try:
                     task = run.target._submit(request, NO_OPTIONS, on_send=on_send)
+                    task_id, credits_used = task.task_id, task.credits_used
+                except UnexpectedResponseError as exc:
+                    if exc.task_id is None:
+                        self._journal_failure(index, exc, on_wire)
+                        raise
+                    # The task exists (its id read) though the rest of the answer did not:
+                    # wait for it like any other, its price unknown.
+                    logger.warning("batch request #%d: %s", index, exc)
+                    task_id, credits_used = exc.task_id, None
                 except NanoBananaError as exc:
-                    if journal is not None and on_wire:
-                        if getattr(exc, "may_have_been_processed", False):
-                            journal.unknown(index, describe(exc))
-                        else:
-                            journal.not_submitted(index, describe(exc))
+                    self._journal_failure(index, exc, on_wire)
                     raise
                 except Abandoned:
                     if journal is not None and on_wire:  # the earlier attempts never arrived
@@ -180,19 +192,30 @@ class Submitter:
                         # httpx refuses to send through a closed client: it never left
                         journal.not_submitted(index, "not submitted: the client was closed")
                     raise
-                run.charged(index, task.task_id)
+                run.charged(index, task_id)
                 at = run.tally.wall()
-                run.tally.paid(task.credits_used)
+                run.tally.paid(credits_used)
                 if journal is not None:
                     try:
-                        journal.submitted(index, task.task_id, task.credits_used, at=at.timestamp())
+                        journal.submitted(index, task_id, credits_used, at=at.timestamp())
                     except JournalError:  # the disk failed: the task id must not be lost
                         logger.exception(
                             "batch request #%d: task %s was created, and could not be journaled",
                             index,
-                            task.task_id,
+                            task_id,
                         )
         finally:
             if on_wire:
                 run.answered()
-        return Charge(task.task_id, task.credits_used, at, task)
+        return Charge(task_id, credits_used, at, task)
+
+    def _journal_failure(self, index: int, exc: NanoBananaError, on_wire: bool) -> None:
+        """Journal a generate request that got no task id (once it was sent): of unknown
+        fate, never resubmitted; or refused, which a rerun may submit."""
+        journal = self._run.journal
+        if journal is None or not on_wire:
+            return
+        if getattr(exc, "may_have_been_processed", False):
+            journal.unknown(index, describe(exc))
+        else:
+            journal.not_submitted(index, describe(exc))
