@@ -68,9 +68,11 @@ def as_completed(tasks: Iterable[Any]) -> Any:
 
     ``async for task in nb.as_completed(tasks)`` for async handles, ``for`` for sync ones.
     The client keeps the outcome: ``await task`` (``task.wait()``) right after returns the
-    final status or raises TaskFailedError / TaskTimeoutError without another request.
-    The tasks are polled one at a time, earliest due first, within the key's budget;
-    leaving the loop early leaves nothing running.
+    final status or raises TaskFailedError / TaskTimeoutError without another request. A
+    task whose poll failed for good comes back too, and ``await task`` raises that error
+    (TaskNotFoundError, UnexpectedResponseError, ...): one task's trouble does
+    not stop the others. The tasks are polled one at a time, earliest due first, within
+    the key's budget; leaving the loop early leaves nothing running.
 
     Args:
         tasks: Task handles from ``generate``, all async or all sync (a handle given
@@ -82,9 +84,6 @@ def as_completed(tasks: Iterable[Any]) -> Any:
     Raises:
         TypeError: Something other than task handles, or sync and async ones mixed.
         RuntimeError: A handle built by hand, with no client to poll with.
-        TaskNotFoundError: A poll found no such task (404), while iterating.
-        APIStatusError: A poll got another error status that retrying cannot fix
-            (a refused key, ...), while iterating.
     """
     items = list(tasks)
     if not items:
@@ -147,7 +146,8 @@ def gather(*tasks: Any, return_exceptions: bool = False) -> Any:
         TaskFailedError: A task failed (unless ``return_exceptions``).
         TaskTimeoutError: A task outlasted the default wait (unless
             ``return_exceptions``).
-        NanoBananaError: Any other error of a poll (unless ``return_exceptions``).
+        NanoBananaError: Any other error of a poll, a task not found (404) for one
+            (unless ``return_exceptions``).
         TypeError: Something other than task handles, or sync and async ones mixed.
     """
     if not tasks:

@@ -4,8 +4,9 @@
 must give that outcome without another status request, and a handle waited for twice
 must not poll twice. A handle is frozen, so the client keeps the outcome, per handle and
 for as long as the handle lives (weakly keyed: a batch's thousands of finished handles
-are not retained). A timeout is kept until it has been reported once: the task may
-still end, and the next wait polls for it again.
+are not retained). A timeout, or the error a fan-in's poll of the task ended in, is kept
+until it has been reported once: the task may still end (or the error pass), and the next
+wait polls for it again.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ from __future__ import annotations
 import threading
 import weakref
 
-from ._exceptions import TaskTimeoutError
+from ._exceptions import NanoBananaError
 from ._models import ImageStatus, VideoStatus
 
 __all__ = ["Outcome", "Outcomes"]
 
-Outcome = ImageStatus | VideoStatus | TaskTimeoutError
-"""A final status, or the timeout a fan-in saw before the task ended."""
+Outcome = ImageStatus | VideoStatus | NanoBananaError
+"""A final status; or the timeout a fan-in saw before the task ended, or the error its
+poll of the task failed with (a 404, an answer that does not decode)."""
 
 
 class Outcomes:
@@ -42,9 +44,9 @@ class Outcomes:
             return handle in self._outcomes
 
     def take(self, handle: object) -> Outcome | None:
-        """The handle's outcome, or None. A final status stays; a timeout is removed."""
+        """The handle's outcome, or None. A final status stays; an error is removed."""
         with self._lock:
             found = self._outcomes.get(handle)
-            if isinstance(found, TaskTimeoutError):
+            if isinstance(found, NanoBananaError):
                 del self._outcomes[handle]
             return found

@@ -10,7 +10,7 @@ import pytest
 from virtual_time import LoopClock
 
 import nanobanana as nb
-from nanobanana.testing import FakeNanoBanana, ManualClock
+from nanobanana.testing import FakeNanoBanana, Fault, ManualClock
 
 pytestmark = pytest.mark.virtual_time
 
@@ -149,3 +149,55 @@ async def test_a_timeout_seen_by_as_completed_is_raised_once_then_the_task_is_po
 def test_sync_fan_in_over_no_tasks() -> None:
     assert list(nb.as_completed([])) == []
     assert nb.gather() == [] and isinstance(nb.gather(), list)
+
+
+def _fail_one_poll(fake: FakeNanoBanana) -> None:
+    """The next status answer malformed, which no retry fixes: one task's poll ends in an
+    error (a 5xx would be polled again later, as a wait does)."""
+    fake.inject(Fault.MALFORMED_JSON, route="images/status", times=1)
+
+
+@pytest.mark.anyio
+async def test_a_failed_poll_takes_its_tasks_place_in_gather_and_the_others_go_on() -> None:
+    fake = FakeNanoBanana(clock=ManualClock(), seed=5)
+    async with fake.async_client() as client:
+        tasks = []
+        for d in (10.0, 20.0, 30.0):
+            fake.durations["image"] = d
+            tasks.append(await client.images.generate(f"fox {d}"))
+        _fail_one_poll(fake)
+        results = await nb.gather(*tasks, return_exceptions=True)
+        errors = [i for i, r in enumerate(results) if isinstance(r, nb.NanoBananaError)]
+        assert len(errors) == 1 and isinstance(results[errors[0]], nb.UnexpectedResponseError)
+        assert [r.task_id for r in results if isinstance(r, nb.ImageStatus)] == [
+            t.task_id for i, t in enumerate(tasks) if i not in errors
+        ]
+        status = await tasks[errors[0]]  # the error was reported once: this polls again
+        assert status.status == "completed"
+
+
+@pytest.mark.anyio
+async def test_as_completed_yields_a_task_whose_poll_failed_and_await_raises_its_error() -> None:
+    fake = FakeNanoBanana(clock=ManualClock(), seed=5)
+    async with fake.async_client() as client:
+        tasks = [await client.images.generate(f"fox {i}") for i in range(3)]
+        _fail_one_poll(fake)
+        seen, raised = [], []
+        async for task in nb.as_completed(tasks):
+            seen.append(task)
+            try:
+                await task
+            except nb.UnexpectedResponseError:
+                raised.append(task)
+        assert sorted(t.task_id for t in seen) == sorted(t.task_id for t in tasks)
+        assert len(raised) == 1
+
+
+def test_sync_gather_returns_a_failed_polls_error_in_its_place() -> None:
+    fake = FakeNanoBanana(clock=ManualClock(), seed=5)
+    with fake.client() as client:
+        tasks = [client.images.generate(f"fox {i}") for i in range(3)]
+        _fail_one_poll(fake)
+        results = nb.gather(*tasks, return_exceptions=True)
+        assert sum(isinstance(r, nb.UnexpectedResponseError) for r in results) == 1
+        assert sum(isinstance(r, nb.ImageStatus) for r in results) == 2

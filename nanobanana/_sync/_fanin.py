@@ -34,10 +34,13 @@ _Item = tuple[float, int, PollState, "_TaskResource[Any, Any, Any]", Any]
 
 
 class AsCompleted(Iterator[TaskT]):
-    """Yields each handle once its task has ended (success, failure or timeout).
+    """Yields each handle once its task has ended (success, failure or timeout), or once
+    a poll of it failed for good (a 404, an answer that does not decode).
 
     The client keeps the outcome, so ``task.wait()`` right after is immediate: it returns
-    the final status or raises TaskFailedError / TaskTimeoutError.
+    the final status or raises TaskFailedError / TaskTimeoutError / the poll's error. One
+    task's failed poll does not stop the others; a timeout or an error is reported once,
+    and a later ``task.wait()`` polls again.
     """
 
     def __init__(self, tasks: Iterable[TaskT]) -> None:
@@ -86,12 +89,15 @@ class AsCompleted(Iterator[TaskT]):
             item = heapq.heappop(self._heap)
             state, resource = item[2], item[3]
             task: TaskT = item[4]
+            outcomes = resource._client._poll_scheduler.outcomes
             try:
                 status = poll_once(resource, state)
+            except NanoBananaError as exc:
+                outcomes.put(task, exc)  # its outcome, for ``task.wait()``; the rest go on
+                return task
             except BaseException:
-                heapq.heappush(self._heap, item)  # cancelled or failed: keep it for later
+                heapq.heappush(self._heap, item)  # cancelled: keep it for later
                 raise
-            outcomes = resource._client._poll_scheduler.outcomes
             if status is not None and status.done:
                 outcomes.put(task, status)
                 return task

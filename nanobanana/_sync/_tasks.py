@@ -18,6 +18,7 @@ from .._exceptions import (
     APIConnectionError,
     InternalServerError,
     InvalidParameterError,
+    NanoBananaError,
     RateLimitError,
     TaskFailedError,
     TaskTimeoutError,
@@ -133,8 +134,8 @@ def wait_for_task(
     outcomes = resource._client._poll_scheduler.outcomes
     if handle is not None:
         known = outcomes.take(handle)
-        if isinstance(known, TaskTimeoutError):
-            raise known  # a timeout seen by as_completed is reported once
+        if isinstance(known, NanoBananaError):
+            raise known  # a timeout or poll error seen by as_completed is reported once
         if known is not None:
             # A handle's outcome is a status of the handle's own kind (put below and by
             # the fan-in, both from this resource's polls).
