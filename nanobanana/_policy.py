@@ -187,8 +187,8 @@ def never_sent(exc: BaseException) -> bool:
 
 def rate_limit_pause(error: RateLimitError, attempt: int) -> float:
     """How long a 429 pauses the key's whole budget: its Retry-After (up to
-    RETRY_AFTER_CAP), or the backoff ceiling of this attempt when it has none."""
-    if error.retry_after is not None:
+    RETRY_AFTER_CAP), or the backoff ceiling of this attempt when it has none (or 0)."""
+    if error.retry_after is not None and error.retry_after > 0:
         return min(error.retry_after, RETRY_AFTER_CAP)
     return backoff_ceiling(attempt)
 
@@ -267,18 +267,19 @@ def retry_delay(
     ==============================  =====================  ========================
 
     A 429 waits its Retry-After, a 5xx at least its Retry-After; a hint longer than
-    RETRY_AFTER_CAP raises instead. Otherwise the wait is ``backoff_delay(attempt)``.
+    RETRY_AFTER_CAP raises instead. Otherwise (no hint, or 0) the wait is
+    ``backoff_delay(attempt)``.
     """
     if attempt >= max_retries:
         return None
     if isinstance(error, RateLimitError):
         if safety == "generate" and error.may_have_been_processed:
             return None  # a 5xx whose body says "rate limited": which one failed is unknown
-        if error.retry_after is not None:
+        if error.retry_after is not None and error.retry_after > 0:
             if error.retry_after > RETRY_AFTER_CAP:
                 return None
             return error.retry_after
-        return backoff_delay(attempt, rng)
+        return backoff_delay(attempt, rng)  # none, or 0 (a date past): back off anyway
     if isinstance(error, APIConnectionError):
         if safety == "generate" and error.may_have_been_processed:
             return None

@@ -305,14 +305,16 @@ class PollState:
     def reschedule(self, now: float, retry_after: float | None) -> None:
         """Plan the next poll of a task found running (or a poll that failed).
 
-        ``Retry-After`` wins. An explicit policy gives its next interval. Otherwise the
-        poll goes where the task should have ended: its progress projects its length (the
-        upper end: progress is rounded down); without progress, the tracker's median of
-        the tasks that ran this long; without either, the default policy's interval. Never
-        sooner than ``MIN_GAP`` (doubling with every projection that fell short).
+        ``Retry-After`` wins (never below ``MIN_GAP``: a ``Retry-After: 0``, or a date
+        already past, would otherwise poll without pause). An explicit policy gives its
+        next interval. Otherwise the poll goes where the task should have ended: its
+        progress projects its length (the upper end: progress is rounded down); without
+        progress, the tracker's median of the tasks that ran this long; without either,
+        the default policy's interval. Never sooner than ``MIN_GAP`` (doubling with every
+        projection that fell short).
         """
         if retry_after is not None:
-            self.due = min(now + max(0.0, retry_after), self.deadline)
+            self.due = min(now + max(MIN_GAP, retry_after), self.deadline)
             return
         if not self.adaptive:
             delay = self.policy.delay(self.polls, self.rng)

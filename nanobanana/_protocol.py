@@ -111,7 +111,10 @@ _CODE_STATUS: Mapping[str, int] = {
 
 
 def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date), or None."""
+    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date), or None.
+
+    A negative number is not delta-seconds (RFC 9110, 10.2.3): None, as for garbage, so
+    the caller's own backoff applies; a date already past is 0."""
     if value is None:
         return None
     text = value.strip()
@@ -119,6 +122,8 @@ def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time
         return None
     try:
         seconds = float(text)
+        if seconds < 0:
+            return None
     except ValueError:
         when = parse_http_date(text)
         if when is None:

@@ -22,7 +22,7 @@ from nanobanana._durations import (
 )
 from nanobanana._models import ImageStatus
 from nanobanana._policy import DEFAULT_POLICIES
-from nanobanana._polling import DEFAULT_TIMEOUTS, PollState, note_unknown_status
+from nanobanana._polling import DEFAULT_TIMEOUTS, MIN_GAP, PollState, note_unknown_status
 
 
 def _learned(key: str | None = None, kind: str = "image") -> DurationTracker:
@@ -534,3 +534,19 @@ def test_the_top_is_unknown_without_exact_durations() -> None:
         history.add(15.0, 16.0 if i % 20 == 0 else None)
     assert history.top() is None and history.quantile(1.0) is None
     assert history.priced(5.0) is not None
+
+
+def test_a_negative_retry_after_is_no_hint_and_a_past_date_is_now() -> None:
+    from nanobanana._protocol import parse_retry_after
+
+    assert parse_retry_after("-5") is None
+    assert parse_retry_after("-0.5") is None
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=lambda: 2e9) == 0.0
+
+
+def test_a_retry_after_of_zero_never_polls_without_pause() -> None:
+    state = _state(policy=nb.PollPolicy(initial_delay=1.0, interval=1.0))
+    state.after_poll(_running(), 101.0, 0.0)
+    assert state.due == pytest.approx(101.0 + MIN_GAP)
+    state.after_error(102.0, 0.0)
+    assert state.due == pytest.approx(102.0 + MIN_GAP)

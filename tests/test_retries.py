@@ -295,6 +295,17 @@ async def test_a_retry_after_above_the_cap_raises_at_once() -> None:
     assert info.value.retry_after == float(too_long)
 
 
+def test_a_retry_after_of_zero_backs_off_rather_than_hammering() -> None:
+    # "Retry-After: 0", a date already past (0) or a negative number (no hint): the
+    # backoff applies, and a 429 pauses the budget for the backoff's ceiling.
+    for hint in (0.0, None):
+        error = nb.RateLimitError("slow down", retry_after=hint)
+        assert _policy.retry_delay(error, "read", 1, 3, rng=lambda: 1.0) == (
+            _policy.backoff_delay(1, lambda: 1.0)
+        )
+        assert _policy.rate_limit_pause(error, 1) == _policy.backoff_ceiling(1) > 0
+
+
 def test_backoff_is_exponential_with_full_jitter_up_to_the_cap() -> None:
     assert _policy.BACKOFF_BASE == 0.5
     assert _policy.BACKOFF_CAP == 8.0
