@@ -83,6 +83,16 @@ def resolve_api_key(api_key: str | None) -> str:
     return check_api_key(api_key)
 
 
+def capped_timeout(timeout: httpx.Timeout, seconds: float) -> httpx.Timeout:
+    """``timeout`` with no phase longer than ``seconds`` (what is left of a wait with a
+    timeout: its poll must not outlast it). A phase of None (no limit) gets ``seconds``."""
+    phases = {
+        phase: seconds if value is None else min(value, seconds)
+        for phase, value in timeout.as_dict().items()
+    }
+    return httpx.Timeout(**phases)
+
+
 def resolve_base_url(base_url: str | httpx.URL | None) -> httpx.URL:
     """The base URL from the argument, ``NANOBANANA_BASE_URL`` or the default, ending in ``/``."""
     from ._protocol import base_url as normalise

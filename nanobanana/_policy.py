@@ -250,8 +250,11 @@ def retry_delay(
     attempt: int,
     max_retries: int,
     rng: Callable[[], float] = random.random,
+    left: float = math.inf,
 ) -> float | None:
-    """Seconds to wait before retrying after ``error``, or None to raise it.
+    """Seconds to wait before retrying after ``error``, or None to raise it: also when the
+    wait would take ``left`` seconds or more (a poll of a wait with a timeout: the wait's
+    own deadline comes first).
 
     ``attempt`` counts the retries already made (0 before the first retry).
 
@@ -270,6 +273,18 @@ def retry_delay(
     RETRY_AFTER_CAP raises instead. Otherwise (no hint, or 0) the wait is
     ``backoff_delay(attempt)``.
     """
+    delay = _delay(error, safety, attempt, max_retries, rng)
+    return None if delay is None or delay >= left else delay
+
+
+def _delay(
+    error: NanoBananaError,
+    safety: Safety,
+    attempt: int,
+    max_retries: int,
+    rng: Callable[[], float],
+) -> float | None:
+    """``retry_delay`` with no deadline."""
     if attempt >= max_retries:
         return None
     if isinstance(error, RateLimitError):

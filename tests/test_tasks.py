@@ -241,6 +241,43 @@ async def test_retry_after_on_a_status_response_is_honoured() -> None:
     assert times[1] - times[0] == pytest.approx(40.0, abs=1e-3)
 
 
+def _hanging(clock: ManualClock, sent: list[tuple[float, float]]) -> dict[str, Any]:
+    """A client's arguments: every status request hangs until its read timeout."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        read = request.extensions["timeout"]["read"]
+        sent.append((clock.now(), read))
+        clock.advance(read)
+        raise httpx.ReadTimeout("hung", request=request)
+
+    return {
+        "api_key": "nb_sk_test_0123456789abcdef",
+        "base_url": "https://api.test/api/v1",
+        "rate_limit": None,
+        "_clock": clock,
+        "_transport": httpx.MockTransport(handler),
+    }
+
+
+async def test_a_wait_with_a_timeout_never_lets_its_polls_outlast_it() -> None:
+    # The wait's polls (attempts and retries' pauses) end by the wait's deadline, not
+    # after the client's 60 s read timeout times its retries.
+    clock, sent = ManualClock(), []
+    async with nb.AsyncClient(**_hanging(clock, sent)) as client:
+        with pytest.raises(nb.TaskTimeoutError):
+            await client.images.wait("abc", timeout=5.0)
+    assert sent and all(at + read <= 5.1 for at, read in sent)
+    assert clock.now() <= 5.1
+
+
+def test_a_sync_wait_with_a_timeout_never_lets_its_polls_outlast_it() -> None:
+    clock, sent = ManualClock(), []
+    with nb.Client(**_hanging(clock, sent)) as client, pytest.raises(nb.TaskTimeoutError):
+        client.images.wait("abc", timeout=5.0)
+    assert sent and all(at + read <= 5.1 for at, read in sent)
+    assert clock.now() <= 5.1
+
+
 async def test_video_provider_failure_words_are_failures() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         body = {"task_id": "v1", "status": "cancelled", "error": "provider cancelled it"}

@@ -9,11 +9,13 @@ module globals, with no import on its path.
 from __future__ import annotations
 
 import logging
+import math
 from typing import TYPE_CHECKING, TypeVar
 
 import httpx
 
 from .. import _policy, _protocol
+from .._config import capped_timeout
 from .._exceptions import NanoBananaError, RateLimitError
 from .._log import logger, scrub_error
 from ._raw import AsyncRawResponse
@@ -27,6 +29,9 @@ __all__ = ["request", "request_raw"]
 
 T = TypeVar("T")
 
+_LEAST_TIMEOUT = 0.1
+"""Seconds an attempt gets at least when sent at (or just past) a wait's deadline."""
+
 
 async def request(
     client: AsyncClient,
@@ -34,9 +39,10 @@ async def request(
     options: RequestOptions,
     *,
     on_send: OnSend | None = None,
+    deadline: float | None = None,
 ) -> T:
     """Send ``op`` (see ``request_raw``) and return its decoded answer."""
-    raw = await request_raw(client, op, options, on_send=on_send)
+    raw = await request_raw(client, op, options, on_send=on_send, deadline=deadline)
     return raw.parse()
 
 
@@ -46,6 +52,7 @@ async def request_raw(
     options: RequestOptions,
     *,
     on_send: OnSend | None = None,
+    deadline: float | None = None,
 ) -> AsyncRawResponse[T]:
     """Send ``op`` with the call's ``options`` through the client's limiter with retries,
     and decode its answer; the decoded answer comes with the response it was read from.
@@ -58,9 +65,13 @@ async def request_raw(
     ``on_send`` (the batch's hook) runs on every attempt once the permit is taken,
     just before the request leaves; if it raises, the permit is released unsent and
     the error propagates: nothing was sent.
+
+    ``deadline`` (the client's clock; a poll of a wait with a timeout): no attempt's
+    timeout, nor retry's pause, reaches past it.
     """
     request = op.build(client._base_url, client._headers, options)
-    request.extensions["timeout"] = options.resolved_timeout(client._timeout).as_dict()
+    timeout = options.resolved_timeout(client._timeout)
+    request.extensions["timeout"] = timeout.as_dict()
     # Checked once a call: the clock reads below only feed the DEBUG line.
     debug = logger.isEnabledFor(logging.DEBUG)
     clock = client._clock
@@ -70,6 +81,9 @@ async def request_raw(
         waited_from = clock.now() if debug else 0.0
         permit = await limiter.acquire()
         started = clock.now() if debug else 0.0
+        if deadline is not None:
+            left = max(deadline - clock.now(), _LEAST_TIMEOUT)
+            request.extensions["timeout"] = capped_timeout(timeout, left).as_dict()
         if on_send is not None:
             try:
                 on_send()
@@ -112,7 +126,12 @@ async def request_raw(
         if debug:
             _log_request(request, outcome, attempt, waited_from, started, clock)
         delay = _policy.retry_delay(
-            error, op.safety, attempt, client._max_retries, client._random.random
+            error,
+            op.safety,
+            attempt,
+            client._max_retries,
+            client._random.random,
+            left=math.inf if deadline is None else deadline - clock.now(),
         )
         if isinstance(error, RateLimitError):
             # The server's window is full: hold every waiter of this key, not just us.

@@ -86,7 +86,9 @@ def poll_once(resource: _TaskResource[S, Any, Any], state: PollState) -> S | Non
     try:
         op = StatusOp.wrap(resource._status_op(state.task_id))
         try:
-            polled = request(client, op, NO_OPTIONS)
+            # A wait with a timeout: its poll (the attempts and their pauses) ends by then.
+            deadline = state.deadline if state.strict else None
+            polled = request(client, op, NO_OPTIONS, deadline=deadline)
         except _TRANSIENT as exc:
             retry_after = exc.retry_after if isinstance(exc, RateLimitError) else None
             state.after_error(client._clock.now(), retry_after)
