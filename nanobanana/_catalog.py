@@ -22,11 +22,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any, Literal, TypeVar, get_args
+from urllib.parse import urlsplit
 
 import attrs
 
 from ._exceptions import InvalidParameterError
 from ._requests import CostRequest, ImageRequest, VideoRequest, kinds, resolved_mode
+from ._secrets import clip
 from ._types import (
     AspectRatio,
     CostType,
@@ -232,9 +234,23 @@ def _check_prompt(prompt: Any) -> None:
 
 
 def _check_url(name: str, value: Any) -> None:
+    """An input image is fetched by the server: an absolute http(s) URL (or a ``data:``
+    URL), never a local path, which the server cannot read (and a request in image mode
+    may be charged before it finds out)."""
     _check_str(name, value)
-    if value is not None and not value.strip():
+    if value is None:
+        return
+    if not value.strip():
         raise InvalidParameterError(name, value, reason=f"{name} is empty")
+    parts = urlsplit(value.strip())
+    scheme = parts.scheme.lower()
+    if not ((scheme in ("http", "https") and parts.hostname) or scheme == "data"):
+        raise InvalidParameterError(
+            name,
+            value,
+            reason=f"{name} must be an http(s) URL the server can fetch, got {clip(value, 80)!r}"
+            " (a local file must be uploaded somewhere the server can reach first)",
+        )
 
 
 def _check_model(name: str, value: Any) -> None:

@@ -141,6 +141,9 @@ def test_every_video_model_row_accepts_its_values_and_refuses_others(
         ({"negative_prompt": 3}, "negative_prompt"),
         ({"model": ""}, "model"),
         ({"image_url": " "}, "image_url"),
+        ({"image_url": "/no/such/file.png"}, "image_url"),
+        ({"image_url": "ftp://example.com/in.png"}, "image_url"),
+        ({"image_url": "https:///in.png"}, "image_url"),
     ],
 )
 def test_global_video_rules(client: nb.Client, kwargs: dict[str, Any], parameter: str) -> None:
@@ -510,3 +513,25 @@ async def test_a_zero_timeout_looks_once_and_does_not_wait() -> None:
         with pytest.raises(nb.TaskTimeoutError) as info:
             await task.wait(timeout=0)
     assert info.value.task_id == task.task_id
+
+
+@pytest.mark.parametrize(
+    "url", ["in.png", "/no/such/file.png", "file:///tmp/in.png", "ftp://x/y.png"]
+)
+def test_an_image_url_the_server_cannot_fetch_is_refused_before_sending(
+    client: nb.Client, url: str
+) -> None:
+    err = _refused(lambda: client.images.generate("edit this", image_url=url), "image_url")
+    assert "http(s) URL" in str(err)
+
+
+@pytest.mark.parametrize(
+    "url", ["https://example.com/in.png", "HTTP://example.com/a", "data:image/png;base64,iVBO"]
+)
+def test_http_and_data_image_urls_are_sent(client: nb.Client, url: str) -> None:
+    with respx.mock(base_url=BASE) as mock:
+        route = mock.post("images/generate").respond(
+            json={"success": True, "data": {"task_id": "i", "status": "pending"}}
+        )
+        client.images.generate("edit this", image_url=url)
+    assert route.call_count == 1
