@@ -96,7 +96,8 @@ def _check_body(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         return
     _check_mapping(attribute.name, value)
     try:  # encoded as the body will be: a failure here, not a raw error at send time
-        json.dumps(dict(value), ensure_ascii=False).encode()
+        # allow_nan=False: NaN and infinity are not JSON, and a server would refuse the body
+        json.dumps(dict(value), ensure_ascii=False, allow_nan=False).encode()
     except (TypeError, ValueError, RecursionError) as exc:  # UnicodeEncodeError is a ValueError
         raise InvalidParameterError(
             attribute.name, value, reason=f"extra_body cannot be sent as JSON: {exc}"

@@ -219,6 +219,8 @@ BAD_OPTIONS: list[dict[str, Any]] = [
     {"extra_query": {"page": None}},
     {"extra_body": {"when": object()}},
     {"extra_body": {"text": "\ud800"}},
+    {"extra_body": {"seed": math.nan}},  # not JSON: it went out as NaN
+    {"extra_body": {"style": {"weight": math.inf}}},
     {"extra_body": "seed=7"},
     {"timeout": -1},
     {"timeout": math.nan},
