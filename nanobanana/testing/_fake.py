@@ -149,9 +149,9 @@ class FakeNanoBanana:
 
     def _client_kwargs(self, kw: dict[str, Any]) -> dict[str, Any]:
         if isinstance(self.clock, ManualClock):
-            # The client's limiter waits for API time to pass; a manual clock only moves
-            # when told, so a client-side budget could wait forever. The server's own
-            # window still applies.
+            # The client's limiter would sleep on the shared manual clock, each wait
+            # moving every waiter's time ahead at once: a test's API time stays exact
+            # without it. The server's own window still applies.
             kw.setdefault("rate_limit", None)
         if self._seed is not None:
             # A str seed is hashed the same in every process (unlike hash()).
@@ -168,9 +168,9 @@ class FakeNanoBanana:
     def async_client(self, **kw: Any) -> AsyncClient:
         """An ``nb.AsyncClient`` wired to this simulator in-process.
 
-        With a ``ManualClock`` it defaults to ``rate_limit=None``: a client-side budget
-        waits for API time that a manual clock never lets pass (the server's window
-        still applies).
+        With a ``ManualClock`` it defaults to ``rate_limit=None``: a client-side budget's
+        waits would move the shared manual time ahead at once (the server's window still
+        applies).
 
         Args:
             **kw: ``nb.AsyncClient`` arguments, over ``api_key``, ``base_url``, the

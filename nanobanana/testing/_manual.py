@@ -17,10 +17,11 @@ class ManualClock:
     sleep advances the same shared time: good for sequential code, approximate for
     concurrent code (use ``Clock(scale=...)``, i.e. ``time_scale``, there).
 
-    ``to_real()`` is 0: nothing waits in real time. A client-side rate limiter that waits
-    for API time to pass would wait forever (it never sleeps on the clock, so time never
-    moves): ``fake.client()`` / ``fake.async_client()`` default to ``rate_limit=None``
-    with a manual clock; do the same for clients you build yourself.
+    ``to_real()`` is 0: nothing waits in real time. A client-side rate limiter's waits
+    sleep on it too, so each one moves the shared time ahead at once, by as much as the
+    budget makes it wait: ``fake.client()`` / ``fake.async_client()`` default to
+    ``rate_limit=None`` with a manual clock, which keeps a test's API time exact; do the
+    same for clients you build yourself (the server's window still applies).
 
     Args:
         start: The time it starts at, in API seconds.
