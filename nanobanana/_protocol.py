@@ -305,7 +305,7 @@ def _unwrap(response: httpx.Response, safety: Safety) -> Any:
     body = _load_json(response)
     if response.status_code >= 400:
         raise error_from_response(response, body, safety=safety)
-    if response.is_redirect:
+    if 300 <= response.status_code < 400 and response.is_redirect:
         location = clip(mask_tokens(response.headers.get("location", "")), 120)
         raise UnexpectedResponseError(
             f"HTTP {response.status_code}: a redirect (to {location or 'nowhere said'}), "
