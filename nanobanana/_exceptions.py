@@ -109,6 +109,7 @@ class APIConnectionError(NanoBananaError):
 
     ``may_have_been_processed`` is True when the request was (or may have been) sent
     before the failure, so a generate request may have created a task and been charged.
+    Also raised for a download whose body cannot be decoded.
 
     Args:
         message: What failed. With ``may_have_been_processed``, a sentence saying the

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -175,4 +176,80 @@ async def test_saving_a_failed_task_raises(tmp_path: Path) -> None:
         task = await client.images.generate("a fox")
         with pytest.raises(nb.TaskFailedError):
             await client.images.save(task, tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+# -- a body that does not decode -----------------------------------------------------------
+
+
+def _not_gzip(request: httpx.Request) -> httpx.Response:
+    # stream=: the body is raw bytes on the wire, decoded (and failing) as it is read
+    return httpx.Response(
+        200,
+        headers={"Content-Encoding": "gzip", "Content-Type": "image/png"},
+        stream=httpx.ByteStream(b"this body is not gzip at all"),
+    )
+
+
+def _any_client(flavour: str, handler: Any) -> Any:
+    cls = nb.AsyncClient if flavour == "async" else nb.Client
+    return cls(
+        api_key=KEY,
+        base_url="https://api.test/api/v1",
+        rate_limit=None,
+        _transport=httpx.MockTransport(handler),
+    )
+
+
+async def _resolve(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("flavour", ["async", "sync"])
+async def test_a_body_that_does_not_decode_is_a_typed_error_and_writes_nothing(
+    tmp_path: Path, flavour: str
+) -> None:
+    """A Content-Encoding the body does not match (bad gzip) failed with httpx's own
+    DecodingError; it is a failed transfer like any other now: APIConnectionError, the
+    URL's query string left out, no partial file, an existing file untouched."""
+    dest = tmp_path / "result.png"
+    dest.write_bytes(b"previous complete file")
+    client = _any_client(flavour, _not_gzip)
+    try:
+        with pytest.raises(nb.APIConnectionError) as into_file:
+            await _resolve(client.download("https://cdn.test/r/abc.png?token=secret-token", dest))
+        with pytest.raises(nb.APIConnectionError) as into_folder:
+            await _resolve(client.download("https://cdn.test/r/abc.png", f"{tmp_path / 'out'}/"))
+    finally:
+        await _resolve(client.aclose() if flavour == "async" else client.close())
+    for info in (into_file, into_folder):
+        message = str(info.value)
+        assert "could not be decoded" in message and "gzip" in message
+        assert not info.value.may_have_been_processed
+    assert "secret-token" not in str(into_file.value)
+    assert dest.read_bytes() == b"previous complete file"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "result.png"]
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("flavour", ["async", "sync"])
+async def test_save_of_a_body_that_does_not_decode_is_a_typed_error(
+    tmp_path: Path, flavour: str
+) -> None:
+    status = nb.ImageStatus.from_dict(
+        {
+            "task_id": "t1",
+            "status": "completed",
+            "progress": 100,
+            "image_url": "https://cdn.test/r/abc.png",
+        }
+    )
+    client = _any_client(flavour, _not_gzip)
+    try:
+        with pytest.raises(nb.APIConnectionError, match="could not be decoded"):
+            await _resolve(client.images.save(status, tmp_path))
+    finally:
+        await _resolve(client.aclose() if flavour == "async" else client.close())
     assert list(tmp_path.iterdir()) == []

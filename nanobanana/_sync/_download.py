@@ -19,11 +19,17 @@ from typing import Any
 import httpx
 
 from .. import _policy
-from .._exceptions import APIStatusError, InvalidParameterError, NanoBananaError
+from .._exceptions import (
+    APIConnectionError,
+    APIStatusError,
+    InvalidParameterError,
+    NanoBananaError,
+)
 from .._filenames import inside, name_from_url, safe_filename, suffix_for_type
 from .._log import logger
 from .._models import status_outcome
 from .._protocol import USER_AGENT
+from .._secrets import clip
 
 __all__ = ["download", "save_results"]
 
@@ -55,7 +61,9 @@ def download(client: Any, url: str, dest: str | os.PathLike[str]) -> Path:
     """Stream ``url`` to ``dest`` (a file, or a directory: the name comes from the URL).
 
     No credential is sent; redirects are followed; a 4xx/5xx answer raises
-    ``APIStatusError``; the file appears atomically. Returns the path written.
+    ``APIStatusError``; a failed transfer (the connection, a timeout, a body its
+    ``Content-Encoding`` does not undo) raises ``APIConnectionError``;
+    the file appears atomically, and never in part. Returns the path written.
     A file path is used as given; in a directory, the file is named after the URL's
     last path segment, decoded once and made safe (``download`` plus an extension from
     the ``Content-Type`` when the URL names nothing usable).
@@ -116,9 +124,24 @@ def _fetch(client: Any, url: str, folder: Path, name: str | None) -> Path:
             return target
         except httpx.TransportError as exc:
             raise _policy.classify_transport_error(exc, request, "read") from exc
+        except httpx.DecodingError as exc:  # a body its Content-Encoding does not undo
+            raise _undecodable(current, response, request, exc) from exc
         finally:
             response.close()
     raise NanoBananaError(f"download of {_describe(first)}: more than {MAX_REDIRECTS} redirects")
+
+
+def _undecodable(
+    url: httpx.URL, response: httpx.Response, request: httpx.Request, exc: httpx.DecodingError
+) -> APIConnectionError:
+    """The error for a body that cannot be decoded: like a transfer broken mid-stream
+    (``APIConnectionError``, the type of every failed transfer), and nothing is written."""
+    encoding = clip(response.headers.get("Content-Encoding", "none"), 40)
+    return APIConnectionError(
+        f"download of {_describe(url)}: the body could not be decoded "
+        f"(Content-Encoding: {encoding}): {clip(str(exc) or type(exc).__name__, 200)}",
+        request=request,
+    )
 
 
 def _create_temporary(target: Path) -> tuple[int, Path]:
