@@ -288,6 +288,106 @@ async def test_a_task_whose_answer_reads_only_in_part_is_waited_for_not_lost(
     assert all(i.ok for i in second)
 
 
+class _Unforeseen(Exception):
+    """An error no step of a batch expects (a bug of ours, or of a library under us)."""
+
+
+class _BrokenAssets(httpx.BaseTransport, httpx.AsyncBaseTransport):
+    """The simulator, whose asset host answers a body its Content-Encoding does not undo
+    (``fail``: raises that error instead); the API is the simulator's own."""
+
+    def __init__(self, fake: FakeNanoBanana, fail: BaseException | None = None) -> None:
+        self.fake = fake
+        self.fail = fail
+
+    def _broken(self, request: httpx.Request) -> httpx.Response:
+        if self.fail is not None:
+            raise self.fail
+        return httpx.Response(
+            200,
+            headers={"Content-Encoding": "gzip", "Content-Type": "image/png"},
+            stream=httpx.ByteStream(b"this body is not gzip at all"),
+        )
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.host == self.fake.asset_host:
+            return self._broken(request)
+        return self.fake.transport.handle_request(request)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.host == self.fake.asset_host:
+            return self._broken(request)
+        return await self.fake.transport.handle_async_request(request)
+
+
+def _charged_once(fake: FakeNanoBanana, item: nb.BatchItem) -> None:
+    """``item`` keeps the one task its request was charged for."""
+    (charge,) = fake.charges
+    assert item.task_id is not None and item.task_id == charge.task_id
+    assert item.credits_used is not None and item.submitted_at is not None
+
+
+@pytest.mark.parametrize("fail", [None, _Unforeseen("no such luck")], ids=["not_gzip", "raises"])
+async def test_a_download_that_fails_keeps_the_task_of_its_item(
+    anyio_backend: str, tmp_path: Path, fail: BaseException | None
+) -> None:
+    """A body that does not decode (httpx's DecodingError, which the batch did not
+    expect) made an item without the task it had paid for: now it is an
+    APIConnectionError of that item, beside its task id and status. An error nothing
+    expects keeps the task id too. Either way the journal keeps the task: a rerun
+    downloads its result without submitting again."""
+    fake = FakeNanoBanana(clock=LoopClock())
+    request = nb.ImageRequest("a fox", aspect_ratio="16:9")
+    journal, out = tmp_path / "j.sqlite", tmp_path / "out"
+    async with fake.async_client(_transport=_BrokenAssets(fake, fail)) as client:
+        batch = client.images.generate_many([request], save_to=out, journal=journal)
+        (item,) = [i async for i in batch]
+        assert batch.unreported == {}
+    _charged_once(fake, item)
+    assert item.request == request and item.paths == ()
+    if fail is None:
+        assert isinstance(item.error, nb.APIConnectionError)
+        assert "could not be decoded" in str(item.error)
+        assert item.status is not None and item.status.succeeded
+    else:
+        assert item.error is fail
+    assert not out.exists() or list(out.iterdir()) == []  # nothing half-written
+    async with fake.async_client() as client:
+        (again,) = [
+            i async for i in client.images.generate_many([request], save_to=out, journal=journal)
+        ]
+    assert again.ok and again.task_id == item.task_id and len(again.paths) == 1
+    assert len(_generates(fake)) == 1
+
+
+async def test_an_error_before_the_task_is_journaled_keeps_it_in_the_journal(
+    anyio_backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The generate answered with a task id, and an error nothing expects came before the
+    journal had it: the item keeps the task, and so does the journal (it said "sending",
+    which a rerun cannot resume: it would need attention), so a rerun waits for it."""
+    from nanobanana._journal import Journal
+
+    submitted = Journal.submitted
+    failures = [_Unforeseen("the first write failed")]
+
+    def flaky(self: Journal, *args: object, **kw: object) -> None:
+        if failures:
+            raise failures.pop()
+        submitted(self, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Journal, "submitted", flaky)
+    fake = FakeNanoBanana(clock=LoopClock())
+    journal = tmp_path / "j.sqlite"
+    async with fake.async_client() as client:
+        (item,) = [i async for i in client.images.generate_many(["a fox"], journal=journal)]
+        assert isinstance(item.error, _Unforeseen)
+        _charged_once(fake, item)
+        (again,) = [i async for i in client.images.generate_many(["a fox"], journal=journal)]
+    assert again.ok and again.task_id == item.task_id and not again.needs_attention
+    assert len(_generates(fake)) == 1
+
+
 async def test_a_generate_never_processed_is_tried_again(anyio_backend: str) -> None:
     fake = FakeNanoBanana(clock=LoopClock())
     fake.inject(Fault.HTTP_429, route="images/generate", times=4, retry_after=1.0)
@@ -419,3 +519,23 @@ def test_sync_twin_journal_unknown_fate_and_videos(tmp_path: Path) -> None:
         assert sum(i.needs_attention for i in items) == 1
         assert sum(i.ok for i in items) == 3
     assert sum(r.route == "videos/generate" for r in fake.api_requests) == 4
+
+
+@pytest.mark.parametrize("fail", [None, _Unforeseen("no such luck")], ids=["not_gzip", "raises"])
+def test_sync_twin_keeps_the_task_of_an_item_whose_download_fails(
+    tmp_path: Path, fail: BaseException | None
+) -> None:
+    fake = FakeNanoBanana(time_scale=2000, result_ttl=None)
+    journal, out = tmp_path / "j.sqlite", tmp_path / "out"
+    with fake.client(_transport=_BrokenAssets(fake, fail)) as client:
+        (item,) = list(client.images.generate_many(["a fox"], save_to=out, journal=journal))
+    _charged_once(fake, item)
+    assert item.paths == ()
+    if fail is None:
+        assert isinstance(item.error, nb.APIConnectionError)
+    else:
+        assert item.error is fail
+    with fake.client() as client:
+        (again,) = list(client.images.generate_many(["a fox"], save_to=out, journal=journal))
+    assert again.ok and again.task_id == item.task_id and len(again.paths) == 1
+    assert len(_generates(fake)) == 1

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 import nanobanana as nb
@@ -238,6 +239,55 @@ def test_batch_resumes_from_its_journal(
     assert set(fakes[1].tasks) == {c.task_id for c in first}
     assert sorted(p.stem for p in out.glob("*.png")) == sorted(c.task_id for c in first)
     assert "rerun the same command to resume" in capsys.readouterr().err
+
+
+class _NotGzipAssets(httpx.BaseTransport):
+    """The simulator's transport, whose asset host answers a body that is not the gzip
+    its Content-Encoding says."""
+
+    def __init__(self, inner: httpx.BaseTransport, asset_host: str) -> None:
+        self.inner = inner
+        self.asset_host = asset_host
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.host != self.asset_host:
+            return self.inner.handle_request(request)
+        return httpx.Response(
+            200,
+            headers={"Content-Encoding": "gzip", "Content-Type": "image/png"},
+            stream=httpx.ByteStream(b"this body is not gzip at all"),
+        )
+
+
+def test_batch_json_names_the_task_of_a_file_that_does_not_decode(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A result whose body did not decode printed "task_id": null and httpx's
+    DecodingError for a task that was paid for; now the line names the task and the
+    error is an APIConnectionError."""
+    import nanobanana.testing
+
+    fakes: list[FakeNanoBanana] = []
+    real = FakeNanoBanana
+
+    def fake_for_this_run(*, state: Path | None = None, **kw: object) -> FakeNanoBanana:
+        fake = real(time_scale=2000, result_ttl=None, state=state)
+        fake.transport = _NotGzipAssets(fake.transport, fake.asset_host)  # type: ignore[assignment]
+        fakes.append(fake)
+        return fake
+
+    monkeypatch.setattr(nanobanana.testing, "FakeNanoBanana", fake_for_this_run)
+    prompts = tmp_path / "p.txt"
+    prompts.write_text("a fox\n")
+    out = tmp_path / "out"
+    assert main(["--fake", "--json", "batch", str(prompts), "-o", str(out)]) == 1
+    (line,) = capsys.readouterr().out.splitlines()
+    item = json.loads(line)
+    (charge,) = fakes[0].charges
+    assert item["task_id"] == charge.task_id and item["status"]["status"] == "completed"
+    assert item["error"]["type"] == "APIConnectionError"
+    assert "could not be decoded" in item["error"]["message"]
+    assert [p.name for p in out.iterdir()] == ["index.html"]  # the gallery, no partial file
 
 
 def test_batch_from_stdin(

@@ -36,7 +36,7 @@ class Collector:
             if run.closing:
                 raise Abandoned
 
-        run.charged(index, task_id)
+        run.charged(index, charge)
         try:
             if charge.task is not None:
                 status: Status = await charge.task.wait(on_progress=on_progress)
@@ -87,7 +87,7 @@ class Collector:
         if rerun is Rerun.WAIT or row.status is None:
             return await self.wait(index, request, charge)
         run = self._run
-        run.charged(index, row.task_id)
+        run.charged(index, charge)
         run.ended(index)
         status = status_from_json(run.kind, row.status)
         ended = row_time(row.ended_at)

@@ -19,12 +19,12 @@ from .._budgeting import CostTally, preflight
 from .._catalog import validate
 from .._concurrency import AsyncAnyIterable, AsyncQueue, AsyncTaskGroup, QueueClosed
 from .._exceptions import InvalidParameterError
-from .._journal_rows import Rerun, RowState, lost_answer, mismatch, rerun
+from .._journal_rows import Rerun, RowState, lost_answer, mismatch, rerun, row_time
 from .._log import logger
 from .._requests import CostRequest, ImageRequest, VideoRequest
 from ._batch_collect import Collector
 from ._batch_input import RequestSource, each, reiterable
-from ._batch_run import Abandoned, BatchRun, BatchTarget, open_journal
+from ._batch_run import Abandoned, BatchRun, BatchTarget, Charge, describe, open_journal
 from ._batch_submit import Submitter
 
 __all__ = ["BatchEngine", "End"]
@@ -185,13 +185,54 @@ class BatchEngine:
                 if run.closing:  # the batch stopped under it (its journal let go)
                     logger.debug("batch request #%d: stopped", index, exc_info=True)
                     return
-                # a bug of ours: report it rather than lose the request
+                # a bug of ours: report it rather than lose the request (or its task)
                 logger.exception("batch request #%d failed unexpectedly", index)
-                item = BatchItem(index, self._placeholder(raw), error=exc)
+                item = self._unexpected(index, raw, exc)
             try:
                 await self.items.put(item)
             except QueueClosed:
                 return
+
+    def _unexpected(self, index: int, raw: Any, error: Exception) -> BatchItem[Status]:
+        """The item of a request whose processing raised an error none of its steps
+        expects: it keeps what the batch knows of the request. Once charged, that is its
+        task (id, price, when; from the run, else the journal's row), which the journal
+        keeps too: a rerun waits for that task rather than submit it again."""
+        run = self.run
+        run.ended(index)  # not "running" any more for this run: the item names the task
+        charge = run.charge_of(index)
+        try:
+            request = to_request(self._kind, raw)
+        except Exception:
+            request = self._placeholder(raw)
+        journal = run.journal
+        if journal is not None:
+            try:
+                row = journal.get(index)
+                if row is not None:
+                    if charge is not None and row.task_id is None:
+                        at = charge.submitted_at
+                        journal.submitted(
+                            index,
+                            charge.task_id,
+                            charge.credits_used,
+                            at=None if at is None else at.timestamp(),
+                        )
+                    elif charge is None and row.task_id is not None:
+                        charge = Charge(row.task_id, row.credits_used, row_time(row.submitted_at))
+                    journal.error(index, describe(error))
+            except Exception:
+                logger.exception("batch request #%d: the journal could not note it", index)
+        if charge is None:
+            return BatchItem(index, request, error=error)
+        return BatchItem(
+            index,
+            request,
+            charge.task_id,
+            error=error,
+            credits_used=charge.credits_used,
+            submitted_at=charge.submitted_at,
+        )
 
     def _placeholder(self, raw: Any) -> Request:
         request = getattr(raw, "prompt", raw)

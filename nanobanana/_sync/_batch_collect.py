@@ -37,7 +37,7 @@ class Collector:
             if run.closing:
                 raise Abandoned
 
-        run.charged(index, task_id)
+        run.charged(index, charge)
         try:
             if charge.task is not None:
                 status: Status = charge.task.wait(on_progress=on_progress)
@@ -88,7 +88,7 @@ class Collector:
         if rerun is Rerun.WAIT or row.status is None:
             return self.wait(index, request, charge)
         run = self._run
-        run.charged(index, row.task_id)
+        run.charged(index, charge)
         run.ended(index)
         status = status_from_json(run.kind, row.status)
         ended = row_time(row.ended_at)

@@ -217,7 +217,7 @@ class BatchRun:
         self._on_wire = 0
         self._released = False
         self._running: dict[int, str] = {}
-        self._unreported: dict[int, str] = {}
+        self._unreported: dict[int, Charge] = {}
         self._stop_wake: Wakeup | None = None
         self._released_wake: Wakeup | None = None
         self._sender: Client | None = None
@@ -343,11 +343,16 @@ class BatchRun:
 
     # -- the tasks charged ---------------------------------------------------------------
 
-    def charged(self, index: int, task_id: str) -> None:
-        """Request ``index`` has the task ``task_id``, paid for and not ended yet."""
+    def charged(self, index: int, charge: Charge) -> None:
+        """Request ``index`` has the task of ``charge``, paid for and not ended yet."""
         with self._lock:
-            self._running[index] = task_id
-            self._unreported[index] = task_id
+            self._running[index] = charge.task_id
+            self._unreported[index] = charge
+
+    def charge_of(self, index: int) -> Charge | None:
+        """The task request ``index`` was charged for, while its item is not handed out."""
+        with self._lock:
+            return self._unreported.get(index)
 
     def ended(self, index: int) -> None:
         """The task of request ``index`` ended (its item is on its way)."""
@@ -362,4 +367,4 @@ class BatchRun:
     def unreported(self) -> dict[int, str]:
         """Task ids, by request index, charged and whose item nobody got."""
         with self._lock:
-            return dict(sorted(self._unreported.items()))
+            return {index: self._unreported[index].task_id for index in sorted(self._unreported)}

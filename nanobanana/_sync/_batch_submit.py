@@ -192,8 +192,9 @@ class Submitter:
                         # httpx refuses to send through a closed client: it never left
                         journal.not_submitted(index, "not submitted: the client was closed")
                     raise
-                run.charged(index, task_id)
                 at = run.tally.wall()
+                charge = Charge(task_id, credits_used, at, task)
+                run.charged(index, charge)
                 run.tally.paid(credits_used)
                 if journal is not None:
                     try:
@@ -207,7 +208,7 @@ class Submitter:
         finally:
             if on_wire:
                 run.answered()
-        return Charge(task_id, credits_used, at, task)
+        return charge
 
     def _journal_failure(self, index: int, exc: NanoBananaError, on_wire: bool) -> None:
         """Journal a generate request that got no task id (once it was sent): of unknown
