@@ -37,6 +37,7 @@ __all__ = [
     "backoff_ceiling",
     "backoff_delay",
     "classify_transport_error",
+    "client_closed",
     "finite_seconds",
     "jittered",
     "mark_unknown_fate",
@@ -221,6 +222,31 @@ def classify_transport_error(
         )
     return APIConnectionError(
         f"Connection error ({name}): {detail}.", request=request, may_have_been_processed=unknown
+    )
+
+
+def client_closed(
+    request: httpx.Request | None, safety: Safety, *, sent: bool
+) -> APIConnectionError:
+    """The error for a request through a client that is closed (``aclose()``/``close()``,
+    or its ``http_client`` closed by its owner).
+
+    Not ``sent``: the SDK refused it before it left, so nothing was processed. ``sent``:
+    the client was closed while the request was on the wire, which leaves a generate
+    request's fate unknown. Never retried: the client will not open again.
+    """
+    if sent:
+        message = (
+            "The client was closed while the request was in flight (aclose() or close() "
+            "was called, or its http_client was closed)."
+        )
+    else:
+        message = (
+            "The client is closed (aclose() or close() was called, or its http_client was "
+            "closed): the request was not sent. Use a client that is open."
+        )
+    return APIConnectionError(
+        message, request=request, may_have_been_processed=sent and safety == "generate"
     )
 
 

@@ -398,6 +398,29 @@ async def test_a_generate_never_processed_is_tried_again(anyio_backend: str) -> 
     assert len(fake.charges) == 2
 
 
+async def test_a_batch_on_a_closed_client_sends_nothing_and_retries_nothing(
+    anyio_backend: str, tmp_path: Path
+) -> None:
+    """httpx's RuntimeError came out of each request as an unexpected error; now each item
+    says the client is closed (APIConnectionError, nothing sent), without the batch's
+    pauses between retries, and a rerun on an open client submits them."""
+    fake = FakeNanoBanana(clock=LoopClock())
+    journal = tmp_path / "j.sqlite"
+    client = fake.async_client()
+    await client.aclose()
+    started = fake.now()
+    batch = client.images.generate_many(["a", "b"], preflight=False, journal=journal)
+    items = [i async for i in batch]
+    assert fake.now() == started  # no pause: a closed client does not open again
+    assert all(isinstance(i.error, nb.APIConnectionError) for i in items)
+    assert all("client is closed" in str(i.error) for i in items)
+    assert all(i.task_id is None and not i.needs_attention for i in items)
+    assert fake.api_requests == [] and fake.charges == []
+    async with fake.async_client() as client:
+        again = [i async for i in client.images.generate_many(["a", "b"], journal=journal)]
+    assert all(i.ok for i in again) and len(fake.charges) == 2
+
+
 async def test_leaving_early_stops_submitting(anyio_backend: str) -> None:
     fake = FakeNanoBanana(clock=LoopClock())
     async with fake.async_client() as client:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import inspect
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -495,6 +496,153 @@ async def test_owned_pool_is_closed(api_key: str) -> None:
     sync = nb.Client(api_key=api_key)
     sync.close()
     assert sync._http.is_closed
+
+
+class _Permit:
+    def __init__(self, log: list[str]) -> None:
+        self._log = log
+
+    def release(self, *, sent: bool = True) -> None:
+        self._log.append(f"release(sent={sent})")
+
+
+class _Slots:
+    """A limiter that logs its slots; ``while_waiting`` runs while a request waits for one."""
+
+    def __init__(self) -> None:
+        self.log: list[str] = []
+        self.while_waiting: Callable[[], Any] | None = None
+
+    def pause(self, seconds: float) -> None:
+        pass
+
+
+class _AsyncSlots(_Slots):
+    async def acquire(self) -> _Permit:
+        self.log.append("acquire")
+        if self.while_waiting is not None:
+            await resolve(self.while_waiting())
+        return _Permit(self.log)
+
+
+class _SyncSlots(_Slots):
+    def acquire(self) -> _Permit:
+        self.log.append("acquire")
+        if self.while_waiting is not None:
+            self.while_waiting()
+        return _Permit(self.log)
+
+
+def _closable(flavour: str, api_key: str, sent: list[str]) -> tuple[Any, _Slots]:
+    """A client of its own pool whose transport records what reaches it, and its limiter."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request.url.path)
+        return httpx.Response(200, json=ok({"credits": 5, "total_credits": 5, "is_vip": False}))
+
+    slots = _AsyncSlots() if flavour == "async" else _SyncSlots()
+    cls = nb.AsyncClient if flavour == "async" else nb.Client
+    client = cls(api_key=api_key, rate_limit=slots, _transport=httpx.MockTransport(handler))
+    return client, slots
+
+
+def _close(client: Any) -> Any:
+    return client.aclose() if isinstance(client, nb.AsyncClient) else client.close()
+
+
+def _refused_as_closed(error: BaseException) -> None:
+    assert isinstance(error, nb.APIConnectionError)
+    assert not error.may_have_been_processed
+    assert "client is closed" in str(error) and "not sent" in str(error)
+
+
+@pytest.mark.parametrize("flavour", ["async", "sync"])
+async def test_a_closed_client_refuses_every_request_before_it_takes_a_slot(
+    api_key: str, flavour: str, tmp_path: Path
+) -> None:
+    """After aclose()/close(), httpx's RuntimeError leaked from every call; now each is an
+    APIConnectionError raised before the budget is asked: nothing sent, no slot held."""
+    sent: list[str] = []
+    client, slots = _closable(flavour, api_key, sent)
+    await resolve(_close(client))
+    calls = [
+        lambda: client.account.credits(),
+        lambda: client.images.generate("a fox"),
+        lambda: client.videos.status("v1"),
+        lambda: client.download("https://cdn.test/r/a.png", tmp_path),
+    ]
+    for call in calls:
+        with pytest.raises(nb.APIConnectionError) as info:
+            await resolve(call())
+        _refused_as_closed(info.value)
+    assert sent == [] and slots.log == []
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("flavour", ["async", "sync"])
+async def test_a_client_closed_while_a_request_waits_for_its_slot_frees_the_slot(
+    api_key: str, flavour: str
+) -> None:
+    """Closed while a generate waits for the budget: the slot it got comes back unsent
+    (it provably never left), and the error says the client is closed."""
+    sent: list[str] = []
+    client, slots = _closable(flavour, api_key, sent)
+    slots.while_waiting = lambda: _close(client)
+    with pytest.raises(nb.APIConnectionError) as info:
+        await resolve(client.images.generate("a fox"))
+    _refused_as_closed(info.value)
+    assert slots.log == ["acquire", "release(sent=False)"]
+    assert sent == []
+
+
+@pytest.mark.parametrize("flavour", ["async", "sync"])
+async def test_a_client_closed_while_a_generate_is_in_flight_says_its_fate_is_unknown(
+    api_key: str, flavour: str
+) -> None:
+    """Closed by another task or thread once the request left: whatever the closed pool
+    then raises (a RuntimeError) is an APIConnectionError that may have been processed,
+    and the slot counts as spent."""
+    holder: list[Any] = []
+
+    async def aclosing(request: httpx.Request) -> httpx.Response:
+        await holder[0].aclose()
+        raise RuntimeError("the pool was closed under the request")
+
+    def closing(request: httpx.Request) -> httpx.Response:
+        holder[0].close()
+        raise RuntimeError("the pool was closed under the request")
+
+    slots = _AsyncSlots() if flavour == "async" else _SyncSlots()
+    cls = nb.AsyncClient if flavour == "async" else nb.Client
+    handler = aclosing if flavour == "async" else closing
+    client = cls(api_key=api_key, rate_limit=slots, _transport=httpx.MockTransport(handler))
+    holder.append(client)
+    with pytest.raises(nb.APIConnectionError) as info:
+        await resolve(client.images.generate("a fox"))
+    assert info.value.may_have_been_processed
+    assert "closed while the request was in flight" in str(info.value)
+    assert slots.log == ["acquire", "release(sent=True)"]
+    await resolve(_close(client))
+
+
+@pytest.mark.parametrize("flavour", ["async", "sync"])
+async def test_a_user_http_client_closed_by_its_owner_is_refused_the_same_way(
+    api_key: str, flavour: str
+) -> None:
+    sent: list[str] = []
+    transport = httpx.MockTransport(lambda request: sent.append("x") or httpx.Response(200))
+    if flavour == "async":
+        http: Any = httpx.AsyncClient(transport=transport)
+        await http.aclose()
+        client: Any = nb.AsyncClient(api_key=api_key, rate_limit=None, http_client=http)
+    else:
+        http = httpx.Client(transport=transport)
+        http.close()
+        client = nb.Client(api_key=api_key, rate_limit=None, http_client=http)
+    with pytest.raises(nb.APIConnectionError) as info:
+        await resolve(client.account.credits())
+    _refused_as_closed(info.value)
+    assert sent == []
 
 
 async def test_with_options_shares_pool_and_limiter(api_key: str) -> None:

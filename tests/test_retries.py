@@ -398,8 +398,9 @@ async def test_with_options_shares_the_pool_and_the_limiter() -> None:
     await strict.aclose()  # closing the clone leaves the shared pool open
     await client.account.credits()
     await client.aclose()
-    with pytest.raises(RuntimeError):
+    with pytest.raises(nb.APIConnectionError, match="client is closed"):
         await strict.account.credits()  # ...and closing the original closes it for both
+    assert limiter.acquired == 4  # refused before it asked for a slot
 
 
 @pytest.mark.anyio

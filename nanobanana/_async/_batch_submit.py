@@ -138,7 +138,11 @@ class Submitter:
             try:
                 return await self._generate(index, request)
             except (RateLimitError, APIConnectionError) as exc:
-                if attempt == BATCH_RETRIES or getattr(exc, "may_have_been_processed", False):
+                if (
+                    attempt == BATCH_RETRIES
+                    or getattr(exc, "may_have_been_processed", False)
+                    or self._run.client._http.is_closed  # it will not open again
+                ):
                     raise
                 retry_after = exc.retry_after if isinstance(exc, RateLimitError) else None
                 delay = retry_after if retry_after is not None else 5.0 * (attempt + 1)
@@ -187,11 +191,6 @@ class Submitter:
                 except Abandoned:
                     if journal is not None and on_wire:  # the earlier attempts never arrived
                         journal.not_submitted(index, "not submitted: the batch was closed")
-                    raise
-                except RuntimeError:
-                    if journal is not None and on_wire and run.client._http.is_closed:
-                        # httpx refuses to send through a closed client: it never left
-                        journal.not_submitted(index, "not submitted: the client was closed")
                     raise
                 at = run.tally.wall()
                 charge = Charge(task_id, credits_used, at, task)

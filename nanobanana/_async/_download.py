@@ -61,7 +61,7 @@ async def download(client: Any, url: str, dest: str | os.PathLike[str]) -> Path:
 
     No credential is sent; redirects are followed; a 4xx/5xx answer raises
     ``APIStatusError``; a failed transfer (the connection, a timeout, a body its
-    ``Content-Encoding`` does not undo) raises ``APIConnectionError``;
+    ``Content-Encoding`` does not undo, a closed client) raises ``APIConnectionError``;
     the file appears atomically, and never in part. Returns the path written.
     A file path is used as given; in a directory, the file is named after the URL's
     last path segment, decoded once and made safe (``download`` plus an extension from
@@ -89,10 +89,16 @@ async def _fetch(client: Any, url: str, folder: Path, name: str | None) -> Path:
     http = client._http
     for _ in range(MAX_REDIRECTS + 1):
         request = _bare_request(current, client)
+        if http.is_closed:  # httpx would refuse it: say so, before anything is sent
+            raise _policy.client_closed(request, "read", sent=False)
         try:
             response = await http.send(request, stream=True, auth=None, follow_redirects=False)
         except httpx.TransportError as exc:
             raise _policy.classify_transport_error(exc, request, "read") from exc
+        except RuntimeError as exc:
+            if not http.is_closed:
+                raise
+            raise _policy.client_closed(request, "read", sent=True) from exc
         try:
             if response.is_redirect:
                 location = response.headers.get("Location", "")
@@ -125,6 +131,10 @@ async def _fetch(client: Any, url: str, folder: Path, name: str | None) -> Path:
             raise _policy.classify_transport_error(exc, request, "read") from exc
         except httpx.DecodingError as exc:  # a body its Content-Encoding does not undo
             raise _undecodable(current, response, request, exc) from exc
+        except RuntimeError as exc:
+            if not http.is_closed:
+                raise
+            raise _policy.client_closed(request, "read", sent=True) from exc
         finally:
             await response.aclose()
     raise NanoBananaError(f"download of {_describe(first)}: more than {MAX_REDIRECTS} redirects")

@@ -59,6 +59,8 @@ async def request_raw(
 
     Every attempt waits for the key's budget; the slot is released when the answer
     (or the failure) arrives, and freed at once when the request provably never left.
+    A closed client sends nothing: ``APIConnectionError`` before any slot is held (or
+    with the slot freed, when it was closed while the request waited for one).
     Whether to retry is ``_policy.retry_delay``'s decision: a generate request is
     retried only when it never reached processing (a failed connect, a 429).
 
@@ -76,11 +78,17 @@ async def request_raw(
     debug = logger.isEnabledFor(logging.DEBUG)
     clock = client._clock
     limiter = client._limiter
+    http = client._http
     attempt = 0
     while True:
+        if http.is_closed:  # httpx would refuse it: say so, before it waits for a slot
+            raise _policy.client_closed(request, op.safety, sent=False)
         waited_from = clock.now() if debug else 0.0
         permit = await limiter.acquire()
         started = clock.now() if debug else 0.0
+        if http.is_closed:  # closed while it waited: it never leaves, the slot is free
+            permit.release(sent=False)
+            raise _policy.client_closed(request, op.safety, sent=False)
         if deadline is not None:
             left = max(deadline - clock.now(), _LEAST_TIMEOUT)
             request.extensions["timeout"] = capped_timeout(timeout, left).as_dict()
@@ -95,9 +103,7 @@ async def request_raw(
             # the Bearer header (nor see the request). follow_redirects=False, whatever
             # the http_client says: a redirect would resend a generate request (and its
             # body, and the user's headers) to wherever it points.
-            response = await client._http.send(
-                request, auth=None, stream=True, follow_redirects=False
-            )
+            response = await http.send(request, auth=None, stream=True, follow_redirects=False)
             try:
                 unreadable = await _read_body(response, client._max_response_size, op.safety)
             finally:
@@ -107,6 +113,13 @@ async def request_raw(
             error: NanoBananaError = _policy.classify_transport_error(exc, request, op.safety)
             cause: BaseException | None = exc
             outcome = type(exc).__name__
+        except RuntimeError as exc:
+            permit.release(sent=True)  # it may have left
+            if not http.is_closed:
+                raise
+            # Closed by another thread or task while this request was under way.
+            closed = _policy.client_closed(request, op.safety, sent=True)
+            raise closed from exc
         except BaseException:
             permit.release(sent=True)  # cancelled mid-flight: it may have left
             raise
