@@ -253,3 +253,54 @@ async def test_save_of_a_body_that_does_not_decode_is_a_typed_error(
     finally:
         await _resolve(client.aclose() if flavour == "async" else client.close())
     assert list(tmp_path.iterdir()) == []
+
+
+# -- what save and download take -------------------------------------------------------------
+
+
+def _nothing_expected(request: httpx.Request) -> httpx.Response:
+    raise AssertionError(f"nothing should be sent: {request.method} {request.url}")
+
+
+_COMPLETED = nb.ImageStatus.from_dict(
+    {"task_id": "t1", "status": "completed", "progress": 100, "image_url": "https://cdn.test/a.png"}
+)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("flavour", ["async", "sync"])
+async def test_save_and_download_refuse_what_they_cannot_use_before_sending(
+    tmp_path: Path, flavour: str
+) -> None:
+    video = nb.VideoStatus.from_dict({"task_id": "v1", "status": "succeeded", "progress": 100})
+    client = _any_client(flavour, _nothing_expected)
+    try:
+        for call, parameter in [
+            (lambda: client.images.save("t1", tmp_path), "status_or_task"),  # an id, not a status
+            (lambda: client.images.save(None, tmp_path), "status_or_task"),
+            (lambda: client.images.save(video, tmp_path), "status_or_task"),  # the other kind
+            (lambda: client.images.save(_COMPLETED, None), "directory"),
+            (lambda: client.download("https://cdn.test/a.png", None), "dest"),
+            (lambda: client.download("https://cdn.test/a.png", 5), "dest"),
+        ]:
+            with pytest.raises(nb.InvalidParameterError) as info:
+                await _resolve(call())
+            assert info.value.parameter == parameter
+    finally:
+        await _resolve(client.aclose() if flavour == "async" else client.close())
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("flavour", ["async", "sync"])
+async def test_saving_a_completed_task_with_no_result_url_is_an_error_not_nothing(
+    tmp_path: Path, flavour: str
+) -> None:
+    bare = nb.ImageStatus.from_dict({"task_id": "t1", "status": "completed", "progress": 100})
+    client = _any_client(flavour, _nothing_expected)
+    try:
+        with pytest.raises(nb.UnexpectedResponseError, match="no result URL") as info:
+            await _resolve(client.images.save(bare, tmp_path))
+    finally:
+        await _resolve(client.aclose() if flavour == "async" else client.close())
+    assert "t1" in str(info.value)

@@ -23,10 +23,11 @@ from .._exceptions import (
     APIStatusError,
     InvalidParameterError,
     NanoBananaError,
+    UnexpectedResponseError,
 )
 from .._filenames import inside, name_from_url, safe_filename, suffix_for_type
 from .._log import logger
-from .._models import status_outcome
+from .._models import ImageStatus, VideoStatus, status_outcome
 from .._protocol import USER_AGENT
 from .._secrets import clip
 
@@ -67,7 +68,15 @@ async def download(client: Any, url: str, dest: str | os.PathLike[str]) -> Path:
     last path segment, decoded once and made safe (``download`` plus an extension from
     the ``Content-Type`` when the URL names nothing usable).
     """
+    _check_destination("dest", dest)
     return await _fetch(client, url, *_place(dest))
+
+
+def _check_destination(name: str, value: Any) -> None:
+    """A path given for files to land in: a str or an ``os.PathLike``, refused otherwise
+    before anything is fetched (``Path(None)`` is a raw TypeError)."""
+    if not isinstance(value, (str, os.PathLike)) or not str(value):
+        raise InvalidParameterError(name, value, "a path (str or os.PathLike)")
 
 
 def _place(dest: str | os.PathLike[str]) -> tuple[Path, str | None]:
@@ -191,15 +200,35 @@ async def save_results(
     TaskFailedError. Files are named ``<task_id><ext>`` (``<task_id>-<n><ext>`` when a task
     has several results), the task id made a safe file name.
     """
-    from ._tasks import final_result, wait_for_task
+    from ._tasks import AsyncTask, final_result, wait_for_task
 
-    status = status_or_task
-    if hasattr(status_or_task, "wait"):
+    kind = resource._kind
+    status_type = ImageStatus if kind == "image" else VideoStatus
+    if not (
+        (isinstance(status_or_task, AsyncTask) and status_or_task.kind == kind)
+        or isinstance(status_or_task, status_type)
+    ):
+        raise InvalidParameterError(
+            "status_or_task",
+            status_or_task,
+            reason=f"client.{kind}s.save takes an nb.{status_type.__name__}, or a task "
+            f"handle from client.{kind}s.generate, got {clip(repr(status_or_task), 80)}",
+        )
+    _check_destination("directory", directory)
+    status: Any  # of the resource's kind, checked above
+    if isinstance(status_or_task, AsyncTask):
         status = await status_or_task.wait()
-    elif status_outcome(status.status) == "running":
-        status = await wait_for_task(resource, status.task_id)
+    elif status_outcome(status_or_task.status) == "running":
+        status = await wait_for_task(resource, status_or_task.task_id)
+    else:
+        status = status_or_task
     status = final_result(status)
     urls: tuple[str, ...] = status.urls
+    if not urls:  # charged and ended well, yet nothing to fetch: say so, never save nothing
+        raise UnexpectedResponseError(
+            f"task {status.task_id!r} is {status.status!r} but its status lists no result "
+            "URL: nothing was saved"
+        )
     default = ".mp4" if hasattr(status, "video_url") else ".png"
     folder = _folder(directory)
     paths: list[Path] = []
