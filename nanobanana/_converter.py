@@ -9,6 +9,10 @@ Lenient where the wire is loose, strict where it is wrong:
   turn a URL into its characters). ``image_urls`` alone takes a bare string as one URL,
   since a server that usually sends one result may well send it unwrapped;
 * times are ISO-8601 or epoch seconds, read as UTC when naive; booleans may be 0/1.
+
+A status's free text (``error``, a ``status`` the SDK does not know) is where the server's
+words enter the SDK's own messages (TaskFailedError, the unknown-status warning, a batch's
+journal): ``decode`` masks any API key echoed there, once, as the status is read.
 """
 
 from __future__ import annotations
@@ -27,8 +31,9 @@ from cattrs.gen import make_dict_structure_fn, override
 from cattrs.v import format_exception
 
 from ._exceptions import InvalidParameterError, UnexpectedResponseError
-from ._models import Extra, ImageStatus, Model, VideoStatus, declared_fields
+from ._models import KNOWN_STATES, Extra, ImageStatus, Model, VideoStatus, declared_fields
 from ._protocol import brief
+from ._secrets import mask_secret, sent_key
 
 __all__ = ["converter", "decode", "structure", "unstructure", "unstructure_value"]
 
@@ -223,6 +228,8 @@ class _Unusual(Exception):
     """The data is not the common shape: decode it the general way."""
 
 
+_S = TypeVar("_S", ImageStatus, VideoStatus)
+
 _IMAGE_KEYS = declared_fields(ImageStatus)
 _VIDEO_KEYS = declared_fields(VideoStatus)
 
@@ -322,12 +329,19 @@ def _explain(cls: type[Any], exc: BaseException, path: str) -> str:
 
 
 def decode(cls: type[T], data: Any, *, response: Any = None) -> T:
-    """Structure ``data`` into ``cls``; any failure is an UnexpectedResponseError naming the path."""
+    """Structure ``data`` into ``cls``; any failure is an UnexpectedResponseError naming the path.
+
+    A status comes back with any API key its free text echoes masked (``_masked``)."""
     fast = _FAST.get(cls)
-    if fast is not None:
-        found = fast(data)
-        if found is not None:
-            return found  # type: ignore[no-any-return]
+    if fast is None:
+        return _structure(cls, data, response)
+    found = fast(data)
+    if found is None:
+        found = _structure(cls, data, response)
+    return _masked(found, response)  # type: ignore[no-any-return]
+
+
+def _structure(cls: type[T], data: Any, response: Any) -> T:
     try:
         return converter.structure(data, cls)
     except _FAILURES as exc:
@@ -336,6 +350,23 @@ def decode(cls: type[T], data: Any, *, response: Any = None) -> T:
             response=response,
             status_code=getattr(response, "status_code", None),
         ) from None
+
+
+def _masked(status: _S, response: Any) -> _S:
+    """``status`` with the API key masked in its ``error`` and an unknown ``status``: a
+    server (or a provider behind it) may echo the request's ``Authorization`` there, and
+    both go on into exception messages, log lines and a batch's journal. Masked as
+    ``_secrets.mask_secret`` does (the key the response's request carried, any 8 of its
+    characters, any ``Bearer``/``nb_sk_`` token)."""
+    error, state = status.error, status.status
+    if error is None and state in KNOWN_STATES:
+        return status  # the common poll: no free text
+    secret = sent_key(response)
+    masked_error = None if error is None else mask_secret(error, secret)
+    masked_state = state if state in KNOWN_STATES else mask_secret(state, secret)
+    if masked_error == error and masked_state == state:
+        return status
+    return attrs.evolve(status, error=masked_error, status=masked_state)
 
 
 def structure(cls: type[T], data: Any, *, path: str = "data") -> T:

@@ -11,11 +11,20 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 from urllib.parse import quote
 
 from ._exceptions import AuthenticationError
 
-__all__ = ["FRAGMENT", "check_api_key", "clip", "mask_secret", "mask_tokens", "redact"]
+__all__ = [
+    "FRAGMENT",
+    "check_api_key",
+    "clip",
+    "mask_secret",
+    "mask_tokens",
+    "redact",
+    "sent_key",
+]
 
 FRAGMENT = 8
 """A run of this many characters of the key is masked wherever it appears."""
@@ -55,6 +64,17 @@ def check_api_key(api_key: str) -> str:
                 code="UNAUTHORIZED",
             )
     return key
+
+
+def sent_key(response: Any) -> str:
+    """The key a response's request carried (its ``Authorization: Bearer`` value), to mask
+    in what the response says; "" when there is none to read (no request, no header)."""
+    try:
+        value = response.request.headers.get("authorization", "")
+    except (AttributeError, RuntimeError):  # no response, or an httpx.Response without request
+        return ""
+    scheme, _, token = str(value).partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
 
 
 def mask_tokens(text: str) -> str:

@@ -9,6 +9,7 @@ import json
 import logging
 import traceback
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -246,3 +247,97 @@ def test_mask_secret_masks_any_long_enough_part_of_the_key() -> None:
     assert mask_secret(f"short: {short}", KEY) == f"short: {short}"  # too short to matter
     assert mask_secret("unrelated", KEY) == "unrelated"
     assert mask_secret("x", "") == "x"
+
+
+# -- a task's status echoing the key: the server's text in errors, logs, the journal ---
+
+
+def status_echo(*statuses: str, extra: bool = False) -> Callable[[httpx.Request], httpx.Response]:
+    """A generate answer, then a status per poll (the last one repeated): each status,
+    and a failed task's ``error``, echo the Authorization header and a bare part of the key.
+    ``extra``: with a field the model does not declare (decoded the general way)."""
+    polls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/generate"):
+            data: dict[str, Any] = {"task_id": "t1", "status": "pending", "credits_used": 1}
+            return httpx.Response(200, json={"success": True, "data": data})
+        echo = f"{request.headers['authorization']} (key {KEY[6:]})"
+        state = statuses[min(len(polls), len(statuses) - 1)].format(echo=echo)
+        polls.append(state)
+        data = {"task_id": "t1", "status": state, "progress": 100}
+        if state == "completed":
+            data["image_url"] = "https://assets.example/t1.png"
+        if state == "failed":
+            data["error"] = f"provider said: {echo}"
+        if extra:
+            data["seed"] = 7
+        return httpx.Response(200, json={"success": True, "data": data})
+
+    return handler
+
+
+async def collect(batch: Any) -> list[Any]:
+    """A batch's items, async or sync."""
+    if hasattr(batch, "__aiter__"):
+        return [item async for item in batch]
+    return list(batch)
+
+
+def make_polling_client(flavour: str, handler: Callable[[httpx.Request], httpx.Response]) -> Any:
+    return make_client(flavour, handler, max_retries=0, poll_policy=nb.PollPolicy(0, 0))
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("flavour", ["async", "sync"])
+async def test_a_failed_tasks_error_echoing_the_key_is_masked(
+    flavour: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = make_polling_client(flavour, status_echo("failed"))
+    task = await resolve(client.images.generate("a fox"))
+    with caplog.at_level(logging.DEBUG):
+        with pytest.raises(nb.TaskFailedError) as info:
+            await resolve(task.wait())
+    error = info.value
+    texts = [*everything_about(error), str(error.error), repr(error.status)]
+    texts += [error.status.to_json(), *(r.getMessage() for r in caplog.records)]
+    assert not leaks(texts, KEY)
+    assert "provider said: Bearer nb_sk_..." in str(error)  # the rest of the text is kept
+    assert error.task_id == "t1" and error.status.status == "failed"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("flavour", ["async", "sync"])
+async def test_an_unknown_status_echoing_the_key_is_logged_masked(
+    flavour: str, anyio_backend: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # (A new value for each run: an unknown status is logged once per value per process.)
+    unknown = f"stalled-{flavour}-{anyio_backend} {{echo}}"
+    client = make_polling_client(flavour, status_echo(unknown, "completed"))
+    task = await resolve(client.images.generate("a fox"))
+    with caplog.at_level(logging.WARNING, logger="nanobanana"):
+        status = await resolve(task.wait())
+    assert status.status == "completed"
+    said = [r.getMessage() for r in caplog.records if "unknown task status" in r.getMessage()]
+    assert len(said) == 1 and f"stalled-{flavour}-{anyio_backend}" in said[0]
+    assert not leaks(said, KEY)
+    polled = await resolve(client.images.status("t1"))  # the status model itself too
+    assert not leaks([repr(polled), polled.to_json()], KEY)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("flavour", ["async", "sync"])
+async def test_a_batch_journal_keeps_no_key_a_failed_task_echoed(
+    flavour: str, tmp_path: Path
+) -> None:
+    client = make_polling_client(flavour, status_echo("failed", extra=True))
+    journal = tmp_path / "journal.sqlite"
+    items = await collect(client.images.generate_many(["a fox"], journal=journal, preflight=False))
+    assert len(items) == 1 and isinstance(items[0].error, nb.TaskFailedError)
+    assert not leaks([*everything_about(items[0].error), items[0].to_json()], KEY)
+    stored = [p.read_bytes().decode("latin-1") for p in tmp_path.iterdir()]
+    assert stored and not leaks(stored, KEY)
+    # and what a later run (or ``nanobanana report``) reads back from it
+    again = await collect(client.images.generate_many(["a fox"], journal=journal, preflight=False))
+    assert isinstance(again[0].error, nb.TaskFailedError)
+    assert not leaks(everything_about(again[0].error), KEY)
