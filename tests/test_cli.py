@@ -643,3 +643,156 @@ def test_where_ctrl_c_is_ignored_a_generate_leaves_it_ignored() -> None:
     finally:
         signal.signal(signal.SIGINT, previous)
     assert done == ["the task id noted"] and said == []
+
+
+# -- a failure once a task is charged names the task and how to get its results -------
+
+
+def _one_fake(
+    monkeypatch: pytest.MonkeyPatch, time_scale: float = 5000, **kw: object
+) -> FakeNanoBanana:
+    """The simulator every --fake command of the test runs on (fast, results kept)."""
+    import nanobanana.testing
+
+    fake = FakeNanoBanana(time_scale=time_scale, result_ttl=None, **kw)  # type: ignore[arg-type]
+    monkeypatch.setattr(nanobanana.testing, "FakeNanoBanana", lambda **_: fake)
+    return fake
+
+
+def _json_error(capsys: pytest.CaptureFixture[str]) -> dict[str, object]:
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1, lines
+    error: dict[str, object] = json.loads(lines[0])["error"]
+    return error
+
+
+def _names_the_task(
+    capsys: pytest.CaptureFixture[str], mode: str, task_id: str, code: int, *, resume: str
+) -> None:
+    """The error names the task and the command that gets its results (``resume``)."""
+    if mode == "json":
+        error = _json_error(capsys)
+        assert error["exit_code"] == code
+        assert error["task_id"] == task_id and error["task_ids"] == [task_id]
+        assert resume in str(error["resume"]) and resume in str(error["message"])
+    else:
+        err = capsys.readouterr().err
+        message = err[err.index("error: ") :]
+        assert task_id in message and resume in message
+        assert "Traceback" not in err
+
+
+def _disable_the_key_after_the_generate(
+    monkeypatch: pytest.MonkeyPatch, fake: FakeNanoBanana
+) -> None:
+    from nanobanana._cli import _tasks
+
+    submit = _tasks._submit
+
+    def then_disable(*args: object) -> object:
+        task = submit(*args)  # type: ignore[arg-type]
+        fake.set_key_state(fake.api_key, "disabled")
+        return task
+
+    monkeypatch.setattr(_tasks, "_submit", then_disable)
+
+
+@pytest.mark.parametrize("mode", ["json", "human"])
+@pytest.mark.parametrize("kind", ["image", "video"])
+def test_a_key_disabled_after_the_generate_names_the_task(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    kind: str,
+    mode: str,
+) -> None:
+    fake = _one_fake(monkeypatch)
+    _disable_the_key_after_the_generate(monkeypatch, fake)
+    flags = ["--json"] if mode == "json" else []
+    assert main(["--fake", *flags, kind, "a lighthouse", "-o", str(tmp_path)]) == 3
+    [task_id] = fake.tasks
+    wait = f"nanobanana wait {task_id}" + (" --kind video" if kind == "video" else "")
+    _names_the_task(capsys, mode, task_id, 3, resume=f"{wait} -o {tmp_path}")
+
+
+@pytest.mark.parametrize("mode", ["json", "human"])
+def test_a_status_answer_that_does_not_read_names_the_task(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], mode: str
+) -> None:
+    fake = _one_fake(monkeypatch)
+    fake.inject("malformed_json", route="images/status")
+    flags = ["--json"] if mode == "json" else []
+    assert main(["--fake", *flags, "image", "a lighthouse", "--no-download"]) == 7
+    [task_id] = fake.tasks
+    _names_the_task(capsys, mode, task_id, 7, resume=f"nanobanana wait {task_id}")
+
+
+@pytest.mark.parametrize("mode", ["json", "human"])
+@pytest.mark.parametrize("command", ["image", "video", "wait"])
+def test_results_that_cannot_be_saved_name_the_task_and_exit_9_not_2(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: str,
+    mode: str,
+) -> None:
+    """``-o`` under a file: the task was charged (exit 2 would say nothing was sent)."""
+    fake = _one_fake(monkeypatch)
+    (tmp_path / "file").write_text("")
+    out = tmp_path / "file" / "out"
+    flags = ["--json"] if mode == "json" else []
+    if command == "wait":
+        assert main(["--fake", "--json", "image", "a lighthouse", "--no-wait"]) == 0
+        capsys.readouterr()
+        argv = ["wait", next(iter(fake.tasks))]
+    else:
+        argv = [command, "a lighthouse"]
+    assert main(["--fake", *flags, *argv, "-o", str(out)]) == 9
+    [task_id] = fake.tasks
+    wait = f"nanobanana wait {task_id}" + (" --kind video" if command == "video" else "")
+    _names_the_task(capsys, mode, task_id, 9, resume=f"{wait} -o {out}")
+
+
+def test_a_failed_download_names_the_task_and_exits_9(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake = _one_fake(monkeypatch)
+    fake.inject("http_500", route="assets")
+    assert main(["--fake", "--json", "image", "a lighthouse", "-o", str(tmp_path)]) == 9
+    [task_id] = fake.tasks
+    _names_the_task(capsys, "json", task_id, 9, resume=f"nanobanana wait {task_id}")
+
+
+def test_a_generate_answer_naming_its_task_but_unreadable_names_the_task(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from nanobanana._sync._resources import Images
+
+    _one_fake(monkeypatch)
+    generate = Images.generate
+
+    def unreadable(self: Images, *args: object, **kw: object) -> object:
+        task = generate(self, *args, **kw)  # type: ignore[arg-type]
+        raise nb.UnexpectedResponseError("credits_used: not a number", task_id=task.task_id)
+
+    monkeypatch.setattr(Images, "generate", unreadable)
+    assert main(["--fake", "--json", "image", "a lighthouse"]) == 7
+    error = _json_error(capsys)
+    assert error["type"] == "UnexpectedResponseError" and error["task_id"]
+    assert f"nanobanana wait {error['task_id']}" in str(error["resume"])
+
+
+def test_a_failed_task_names_itself_in_the_json_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake = _one_fake(monkeypatch, failure_rate=1.0)
+    assert main(["--fake", "--json", "image", "a lighthouse"]) == 1
+    [task_id] = fake.tasks
+    assert json.loads(capsys.readouterr().err)["error"]["task_id"] == task_id
+
+
+def test_the_exit_codes_are_documented() -> None:
+    text = (ROOT / "docs" / "guides" / "cli.md").read_text(encoding="utf-8")
+    rows = [line.split("|") for line in text[text.index("## Exit codes") :].splitlines()]
+    documented = {int(row[1]) for row in rows if len(row) > 2 and row[1].strip().isdigit()}
+    assert documented == set(EXIT_CODES)

@@ -36,12 +36,15 @@ __all__ = [
     "EXIT_FAILED",
     "EXIT_INTERRUPTED",
     "EXIT_NOT_FOUND",
+    "EXIT_NOT_SAVED",
     "EXIT_OK",
     "EXIT_RATE_LIMITED",
     "EXIT_TIMEOUT",
     "EXIT_USAGE",
     "REPORTED",
+    "after_charge",
     "MissingKeyError",
+    "NotSaved",
     "UsageError",
     "classify",
     "error_object",
@@ -57,6 +60,7 @@ EXIT_NOT_FOUND = 5
 EXIT_RATE_LIMITED = 6
 EXIT_API = 7
 EXIT_TIMEOUT = 8
+EXIT_NOT_SAVED = 9
 EXIT_INTERRUPTED = 130
 
 EXIT_CODES: dict[int, str] = {
@@ -70,6 +74,9 @@ EXIT_CODES: dict[int, str] = {
     EXIT_RATE_LIMITED: "rate limited (429) after every retry",
     EXIT_API: "network error, timeout, server error (5xx) or unexpected response",
     EXIT_TIMEOUT: "waiting for a task took longer than --timeout (the task may still finish)",
+    EXIT_NOT_SAVED: "a task was charged but its results were not saved (the output directory "
+    "or a file cannot be written, a download failed, or another local error); the error "
+    "names the task and how to get them",
     EXIT_INTERRUPTED: "interrupted (Ctrl-C); the tasks still running are named",
 }
 
@@ -83,7 +90,17 @@ class MissingKeyError(Exception):
     as an ``AuthenticationError``."""
 
 
-REPORTED = (MissingKeyError, UsageError, NanoBananaError, OSError)
+class NotSaved(Exception):
+    """A task ended but its results could not be saved (``cause``: an OSError, a failed
+    download): exit 9, reported as ``cause`` (its type and message), naming the task."""
+
+    def __init__(self, task_id: str, cause: BaseException) -> None:
+        super().__init__(str(cause))
+        self.task_id = task_id
+        self.cause = cause
+
+
+REPORTED = (MissingKeyError, UsageError, NotSaved, NanoBananaError, OSError)
 """The errors a command ends with a message and a code; any other one is a bug."""
 
 
@@ -115,9 +132,17 @@ def classify(error: BaseException) -> tuple[str, int]:
         return "AuthenticationError", EXIT_AUTH
     if isinstance(error, UsageError):
         return "UsageError", EXIT_USAGE
+    if isinstance(error, NotSaved):
+        return type(error.cause).__name__, EXIT_NOT_SAVED
     if isinstance(error, OSError) and not isinstance(error, NanoBananaError):
         return type(error).__name__, EXIT_USAGE  # (TaskTimeoutError is a TimeoutError)
     return type(error).__name__, exit_code(error)
+
+
+def after_charge(code: int) -> int:
+    """The exit code of an error that ended a command while a task it charged (or waited
+    for) was not finished: never EXIT_USAGE, which says that nothing was sent."""
+    return EXIT_NOT_SAVED if code == EXIT_USAGE else code
 
 
 def error_object(message: str, *, kind: str, code: int, **fields: Any) -> dict[str, Any]:

@@ -7,18 +7,28 @@ The commands themselves are in ``_tasks``, ``_batch``, ``_report``, ``_account``
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
+import traceback
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from nanobanana._exceptions import TaskNotFoundError
 
 from . import _account, _batch, _fake_server, _report, _tasks
 from ._context import Context
-from ._exit import EXIT_INTERRUPTED, EXIT_USAGE, REPORTED, UsageError, classify
+from ._exit import (
+    EXIT_INTERRUPTED,
+    EXIT_NOT_SAVED,
+    EXIT_USAGE,
+    REPORTED,
+    UsageError,
+    after_charge,
+    classify,
+)
 from ._input import check_text_args
 from ._parser import ParseError, build_parser, json_mode
+from ._stop import resume_hint
 from ._ui import UI, RichMissing, WarningsToUI, write_error
 
 __all__ = ["main"]
@@ -89,7 +99,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(command: Command, ctx: Context) -> int:
-    """Run a command; an error becomes its message and exit code (KeyboardInterrupt passes)."""
+    """Run a command; an error becomes its message and exit code (KeyboardInterrupt passes).
+
+    An error that comes once a task is charged (the wait, the download, the files) names
+    the task and how to get its results, so the credits spent are never lost from view."""
     try:
         return command(ctx)
     except REPORTED as exc:
@@ -100,8 +113,45 @@ def _run(command: Command, ctx: Context) -> int:
                 " (--fake runs a new simulator for each command: it knows only the tasks "
                 "of this one, or those kept beside a batch's --journal)"
             )
+        return _fail(ctx, exc, message, kind, code)
+    except Exception as exc:
+        if not ctx.ledger.unfinished():
+            raise  # a bug: its traceback
+        traceback.print_exc()  # a bug too, but the tasks it leaves charged are named below
+        return _fail(ctx, exc, str(exc) or type(exc).__name__, type(exc).__name__, EXIT_NOT_SAVED)
+
+
+def _fail(ctx: Context, error: Exception, message: str, kind: str, code: int) -> int:
+    """Report the error a command ended with; with the tasks charged and not finished (their
+    ids, how to get their results), and then never with the code that says nothing was sent."""
+    running = ctx.ledger.unfinished()
+    if not running:
         ctx.ui.error(message, kind=kind, exit_code=code)
         return code
+    code = after_charge(code)
+    ids = [task_id for task_id, _ in running]
+    resume: str | None = None
+    if isinstance(error, TaskNotFoundError):  # the API does not know it: nothing to wait for
+        message += f" (task {', '.join(ids)})"
+    else:
+        if len(ids) == 1:
+            message += f"; task {ids[0]} was charged and its results were not collected"
+        else:
+            message += (
+                f"; {len(ids)} tasks were charged and their results were not collected: "
+                + ", ".join(ids)
+            )
+        resume = resume_hint(ctx.args, ctx.journal, running)
+        if resume:
+            message += f"; {resume}"
+    ctx.ui.error(message, kind=kind, exit_code=code, **_task_fields(ids), resume=resume)
+    return code
+
+
+def _task_fields(ids: list[str]) -> dict[str, Any]:
+    """The ids of the tasks an error leaves behind, as ``--json`` names them: ``task_ids``,
+    and ``task_id`` too when there is one."""
+    return {"task_id": ids[0], "task_ids": ids} if len(ids) == 1 else {"task_ids": ids}
 
 
 def _interrupted(ctx: Context) -> int:
@@ -128,37 +178,14 @@ def _interrupted(ctx: Context) -> int:
                 else " (check `nanobanana credits` before resubmitting)"
             )
         )
-    resume = _resume_hint(ctx.args, ctx.journal, running)
+    resume = resume_hint(ctx.args, ctx.journal, running)
     if resume:
         lines.append(resume)
     ctx.ui.error(
         "interrupted: " + "; ".join(lines),
         kind="Interrupted",
         exit_code=EXIT_INTERRUPTED,
-        task_ids=ids,
+        **_task_fields(ids),
         resume=resume,
     )
     return EXIT_INTERRUPTED
-
-
-def _resume_hint(
-    args: argparse.Namespace, journal: str | None, running: list[tuple[str, str]]
-) -> str | None:
-    """How to get the results of the tasks left ``running`` (``(task_id, kind)``)."""
-    if journal is not None:
-        return f"rerun the same command to resume (the journal {journal} keeps the ids)"
-    if not running:
-        return None
-    out = getattr(args, "out", None)
-    command = "nanobanana wait " + (running[0][0] if len(running) == 1 else "ID")
-    if {kind for _, kind in running} == {"video"}:
-        command += " --kind video"
-    if out not in (None, "."):
-        command += f" -o {out}"
-    hint = f"get the results with: {command}"
-    if args.fake:
-        hint += (
-            " (not with --fake: its simulator ended with this command; nothing was "
-            "charged for real)"
-        )
-    return hint

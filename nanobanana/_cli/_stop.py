@@ -18,7 +18,9 @@ requests already sent, then leaves the rest (their ids are reported, or journale
 
 from __future__ import annotations
 
+import argparse
 import contextlib
+import shlex
 import signal
 import threading
 import time
@@ -28,7 +30,7 @@ from typing import Any
 
 import httpx
 
-__all__ = ["TaskLedger", "close_within", "hold_interrupts"]
+__all__ = ["TaskLedger", "close_within", "hold_interrupts", "resume_hint"]
 
 _GENERATE = frozenset({"images/generate", "videos/generate"})
 
@@ -166,3 +168,27 @@ def close_within(close: Callable[[], None], ledger: TaskLedger) -> bool:
         if waited >= SENDING_LIMIT or (waited >= STOP_GRACE and not ledger.sending):
             return False
     return True
+
+
+def resume_hint(
+    args: argparse.Namespace, journal: str | None, running: list[tuple[str, str]]
+) -> str | None:
+    """How to get the results of the tasks left ``running`` (``(task_id, kind)``): rerun
+    the command (with a journal), or ``nanobanana wait``."""
+    if journal is not None:
+        return f"rerun the same command to resume (the journal {journal} keeps the ids)"
+    if not running:
+        return None
+    out = getattr(args, "out", None)
+    command = "nanobanana wait " + (running[0][0] if len(running) == 1 else "ID")
+    if {kind for _, kind in running} == {"video"}:
+        command += " --kind video"
+    if out not in (None, "."):
+        command += f" -o {shlex.quote(str(out))}"
+    hint = f"get the results with: {command}"
+    if args.fake:
+        hint += (
+            " (not with --fake: its simulator ended with this command; nothing was "
+            "charged for real)"
+        )
+    return hint

@@ -11,13 +11,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from nanobanana._exceptions import TaskFailedError
+from nanobanana._exceptions import NanoBananaError, TaskFailedError
 from nanobanana._models import ImageStatus, VideoStatus
 from nanobanana._requests import ImageRequest, VideoRequest
 
 from ._context import Context, resource_for
 from ._encode import to_json
-from ._exit import EXIT_FAILED, EXIT_OK
+from ._exit import EXIT_FAILED, EXIT_OK, NotSaved
 from ._flags import request_kwargs
 from ._input import read_prompt
 from ._stop import hold_interrupts
@@ -72,9 +72,17 @@ def _generate(ctx: Context, kind: str) -> int:
 
 
 def _submit(ctx: Context, kind: str, generate: Callable[[], Any]) -> Any:
-    """Send a generate request; Ctrl-C waits for its answer once it is on the wire."""
+    """Send a generate request; Ctrl-C waits for its answer once it is on the wire. An
+    answer that names its task but is otherwise unreadable leaves it in the ledger: it is
+    charged, and the error reported names it."""
     with hold_interrupts(ctx.ledger, ctx.stopping):
-        task = generate()
+        try:
+            task = generate()
+        except NanoBananaError as exc:
+            task_id = getattr(exc, "task_id", None)
+            if isinstance(task_id, str) and task_id:
+                ctx.ledger.running(task_id, kind)
+            raise
         ctx.ledger.running(task.task_id, kind)
     return task
 
@@ -105,12 +113,15 @@ def _wait_and_save(ctx: Context, resource: Any, task_id: str, kind: str) -> int:
             ctx.ledger.finished(task_id)
             if args.json:
                 ui.data(_outcome(exc.status, (), ok=False))
-            ui.error(str(exc), kind=type(exc).__name__, exit_code=EXIT_FAILED)
+            ui.error(str(exc), kind=type(exc).__name__, exit_code=EXIT_FAILED, task_id=task_id)
             return EXIT_FAILED
         progress.update(bar, completed=100, detail=final.status)
     paths: list[Path] = []
     if not args.no_download:
-        paths = resource.save(final, args.out)
+        try:
+            paths = resource.save(final, args.out)
+        except (NanoBananaError, OSError) as exc:  # the task stays in the ledger: reported
+            raise NotSaved(task_id, exc) from exc
     ctx.ledger.finished(task_id)
     if args.json:
         ui.data(_outcome(final, paths, ok=True))
