@@ -791,6 +791,53 @@ def test_a_failed_task_names_itself_in_the_json_error(
     assert json.loads(capsys.readouterr().err)["error"]["task_id"] == task_id
 
 
+def test_a_batch_names_the_tasks_whose_results_it_did_not_save(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake = _one_fake(monkeypatch)
+    prompts = tmp_path / "p.txt"
+    prompts.write_text("one\ntwo\n")
+    (tmp_path / "file").write_text("")
+    out = tmp_path / "file" / "out"
+    assert main(["--fake", "batch", str(prompts), "-o", str(out)]) == 1
+    err = capsys.readouterr().err
+    ids = sorted(fake.tasks)
+    failures = [line for line in err.splitlines() if line.startswith("✗ ")]
+    assert len(failures) == 2
+    assert sorted(line.rsplit("(task ", 1)[1].rstrip(")") for line in failures) == ids
+    assert "2 tasks were charged and their results were not collected" in err
+    assert all(task_id in err.split("not collected")[-1] for task_id in ids)
+    assert f"nanobanana wait ID -o {out}" in err
+
+
+def test_an_error_that_stops_a_batch_names_the_tasks_it_leaves_running(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An error out of the batch's loop (here: the gallery cannot be written) once tasks
+    are charged: the error names every task the batch did not report, and exits 9."""
+    from nanobanana._cli import _batch
+
+    # Slow enough (an image takes 50-100 ms) that the four generates are answered before
+    # the first task ends: three are running when the error comes.
+    fake = _one_fake(monkeypatch, time_scale=200)
+
+    def update(self: object, *, last: bool = False) -> None:
+        if not last and self._batch.unreported:  # type: ignore[attr-defined]
+            raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(_batch._Gallery, "update", update)
+    prompts = tmp_path / "p.txt"
+    prompts.write_text("one\ntwo\nthree\nfour\n")
+    argv = ["--fake", "--json", "batch", str(prompts), "-o", str(tmp_path / "out")]
+    assert main([*argv, "-c", "4", "--no-journal"]) == 9
+    captured = capsys.readouterr()
+    handed_out = [json.loads(line)["task_id"] for line in captured.out.splitlines()]
+    error = json.loads(captured.err.splitlines()[-1])["error"]
+    assert error["type"] == "OSError" and error["exit_code"] == 9
+    assert error["task_ids"] and "nanobanana wait " in error["resume"]
+    assert sorted([*handed_out, *error["task_ids"]]) == sorted(fake.tasks)
+
+
 def test_the_exit_codes_are_documented() -> None:
     text = (ROOT / "docs" / "guides" / "cli.md").read_text(encoding="utf-8")
     rows = [line.split("|") for line in text[text.index("## Exit codes") :].splitlines()]

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nanobanana._batch_models import BatchItem
-from nanobanana._exceptions import NotSubmittedError
+from nanobanana._exceptions import NotSubmittedError, TaskFailedError
 from nanobanana._requests import ImageRequest, VideoRequest
 
 from ._context import FAKE_TIME_SCALE, Context, fake_state_path, resource_for
@@ -25,7 +25,7 @@ from ._exit import EXIT_FAILED, EXIT_OK, UsageError, exit_code
 from ._flags import refuse_foreign_flags, request_kwargs
 from ._input import BatchFile
 from ._report import GalleryFile
-from ._stop import close_within
+from ._stop import close_within, resume_hint
 
 if TYPE_CHECKING:
     from nanobanana._sync._batch import Batch
@@ -82,15 +82,31 @@ def batch(ctx: Context) -> int:
             finally:
                 if not interrupted:
                     items.close()
+                    # An error that ends the loop leaves tasks charged: the error names them.
+                    for task_id in items.unreported.values():
+                        ctx.ledger.running(task_id, a.kind)
                 gallery.update(last=True)
     if not a.json:
         ui.note(tally.summary(total, a.out) + gallery.summary())
+        if tally.uncollected:
+            ui.notice(_collect_hint(tally.uncollected, a, journal))
         if tally.counts["attention"]:
             ui.note(
                 "[yellow]some requests may have been charged without a task id: check "
                 "the balance before resubmitting them[/]"
             )
     return tally.exit_code(total)
+
+
+def _collect_hint(task_ids: list[str], a: argparse.Namespace, journal: str | None) -> str:
+    """What the tasks charged whose results the batch did not collect are, and how to get
+    their results."""
+    n = len(task_ids)
+    said = (
+        f"{n} task{'s were' if n != 1 else ' was'} charged and "
+        f"{'their' if n != 1 else 'its'} results were not collected"
+    ) + (f" ({', '.join(task_ids)})" if n != 1 else f" ({task_ids[0]})")
+    return f"{said}: {resume_hint(a, journal, [(t, a.kind) for t in task_ids])}"
 
 
 def _defaults(a: argparse.Namespace) -> dict[str, Any]:
@@ -163,6 +179,9 @@ class _Tally:
         self.saved = 0
         self.stopped: BaseException | None = None
         """Why the batch stopped submitting (the first NotSubmittedError's reason)."""
+        self.uncollected: list[str] = []
+        """Tasks charged and not failed whose results the batch did not collect (a wait
+        or a save that failed)."""
 
     def add(self, item: BatchItem[Any]) -> None:
         self.saved += len(item.paths)
@@ -175,6 +194,8 @@ class _Tally:
             self.stopped = self.stopped or item.error.reason
         else:
             self.counts["failed"] += 1
+            if item.task_id is not None and not isinstance(item.error, TaskFailedError):
+                self.uncollected.append(item.task_id)
 
     def detail(self) -> str:
         return f"[green]{self.counts['ok']} ok[/] [red]{self.counts['failed']} failed[/]"
@@ -205,7 +226,10 @@ def _show_failure(progress: Any, item: BatchItem[Any]) -> None:
     label = prompt if len(prompt) <= 40 else prompt[:37] + "..."
     error = item.error
     kind = type(error).__name__ if error is not None else "failed"
-    console.print(f"[red]✗[/] #{item.index} {escape(label)}: {kind}: {escape(str(error))}")
+    text = str(error)
+    if item.task_id is not None and item.task_id not in text:
+        text += f" (task {item.task_id})"  # charged: its id is how to get its results
+    console.print(f"[red]✗[/] #{item.index} {escape(label)}: {kind}: {escape(text)}")
 
 
 def _stop(ctx: Context, items: Batch[Any]) -> None:
