@@ -286,8 +286,8 @@ class UnexpectedResponseError(NanoBananaError):
         super().__init__(message)
         self.response = response
         self.status_code = status_code
-        self.may_have_been_processed = may_have_been_processed or task_id is not None
-        self.task_id = task_id
+        self.may_have_been_processed: bool = may_have_been_processed or task_id is not None
+        self.task_id: str | None = task_id
 
 
 class TaskFailedError(NanoBananaError):
