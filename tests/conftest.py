@@ -19,6 +19,18 @@ def anyio_backend(request: pytest.FixtureRequest) -> Any:
 
 API_KEY = "nb_sk_test_0123456789abcdef"
 
+SDK_ENVIRONMENT = ("NANOBANANA_API_KEY", "NANOBANANA_BASE_URL", "NANOBANANA_LOG")
+"""The variables the package reads: a test sets what it needs of them."""
+
+
+@pytest.fixture(autouse=True)
+def _no_sdk_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shell running the suite may export a key or a base URL (a developer's own):
+    a client built without ``base_url`` would then aim at it, and a test would fail for
+    a reason other than a bug."""
+    for name in SDK_ENVIRONMENT:
+        monkeypatch.delenv(name, raising=False)
+
 
 @pytest.fixture
 def api_key(monkeypatch: pytest.MonkeyPatch) -> str:

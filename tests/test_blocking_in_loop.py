@@ -43,8 +43,11 @@ def run_bounded(main: Callable[[], Awaitable[None]], backend: str) -> None:
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_a_blocking_call_goes_past_the_waiters_of_the_loop_it_blocks(backend: str) -> None:
-    limit = nb.RateLimit(2, per=1.0)
-    fake = FakeNanoBanana(time_scale=20.0, rate_limit=(2, 1.0))  # a window is 50 ms
+    # A window of 2 s real time: both slots stay held from the second call until the
+    # blocking one, however slow a first call in a fresh process (or a busy machine) is
+    # (at 50 ms, the first slot was free again before the task queued for it).
+    limit = nb.RateLimit(2, per=40.0)
+    fake = FakeNanoBanana(time_scale=20.0, rate_limit=(2, 40.0))
     order: list[str] = []
 
     async def main() -> None:
