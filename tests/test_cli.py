@@ -376,6 +376,19 @@ def test_readme_main_command(tmp_path: Path) -> None:
     assert len(list((tmp_path / "out").glob("*.png"))) == 20
 
 
+@pytest.mark.slow
+def test_python_dash_m_nanobanana_runs_the_command_line() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "nanobanana", "--fake", "--json", "credits"],
+        env={**_cli_env(), "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "credits" in json.loads(proc.stdout)
+
+
 # -- input that is not text, empty input, machine-readable errors ----------------------
 
 RUN_CLI = "import sys; from nanobanana._cli import main; sys.exit(main())"
