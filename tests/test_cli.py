@@ -821,6 +821,8 @@ def test_a_batch_names_the_tasks_whose_results_it_did_not_save(
     assert "2 tasks were charged and their results were not collected" in err
     assert all(task_id in err.split("not collected")[-1] for task_id in ids)
     assert f"nanobanana wait ID -o {out}" in err
+    # the page cannot be written either, and the warning says that, not "not a gallery"
+    assert "could not write the gallery" in err and "is not a nanobanana gallery" not in err
 
 
 def test_an_error_that_stops_a_batch_names_the_tasks_it_leaves_running(

@@ -60,11 +60,12 @@ class GalleryFile:
 
 
 def is_gallery_or_missing(path: Path) -> bool:
-    """True when ``path`` does not exist, or is a page ``_gallery`` wrote."""
+    """True when ``path`` does not exist (nor can: a file stands where its folder would),
+    or is a page ``_gallery`` wrote."""
     try:
         with path.open("rb") as f:
             head = f.read(4096)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return True
     except OSError:
         return False
