@@ -295,6 +295,7 @@ def _fast_video_status(data: Any) -> VideoStatus | None:
     )
 
 
+# The status types only: ``decode`` also masks what their free text echoes (``_masked``).
 _FAST: dict[type[Any], Callable[[Any], Any]] = {
     ImageStatus: _fast_image_status,
     VideoStatus: _fast_video_status,

@@ -33,7 +33,5 @@ def _no_sdk_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def api_key(monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.delenv("NANOBANANA_API_KEY", raising=False)
-    monkeypatch.delenv("NANOBANANA_BASE_URL", raising=False)
-    return API_KEY
+def api_key() -> str:
+    return API_KEY  # the environment's own is cleared for every test (_no_sdk_environment)

@@ -32,12 +32,6 @@ COMMANDS = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _no_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("NANOBANANA_API_KEY", raising=False)
-    monkeypatch.delenv("NANOBANANA_BASE_URL", raising=False)
-
-
 def _help(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
     with pytest.raises(SystemExit) as done:
         main([*argv, "--help"])

@@ -24,12 +24,6 @@ DONE = (
 FAILED = '{"task_id": "t2", "status": "failed", "error": "provider refused"}'
 
 
-@pytest.fixture(autouse=True)
-def _no_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("NANOBANANA_API_KEY", raising=False)
-    monkeypatch.delenv("NANOBANANA_BASE_URL", raising=False)
-
-
 def _row(state: RowState, **fields: object) -> JournalRow:
     values: dict[str, object] = {
         "index": 3,

@@ -643,13 +643,6 @@ def test_the_journal_keeps_a_status_as_its_to_json(tmp_path: Path) -> None:
 # -- the command line's --json is the models' to_dict ---------------------------------------
 
 
-@pytest.fixture
-def _no_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("NANOBANANA_API_KEY", raising=False)
-    monkeypatch.delenv("NANOBANANA_BASE_URL", raising=False)
-
-
-@pytest.mark.usefixtures("_no_key")
 def test_cli_json_of_a_task_is_its_status_to_dict(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -671,7 +664,6 @@ def test_cli_json_of_a_task_is_its_status_to_dict(
     }
 
 
-@pytest.mark.usefixtures("_no_key")
 def test_cli_json_of_credits_and_models(capsys: pytest.CaptureFixture[str]) -> None:
     from nanobanana._cli import main
 
@@ -684,7 +676,6 @@ def test_cli_json_of_credits_and_models(capsys: pytest.CaptureFixture[str]) -> N
     assert nb.ModelCatalog.from_dict(catalog).to_dict() == catalog
 
 
-@pytest.mark.usefixtures("_no_key")
 def test_cli_json_lines_of_a_batch_read_back_as_items(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -75,7 +75,7 @@ async def download(client: Any, url: str, dest: str | os.PathLike[str]) -> Path:
 def _check_destination(name: str, value: Any) -> None:
     """A path given for files to land in: a str or an ``os.PathLike``, refused otherwise
     before anything is fetched (``Path(None)`` is a raw TypeError)."""
-    if not isinstance(value, (str, os.PathLike)) or not str(value):
+    if not isinstance(value, (str, os.PathLike)) or not os.fspath(value):
         raise InvalidParameterError(name, value, "a path (str or os.PathLike)")
 
 

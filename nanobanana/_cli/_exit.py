@@ -92,11 +92,11 @@ class MissingKeyError(Exception):
 
 class NotSaved(Exception):
     """A task ended but its results could not be saved (``cause``: an OSError, a failed
-    download): exit 9, reported as ``cause`` (its type and message), naming the task."""
+    download): exit 9, reported as ``cause`` (its type and message); the task stays in
+    the ledger, which names it."""
 
-    def __init__(self, task_id: str, cause: BaseException) -> None:
+    def __init__(self, cause: BaseException) -> None:
         super().__init__(str(cause))
-        self.task_id = task_id
         self.cause = cause
 
 

@@ -121,7 +121,7 @@ def _wait_and_save(ctx: Context, resource: Any, task_id: str, kind: str) -> int:
         try:
             paths = resource.save(final, args.out)
         except (NanoBananaError, OSError) as exc:  # the task stays in the ledger: reported
-            raise NotSaved(task_id, exc) from exc
+            raise NotSaved(exc) from exc
     ctx.ledger.finished(task_id)
     if args.json:
         ui.data(_outcome(final, paths, ok=True))
