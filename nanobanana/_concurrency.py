@@ -24,6 +24,7 @@ __all__ = [
     "AsyncLock",
     "AsyncLoopLock",
     "AsyncQueue",
+    "AsyncRunToEnd",
     "AsyncShield",
     "AsyncTaskGroup",
     "AsyncWakeup",
@@ -33,6 +34,7 @@ __all__ = [
     "LoopLock",
     "Queue",
     "QueueClosed",
+    "RunToEnd",
     "Shield",
     "TaskGroup",
     "Wakeup",
@@ -502,3 +504,74 @@ class Detached:
     def wait(self) -> None:
         if self._thread is not None:
             self._thread.join()
+
+
+class AsyncRunToEnd:
+    """Runs work that must end even when its caller is cancelled: a paid request that
+    left, whose answer names what was bought.
+
+    ``await run(fn, abandoned)`` runs ``fn`` in a task of its own (AsyncDetached's). A
+    caller cancelled meanwhile gets its cancellation at once; ``fn`` goes on, and when it
+    ends ``abandoned`` is called with its result or its error, to report what the caller
+    no longer will. ``wait()`` returns once every run so abandoned has ended: a client
+    closing its connection pool waits for the answers still on their way to nobody.
+    """
+
+    __slots__ = ("_abandoned",)
+
+    def __init__(self) -> None:
+        self._abandoned: set[AsyncDetached] = set()
+
+    async def run(
+        self,
+        fn: Callable[[], Coroutine[Any, Any, T]],
+        abandoned: Callable[[T | BaseException], object],
+    ) -> T:
+        outcome: list[T | BaseException] = []
+        caller_gone = False
+
+        async def body() -> None:
+            try:
+                outcome.append(await fn())
+            except BaseException as exc:  # handed to the caller, or to abandoned()
+                outcome.append(exc)
+                if isinstance(exc, anyio.get_cancelled_exc_class()):
+                    raise  # the event loop itself is shutting down
+            finally:
+                if caller_gone:
+                    self._abandoned.discard(detached)
+                    abandoned(outcome[0])
+
+        detached = AsyncDetached()
+        detached.start(body)
+        try:
+            await detached.wait()
+        except BaseException:
+            caller_gone = True
+            if outcome:  # it ended in the instant the caller was cancelled
+                abandoned(outcome[0])
+            else:
+                self._abandoned.add(detached)
+            raise
+        result = outcome[0]
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+    async def wait(self) -> None:
+        """Return once every run abandoned so far has ended."""
+        while self._abandoned:
+            await next(iter(self._abandoned)).wait()
+
+
+class RunToEnd:
+    """The blocking twin of AsyncRunToEnd: threads are never cancelled, so ``run`` calls
+    ``fn`` in the caller's thread, and nothing is ever abandoned to ``wait`` for."""
+
+    __slots__ = ()
+
+    def run(self, fn: Callable[[], T], abandoned: Callable[[T | BaseException], object]) -> T:
+        return fn()
+
+    def wait(self) -> None:
+        return None

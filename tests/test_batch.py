@@ -457,9 +457,11 @@ async def test_a_plain_loop_left_early_is_safe_and_stops_submitting(anyio_backen
             [f"p{i}" for i in range(100)], concurrency=3
         ):
             break  # no async with, no aclose: the dropped batch winds down by itself
-        charged = len(fake.charges)
-        await anyio.sleep(25.0)  # tasks end and free their places: nothing more is submitted
-        assert len(fake.charges) == charged <= 4
+        # A request that left before the loop was left may be answered (and charged) after
+        # it. Nothing new is started: once the tasks end and free their places, the three
+        # in flight and the one started when the first ended are all that was submitted.
+        await anyio.sleep(25.0)
+        assert len(fake.charges) <= 4
 
 
 def test_sync_plain_loop_left_early_stops_submitting() -> None:

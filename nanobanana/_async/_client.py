@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from .._clock import AsyncTimeSource, Clock
+    from .._concurrency import AsyncRunToEnd
     from .._limits import AsyncLimiter, AsyncLimiterFactory
     from .._policy import PollPolicy, RateLimit
     from ._raw import AsyncClientWithRawResponse
@@ -125,6 +126,7 @@ class AsyncClient:
         _transport: httpx.AsyncBaseTransport | None = None,
         _poll_scheduler: AsyncPollScheduler | None = None,
         _random: random.Random | None = None,
+        _run_to_end: AsyncRunToEnd | None = None,
     ) -> None:
         # Imported here, not with the class: the first client made loads it.
         from . import _client_parts as parts
@@ -164,6 +166,9 @@ class AsyncClient:
                 self._clock,
             )
         self._owns_http = http_client is None
+        # Generate answers still on their way after their caller was cancelled: closing
+        # the pool waits for them. Shared by the clients that share the pool.
+        self._run_to_end = _run_to_end or parts.AsyncRunToEnd()
         self._transport = _transport
         if http_client is not None:
             self._http = http_client
@@ -280,6 +285,7 @@ class AsyncClient:
             # Same budget, same polls: the clone's waits take turns with this client's.
             _poll_scheduler=self._poll_scheduler if same_key and same_limit else None,
             _random=self._random,
+            _run_to_end=self._run_to_end if isinstance(http_client, NotGiven) else None,
         )
 
     def _copy(self, *, clock: AsyncTimeSource, limiter: AsyncLimiter) -> Self:
@@ -302,12 +308,17 @@ class AsyncClient:
             _limiter=limiter,
             _transport=self._transport,
             _random=self._random,
+            _run_to_end=self._run_to_end,
         )
 
     async def aclose(self) -> None:
         """Close the connection pool, unless it was given (``http_client=``): then it is
         yours to close. Clients made by ``with_options`` share this client's pool: close
-        this one last."""
+        this one last.
+
+        A generate request whose caller was cancelled after it left is still read to its
+        end (its task id logged): closing waits for those answers first."""
+        await self._run_to_end.wait()
         if self._owns_http:
             await self._http.aclose()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from .. import _protocol as protocol
 from .._clock import SYSTEM_CLOCK
+from .._concurrency import AsyncRunToEnd
 from .._exceptions import InvalidParameterError
 from .._policy import PollPolicy, RateLimit
 from ._limiter import limiter_for
@@ -23,6 +24,7 @@ __all__ = [
     "AsyncClientWithRawResponse",
     "AsyncImages",
     "AsyncModels",
+    "AsyncRunToEnd",
     "AsyncPollScheduler",
     "AsyncVideos",
     "InvalidParameterError",

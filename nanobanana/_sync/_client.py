@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from .._clock import Clock, TimeSource
+    from .._concurrency import RunToEnd
     from .._limits import Limiter, LimiterFactory
     from .._policy import PollPolicy, RateLimit
     from ._raw import ClientWithRawResponse
@@ -126,6 +127,7 @@ class Client:
         _transport: httpx.BaseTransport | None = None,
         _poll_scheduler: PollScheduler | None = None,
         _random: random.Random | None = None,
+        _run_to_end: RunToEnd | None = None,
     ) -> None:
         # Imported here, not with the class: the first client made loads it.
         from . import _client_parts as parts
@@ -163,6 +165,9 @@ class Client:
                 self._clock,
             )
         self._owns_http = http_client is None
+        # Generate answers still on their way after their caller was cancelled: closing
+        # the pool waits for them. Shared by the clients that share the pool.
+        self._run_to_end = _run_to_end or parts.RunToEnd()
         self._transport = _transport
         if http_client is not None:
             self._http = http_client
@@ -279,6 +284,7 @@ class Client:
             # Same budget, same polls: the clone's waits take turns with this client's.
             _poll_scheduler=self._poll_scheduler if same_key and same_limit else None,
             _random=self._random,
+            _run_to_end=self._run_to_end if isinstance(http_client, NotGiven) else None,
         )
 
     def _copy(self, *, clock: TimeSource, limiter: Limiter) -> Self:
@@ -301,12 +307,17 @@ class Client:
             _limiter=limiter,
             _transport=self._transport,
             _random=self._random,
+            _run_to_end=self._run_to_end,
         )
 
     def close(self) -> None:
         """Close the connection pool, unless it was given (``http_client=``): then it is
         yours to close. Clients made by ``with_options`` share this client's pool: close
-        this one last."""
+        this one last.
+
+        A generate request whose caller was cancelled after it left is still read to its
+        end (its task id logged): closing waits for those answers first."""
+        self._run_to_end.wait()
         if self._owns_http:
             self._http.close()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from .. import _protocol as protocol
 from .._clock import SYSTEM_CLOCK
+from .._concurrency import RunToEnd
 from .._exceptions import InvalidParameterError
 from .._policy import PollPolicy, RateLimit
 from ._limiter import limiter_for
@@ -24,6 +25,7 @@ __all__ = [
     "ClientWithRawResponse",
     "Images",
     "Models",
+    "RunToEnd",
     "PollScheduler",
     "Videos",
     "InvalidParameterError",
