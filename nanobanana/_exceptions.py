@@ -109,8 +109,9 @@ class APIConnectionError(NanoBananaError):
 
     ``may_have_been_processed`` is True when the request was (or may have been) sent
     before the failure, so a generate request may have created a task and been charged.
-    Also raised for a download whose body cannot be decoded, and for any request through
-    a client that is closed: that one was never sent, and is not retried.
+    Also raised for a download whose body cannot be decoded or whose compressed body is
+    cut short, and for any request through a client that is closed: that one was never
+    sent, and is not retried.
 
     Args:
         message: What failed. With ``may_have_been_processed``, a sentence saying the

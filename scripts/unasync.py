@@ -62,6 +62,7 @@ RULES = Rules(
         "asleep": "sleep",
         "aclose": "close",
         "aiter_bytes": "iter_bytes",
+        "aiter_raw": "iter_raw",
         "aread": "read",
         "aclosing": "closing",
         "__aenter__": "__enter__",

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import gzip
+import importlib
+import importlib.util
 import inspect
-from collections.abc import AsyncIterator
+import random
+import zlib
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -253,6 +258,193 @@ async def test_save_of_a_body_that_does_not_decode_is_a_typed_error(
     finally:
         await _resolve(client.aclose() if flavour == "async" else client.close())
     assert list(tmp_path.iterdir()) == []
+
+
+# -- a compressed body cut short ------------------------------------------------------------
+
+_WHOLE = random.Random(7).randbytes(20_000) + b"banana " * 3_000
+
+
+def _deflate(data: bytes, wbits: int) -> bytes:
+    compressor = zlib.compressobj(wbits=wbits)
+    return compressor.compress(data) + compressor.flush()
+
+
+_ENCODED = {
+    "gzip": ("gzip", gzip.compress(_WHOLE)),
+    "deflate": ("deflate", _deflate(_WHOLE, zlib.MAX_WBITS)),
+    "raw deflate": ("deflate", _deflate(_WHOLE, -zlib.MAX_WBITS)),  # no zlib wrapper
+}
+
+
+class _Chunks(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """A body that arrives in pieces, to the sync and the async client alike."""
+
+    def __init__(self, body: bytes, size: int) -> None:
+        self._pieces = [body[i : i + size] for i in range(0, len(body), size)]
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self._pieces
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for piece in self._pieces:
+            yield piece
+
+
+def _serving(body: bytes, encoding: str, *, framing: str = "content-length") -> Any:
+    """An asset host answering ``body`` as it is, its HTTP framing complete: a
+    Content-Length that matches it, or chunks properly ended."""
+    headers = {"Content-Encoding": encoding, "Content-Type": "image/png"}
+    if framing == "content-length":
+        headers["Content-Length"] = str(len(body))
+        stream = _Chunks(body, len(body) or 1)
+    else:
+        headers["Transfer-Encoding"] = "chunked"
+        stream = _Chunks(body, 997)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers=headers, stream=stream)
+
+    return handler
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("flavour", ["async", "sync"])
+@pytest.mark.parametrize("kind", sorted(_ENCODED))
+@pytest.mark.parametrize("cut", ["half", "all but one byte", "empty"])
+@pytest.mark.parametrize("framing", ["content-length", "chunked"])
+async def test_a_compressed_body_cut_short_is_a_typed_error_and_writes_nothing(
+    tmp_path: Path, flavour: str, kind: str, cut: str, framing: str
+) -> None:
+    """httpx decodes a gzip or deflate body without checking that its stream ended: a
+    body cut short (the HTTP framing itself complete) was saved as a short file, as if
+    whole. It is a failed transfer now, as a body that does not decode is: nothing is
+    left at the destination, and a file already there is untouched."""
+    encoding, body = _ENCODED[kind]
+    body = {"half": body[: len(body) // 2], "all but one byte": body[:-1], "empty": b""}[cut]
+    dest = tmp_path / "result.png"
+    dest.write_bytes(b"previous complete file")
+    client = _any_client(flavour, _serving(body, encoding, framing=framing))
+    try:
+        with pytest.raises(nb.APIConnectionError) as into_file:
+            await _resolve(client.download("https://cdn.test/r/abc.png?token=secret-token", dest))
+        with pytest.raises(nb.APIConnectionError) as into_folder:
+            await _resolve(client.download("https://cdn.test/r/abc.png", f"{tmp_path / 'out'}/"))
+    finally:
+        await _resolve(client.aclose() if flavour == "async" else client.close())
+    for info in (into_file, into_folder):
+        message = str(info.value)
+        assert f"(Content-Encoding: {encoding})" in message and "cut short" in message
+        assert not info.value.may_have_been_processed
+    assert "secret-token" not in str(into_file.value)
+    assert dest.read_bytes() == b"previous complete file"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "result.png"]
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("flavour", ["async", "sync"])
+async def test_save_of_a_gzip_body_cut_short_is_a_typed_error(tmp_path: Path, flavour: str) -> None:
+    status = nb.ImageStatus.from_dict(
+        {
+            "task_id": "t1",
+            "status": "completed",
+            "progress": 100,
+            "image_url": "https://cdn.test/r/abc.png",
+        }
+    )
+    encoding, body = _ENCODED["gzip"]
+    client = _any_client(flavour, _serving(body[: len(body) // 2], encoding))
+    try:
+        with pytest.raises(nb.APIConnectionError, match="cut short"):
+            await _resolve(client.images.save(status, tmp_path))
+    finally:
+        await _resolve(client.aclose() if flavour == "async" else client.close())
+    assert list(tmp_path.iterdir()) == []
+
+
+_WHOLE_BODIES = {
+    **{kind: (encoding, body) for kind, (encoding, body) in _ENCODED.items()},
+    # RFC 1952: a gzip body may be several members, one after the other
+    "gzip of two members": (
+        "gzip",
+        gzip.compress(_WHOLE[:7_000]) + gzip.compress(_WHOLE[7_000:]),
+    ),
+    "gzip, then deflate": ("gzip, deflate", _deflate(gzip.compress(_WHOLE), zlib.MAX_WBITS)),
+    "identity": ("identity", _WHOLE),
+    "an encoding nobody decodes": ("x-unknown", _WHOLE),  # kept as it came, as before
+}
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("flavour", ["async", "sync"])
+@pytest.mark.parametrize("kind", sorted(_WHOLE_BODIES))
+@pytest.mark.parametrize("piece", [1, 4096, None])
+async def test_a_whole_compressed_body_is_saved_whole(
+    tmp_path: Path, flavour: str, kind: str, piece: int | None
+) -> None:
+    """Whatever pieces the body arrives in, the file is the decoded body, all of it."""
+    encoding, body = _WHOLE_BODIES[kind]
+    stream = _Chunks(body, piece or len(body))
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"Content-Encoding": encoding}, stream=stream)
+
+    client = _any_client(flavour, handler)
+    try:
+        path = await _resolve(client.download("https://cdn.test/r/abc.png", tmp_path))
+    finally:
+        await _resolve(client.aclose() if flavour == "async" else client.close())
+    assert path.read_bytes() == _WHOLE
+    assert [p.name for p in tmp_path.iterdir()] == ["abc.png"]
+
+
+def _optional_encodings() -> list[Any]:
+    """br and zstd, each with the library httpx would decode it with; skipped where it is
+    not installed (httpx then leaves the body as it is, and so do downloads)."""
+    params = []
+    for encoding, module in (("br", "brotli"), ("br", "brotlicffi"), ("zstd", "zstandard")):
+        marks = []
+        if importlib.util.find_spec(module) is None:
+            marks.append(pytest.mark.skip(reason=f"{module} is not installed"))
+        params.append(pytest.param(encoding, module, id=module, marks=marks))
+    return params
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("flavour", ["async", "sync"])
+@pytest.mark.parametrize(("encoding", "module"), _optional_encodings())
+async def test_a_br_or_zstd_body_is_saved_whole_and_one_cut_short_is_an_error(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    flavour: str,
+    encoding: str,
+    module: str,
+) -> None:
+    """httpx (with brotli) saved a br body cut short as a short file too; with the
+    library of each encoding, a whole body is saved whole, one cut short is an error."""
+    lib = importlib.import_module(module)
+    if module == "brotlicffi":  # httpx and downloads take brotli first, when it is there
+        from nanobanana import _encodings
+
+        monkeypatch.setattr(_encodings, "_library", lambda *names: lib)
+    if module == "zstandard":
+        body = lib.ZstdCompressor().compress(_WHOLE[:9_000]) + lib.ZstdCompressor().compress(
+            _WHOLE[9_000:]
+        )  # two frames
+    else:
+        body = lib.compress(_WHOLE)
+    client = _any_client(flavour, _serving(body, encoding, framing="chunked"))
+    cut = _any_client(flavour, _serving(body[: len(body) // 2], encoding))
+    try:
+        path = await _resolve(client.download("https://cdn.test/r/abc.png", tmp_path / "a"))
+        with pytest.raises(nb.APIConnectionError, match="cut short"):
+            await _resolve(cut.download("https://cdn.test/r/abc.png", tmp_path / "b"))
+    finally:
+        for c in (client, cut):
+            await _resolve(c.aclose() if flavour == "async" else c.close())
+    assert path.read_bytes() == _WHOLE
+    assert [p.name for p in tmp_path.iterdir()] == ["a"]
 
 
 # -- what save and download take -------------------------------------------------------------

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from .. import _policy
+from .._encodings import UndecodableBody, body_decoder
 from .._exceptions import (
     APIConnectionError,
     APIStatusError,
@@ -62,8 +63,9 @@ async def download(client: Any, url: str, dest: str | os.PathLike[str]) -> Path:
 
     No credential is sent; redirects are followed; a 4xx/5xx answer raises
     ``APIStatusError``; a failed transfer (the connection, a timeout, a body its
-    ``Content-Encoding`` does not undo, a closed client) raises ``APIConnectionError``;
-    the file appears atomically, and never in part. Returns the path written.
+    ``Content-Encoding`` does not undo or whose compressed data is cut short, a closed
+    client) raises ``APIConnectionError``; the file appears atomically, and never in
+    part. Returns the path written.
     A file path is used as given; in a directory, the file is named after the URL's
     last path segment, decoded once and made safe (``download`` plus an extension from
     the ``Content-Type`` when the URL names nothing usable).
@@ -138,7 +140,7 @@ async def _fetch(client: Any, url: str, folder: Path, name: str | None) -> Path:
             return target
         except httpx.TransportError as exc:
             raise _policy.classify_transport_error(exc, request, "read") from exc
-        except httpx.DecodingError as exc:  # a body its Content-Encoding does not undo
+        except UndecodableBody as exc:  # corrupt, or cut short, under its Content-Encoding
             raise _undecodable(current, response, request, exc) from exc
         except RuntimeError as exc:
             if not http.is_closed:
@@ -150,10 +152,11 @@ async def _fetch(client: Any, url: str, folder: Path, name: str | None) -> Path:
 
 
 def _undecodable(
-    url: httpx.URL, response: httpx.Response, request: httpx.Request, exc: httpx.DecodingError
+    url: httpx.URL, response: httpx.Response, request: httpx.Request, exc: UndecodableBody
 ) -> APIConnectionError:
-    """The error for a body that cannot be decoded: like a transfer broken mid-stream
-    (``APIConnectionError``, the type of every failed transfer), and nothing is written."""
+    """The error for a body that cannot be decoded, or whose compressed data ends before
+    it should: like a transfer broken mid-stream (``APIConnectionError``, the type of every
+    failed transfer), and nothing is written."""
     encoding = clip(response.headers.get("Content-Encoding", "none"), 40)
     return APIConnectionError(
         f"download of {_describe(url)}: the body could not be decoded "
@@ -180,8 +183,19 @@ async def _write_atomically(response: httpx.Response, target: Path) -> None:
     fd, tmp = _create_temporary(target)
     try:
         with os.fdopen(fd, "wb") as out:
-            async for chunk in response.aiter_bytes(_CHUNK):
-                out.write(chunk)
+            if response.is_stream_consumed:
+                # Read before it came here, by a transport that answers with
+                # httpx.Response(content=...), as mocks and the simulator do: httpx decoded it.
+                out.write(response.content)
+            else:
+                # The raw bytes, decoded here: httpx's decoding never says when a gzip body
+                # was cut short (see _encodings), and it would be saved as a short file.
+                decoder = body_decoder(
+                    response.headers.get_list("Content-Encoding", split_commas=True)
+                )
+                async for chunk in response.aiter_raw(_CHUNK):
+                    out.write(decoder.feed(chunk))
+                decoder.end()
         os.replace(tmp, target)
     except BaseException:
         try:
