@@ -10,9 +10,10 @@ Lenient where the wire is loose, strict where it is wrong:
   since a server that usually sends one result may well send it unwrapped;
 * times are ISO-8601 or epoch seconds, read as UTC when naive; booleans may be 0/1.
 
-A status's free text (``error``, a ``status`` the SDK does not know) is where the server's
-words enter the SDK's own messages (TaskFailedError, the unknown-status warning, a batch's
-journal): ``decode`` masks any API key echoed there, once, as the status is read.
+A status's free text (``error``, a ``status`` the SDK does not know, the fields it does not
+declare, kept in ``extra``) is where the server's words enter the SDK's own messages
+(TaskFailedError, the unknown-status warning, a status's repr, a batch's journal):
+``decode`` masks any API key echoed there, once, as the status is read.
 """
 
 from __future__ import annotations
@@ -31,9 +32,17 @@ from cattrs.gen import make_dict_structure_fn, override
 from cattrs.v import format_exception
 
 from ._exceptions import InvalidParameterError, UnexpectedResponseError
-from ._models import KNOWN_STATES, Extra, ImageStatus, Model, VideoStatus, declared_fields
+from ._models import (
+    KNOWN_STATES,
+    NO_EXTRA,
+    Extra,
+    ImageStatus,
+    Model,
+    VideoStatus,
+    declared_fields,
+)
 from ._protocol import brief
-from ._secrets import mask_secret, sent_key
+from ._secrets import mask_in_data, mask_secret, sent_key
 
 __all__ = ["converter", "decode", "structure", "unstructure", "unstructure_value"]
 
@@ -354,20 +363,23 @@ def _structure(cls: type[T], data: Any, response: Any) -> T:
 
 
 def _masked(status: _S, response: Any) -> _S:
-    """``status`` with the API key masked in its ``error`` and an unknown ``status``: a
-    server (or a provider behind it) may echo the request's ``Authorization`` there, and
-    both go on into exception messages, log lines and a batch's journal. Masked as
-    ``_secrets.mask_secret`` does (the key the response's request carried, any 8 of its
-    characters, any ``Bearer``/``nb_sk_`` token)."""
-    error, state = status.error, status.status
-    if error is None and state in KNOWN_STATES:
+    """``status`` with the API key masked in its ``error``, an unknown ``status`` and the
+    fields it does not declare (``extra``: a string, or one anywhere in an object or a
+    list there): a server (or a provider behind it) may echo the request's
+    ``Authorization`` there, and all of it goes on into exception messages, reprs, log
+    lines and a batch's journal. Masked as ``_secrets.mask_secret`` does (the key the
+    response's request carried, any 8 of its characters, any ``Bearer``/``nb_sk_``
+    token)."""
+    error, state, extra = status.error, status.status, status.extra
+    if error is None and state in KNOWN_STATES and extra is NO_EXTRA:
         return status  # the common poll: no free text
     secret = sent_key(response)
     masked_error = None if error is None else mask_secret(error, secret)
     masked_state = state if state in KNOWN_STATES else mask_secret(state, secret)
-    if masked_error == error and masked_state == state:
+    masked_extra = extra if extra is NO_EXTRA else mask_in_data(extra, secret)
+    if masked_error == error and masked_state == state and masked_extra is extra:
         return status
-    return attrs.evolve(status, error=masked_error, status=masked_state)
+    return attrs.evolve(status, error=masked_error, status=masked_state, extra=masked_extra)
 
 
 def structure(cls: type[T], data: Any, *, path: str = "data") -> T:

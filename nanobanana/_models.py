@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import json
 import reprlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import ItemsView, Iterable, Iterator, Mapping, ValuesView
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -84,6 +84,14 @@ class Extra(Mapping[str, Any]):
 
     def __len__(self) -> int:
         return len(self._data)
+
+    def items(self) -> ItemsView[str, Any]:
+        """The fields and their values (the dict's own view: Mapping's reads each key)."""
+        return self._data.items()
+
+    def values(self) -> ValuesView[Any]:
+        """The values (the dict's own view: Mapping's reads each key)."""
+        return self._data.values()
 
     def __repr__(self) -> str:
         return _EXTRA_REPR.repr(self._data)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -20,6 +21,7 @@ __all__ = [
     "FRAGMENT",
     "check_api_key",
     "clip",
+    "mask_in_data",
     "mask_secret",
     "mask_tokens",
     "redact",
@@ -143,3 +145,139 @@ def mask_secret(text: str, secret: str) -> str:
         pieces.append(text[end:])
         text = "".join(pieces)
     return mask_tokens(text)
+
+
+def mask_in_data(data: Any, secret: str) -> Any:
+    """``data`` (what JSON decodes to) with every string in it masked as ``mask_secret``
+    masks one, the keys of its objects included; ``data`` itself when nothing is masked.
+
+    ``mask_secret`` is costly, and its answer almost always "nothing": so the strings are
+    joined and searched once for what any masked text must hold (``_may_hold``); only
+    when that finds something are they masked one by one, and the containers that hold
+    a masked one copied. The walks use a stack, not recursion: a value as deep as the
+    JSON parser accepts never raises RecursionError here.
+    """
+    texts = _strings(data)
+    if not texts or not _may_hold("\x00".join(texts), secret):
+        return data
+    return _rebuilt(data, lambda text: mask_secret(text, secret))
+
+
+_PROBE = 4
+"""``_may_hold`` looks for pieces of the key this long, ``FRAGMENT - _PROBE + 1`` apart:
+so any run of FRAGMENT characters of the key holds one of them whole."""
+
+
+def _may_hold(text: str, secret: str) -> bool:
+    """False when ``mask_secret(text, secret)`` is surely ``text``: a cheap test (a few
+    substring searches) that never says False when it would mask something: a masked
+    run of a spelling of the key holds one of its ``_PROBE``-character pieces that start
+    at a multiple of ``FRAGMENT - _PROBE + 1``, and a masked token holds ``nb_sk_`` or
+    ``bearer``, in any case (``_TOKENS`` ignores case: so does ``casefold``, ``ſ`` too)."""
+    folded = text.casefold()
+    if "nb_sk_" in folded or "bearer" in folded:
+        return True
+    if not secret:
+        return False
+    rest = secret.replace("_", "").replace("-", "").replace(".", "").replace("~", "")
+    if secret.isascii() and rest.isalnum():
+        forms: Iterable[str] = (secret,)  # every spelling of such a key is the key itself
+    else:
+        forms = _spellings(secret)
+    for form in forms:
+        if len(form) < FRAGMENT:
+            if form in text:
+                return True
+            continue
+        for start in range(0, len(form) - _PROBE + 1, FRAGMENT - _PROBE + 1):
+            if form[start : start + _PROBE] in text:
+                return True
+    return False
+
+
+def _is_container(value: Any) -> bool:
+    return isinstance(value, (Mapping, list, tuple))
+
+
+def _entries(value: Any) -> Iterable[tuple[Any, Any]]:
+    """A container's children as (key, value) pairs; the key is None in a list."""
+    return value.items() if isinstance(value, Mapping) else ((None, v) for v in value)
+
+
+def _strings(data: Any) -> list[str]:
+    """Every string in ``data``: the values, and the keys of its mappings."""
+    if isinstance(data, str):
+        return [data]
+    found: list[str] = []
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Mapping):
+            found += [key for key in node if isinstance(key, str)]
+            children: Iterable[Any] = node.values()
+        elif isinstance(node, (list, tuple)):
+            children = node
+        else:
+            continue
+        for child in children:
+            kind = type(child)  # what JSON gives, first: an ABC's isinstance is slow
+            if kind is str:
+                found.append(child)
+            elif kind is dict or kind is list:
+                stack.append(child)
+            elif kind is int or kind is float or kind is bool or child is None:
+                continue
+            elif isinstance(child, str):
+                found.append(child)
+            else:
+                stack.append(child)
+    return found
+
+
+def _rebuilt(data: Any, mask: Callable[[str], str]) -> Any:
+    """``data`` with ``mask`` applied to each of its strings (mapping keys too): a mapping
+    becomes a dict and a list or tuple keeps its type where a string under it changed;
+    every other container is the same object."""
+
+    def leaf(value: Any) -> Any:
+        return mask(value) if isinstance(value, str) else value
+
+    if not _is_container(data):
+        return leaf(data)
+    # A frame: a container, its entries still to see, its entries rebuilt so far (the
+    # last one a placeholder while a container under it is rebuilt).
+    frames: list[tuple[Any, Iterator[tuple[Any, Any]], list[tuple[Any, Any]]]] = [
+        (data, iter(_entries(data)), [])
+    ]
+    while True:
+        node, entries, done = frames[-1]
+        for key, value in entries:
+            if _is_container(value):
+                done.append((leaf(key), value))
+                frames.append((value, iter(_entries(value)), []))
+                break
+            done.append((leaf(key), leaf(value)))
+        else:
+            frames.pop()
+            result = _assembled(node, done)
+            if not frames:
+                return result
+            parent = frames[-1][2]
+            parent[-1] = (parent[-1][0], result)
+
+
+def _assembled(node: Any, done: list[tuple[Any, Any]]) -> Any:
+    """``node`` again, or its copy from the entries ``done`` when any of them changed."""
+    for (key, value), (old_key, old_value) in zip(done, _entries(node), strict=True):
+        if _changed(key, old_key) or _changed(value, old_value):
+            break
+    else:
+        return node
+    if isinstance(node, Mapping):
+        return dict(done)
+    return type(node)(value for _, value in done)
+
+
+def _changed(new: Any, old: Any) -> bool:
+    # A container is rebuilt only when it changed (never compared: that would recurse).
+    return new is not old and (not isinstance(new, str) or new != old)

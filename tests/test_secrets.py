@@ -341,3 +341,128 @@ async def test_a_batch_journal_keeps_no_key_a_failed_task_echoed(
     again = await collect(client.images.generate_many(["a fox"], journal=journal, preflight=False))
     assert isinstance(again[0].error, nb.TaskFailedError)
     assert not leaks(everything_about(again[0].error), KEY)
+
+
+# -- the key echoed in a status's undeclared fields (``extra``) -----------------------------
+
+
+def extra_echo(kind: str, state: str) -> Callable[[httpx.Request], httpx.Response]:
+    """A generate answer, then a status whose fields the model does not declare echo the
+    Authorization header: as a string, in an object, in a list, as an object's key."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/generate"):
+            data: dict[str, Any] = {"task_id": "t1", "status": "pending", "credits_used": 1}
+            return httpx.Response(200, json={"success": True, "data": data})
+        header = request.headers["authorization"]
+        data = {"task_id": "t1", "status": state, "progress": 100}
+        if state == "completed":
+            data[f"{kind}_url"] = f"https://assets.example/t1.{'png' if kind == 'image' else 'mp4'}"
+        else:
+            data["error"] = "provider said no"
+        data["seed"] = 7
+        data["debug"] = f"upstream request: {header}"
+        data["request"] = {
+            "headers": {"Authorization": header, "Accept": "*/*"},
+            "trail": ["queued", f"signed with {KEY[6:]}", 3, None],
+            header: "as a key too",
+            # every run of FRAGMENT characters of the key, at every offset
+            "pieces": [f"<{KEY[i : i + FRAGMENT]}>" for i in range(len(KEY) - FRAGMENT + 1)],
+        }
+        return httpx.Response(200, json={"success": True, "data": data})
+
+    return handler
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("flavour", ["async", "sync"])
+@pytest.mark.parametrize("kind", ["image", "video"])
+async def test_a_key_echoed_in_a_status_extra_fields_is_masked(
+    flavour: str, kind: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A field the model does not declare is kept in ``extra``, and shown by the status's
+    repr, to_json and every log line or journal that holds the status: a key echoed
+    there, as a string or anywhere in an object or a list, reads nb_sk_... ."""
+    client = make_polling_client(flavour, extra_echo(kind, "completed"))
+    resource = client.images if kind == "image" else client.videos
+    with caplog.at_level(logging.DEBUG):
+        task = await resolve(resource.generate("a fox"))
+        waited = await resolve(task.wait())
+        polled = await resolve(resource.status("t1"))
+    for status in (waited, polled):
+        texts = [repr(status), str(status), status.to_json(), repr(dict(status.extra))]
+        assert not leaks([*texts, *(r.getMessage() for r in caplog.records)], KEY)
+        # the rest is kept as the server sent it
+        extra = status.extra
+        assert extra["seed"] == 7 and extra["debug"] == "upstream request: Bearer nb_sk_..."
+        assert extra["request"]["headers"] == {"Authorization": "Bearer nb_sk_...", "Accept": "*/*"}
+        assert extra["request"]["trail"] == ["queued", "signed with nb_sk_...", 3, None]
+        assert extra["request"]["Bearer nb_sk_..."] == "as a key too"
+        assert set(extra["request"]["pieces"]) == {"<nb_sk_...>"}
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("flavour", ["async", "sync"])
+async def test_a_failed_task_and_a_batch_journal_keep_no_key_echoed_in_extra_fields(
+    flavour: str, tmp_path: Path
+) -> None:
+    client = make_polling_client(flavour, extra_echo("image", "failed"))
+    task = await resolve(client.images.generate("a fox"))
+    with pytest.raises(nb.TaskFailedError) as info:
+        await resolve(task.wait())
+    assert not leaks(everything_about(info.value), KEY)
+    assert info.value.status.extra["debug"] == "upstream request: Bearer nb_sk_..."
+    journal = tmp_path / "journal.sqlite"
+    items = await collect(client.images.generate_many(["a fox"], journal=journal, preflight=False))
+    assert len(items) == 1 and isinstance(items[0].error, nb.TaskFailedError)
+    assert not leaks([*everything_about(items[0].error), items[0].to_json()], KEY)
+    stored = [p.read_bytes().decode("latin-1") for p in tmp_path.iterdir()]
+    assert stored and not leaks(stored, KEY)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("flavour", ["async", "sync"])
+async def test_a_key_deep_in_a_status_extra_field_is_masked(flavour: str) -> None:
+    """Deep in objects and lists (600 levels, well within what the JSON parser reads)."""
+    depth = 300
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nested = json.dumps(f"echo: {request.headers['authorization']}")
+        for _ in range(depth):
+            nested = '{"next": [' + nested + "]}"
+        body = '{"success": true, "data": {"task_id": "t1", "status": "processing", '
+        body += '"progress": 5, "seed": 7, "trace": ' + nested + "}}"
+        return httpx.Response(
+            200, content=body.encode(), headers={"content-type": "application/json"}
+        )
+
+    client = make_client(flavour, handler)
+    status = await resolve(client.images.status("t1"))
+    value = status.extra["trace"]
+    for _ in range(depth):
+        value = value["next"][0]
+    assert value == "echo: Bearer nb_sk_..."
+    assert status.extra["seed"] == 7 and status.status == "processing"
+
+
+@pytest.mark.parametrize("secret", [KEY, 'nb_sk_ab"cd\\ef%gh/ij+kl=mnopq', "short!", "x" * 40, ""])
+def test_mask_in_data_masks_each_string_as_mask_secret_does(secret: str) -> None:
+    """Its quick search (which spares the strings of an answer that holds no key) never
+    lets through a piece of any spelling of the key that mask_secret would mask: each
+    piece alone, as a value and as a key."""
+    from nanobanana._secrets import _spellings, mask_in_data
+
+    forms = _spellings(secret or "-")
+    pieces = {
+        f"<{f[i : i + n]}>"
+        for f in forms
+        for n in range(1, len(f) + 1)
+        for i in range(len(f) - n + 1)
+    }
+    pieces |= {"Bearer abc", "bEaReR\tabc", "nb_sk_", "NB_SK_abc", "nb_\u017fk_abc", "plain"}
+    for piece in sorted(pieces):
+        expected = mask_secret(piece, secret)
+        assert mask_in_data({"a": [1, piece]}, secret) == {"a": [1, expected]}
+        assert mask_in_data({piece: None}, secret) == {expected: None}
+    clean = {"a": ["nothing", {"here": 1.5}], "b": None}
+    assert mask_in_data(clean, secret) is clean  # untouched: the same object
