@@ -812,7 +812,8 @@ def test_a_batch_names_the_tasks_whose_results_it_did_not_save(
     failures = [line for line in err.splitlines() if line.startswith("✗ ")]
     assert len(failures) == 2
     assert sorted(line.rsplit("(task ", 1)[1].rstrip(")") for line in failures) == ids
-    assert "2 tasks were charged and their results were not collected" in err
+    # --fake: the simulator's credits (the wording is pinned by the tests of --fake's words)
+    assert "2 tasks were charged simulated credits and their results were not collected" in err
     assert all(task_id in err.split("not collected")[-1] for task_id in ids)
     assert f"nanobanana wait ID -o {out}" in err
     # the page cannot be written either, and the warning says that, not "not a gallery"
@@ -845,6 +846,62 @@ def test_an_error_that_stops_a_batch_names_the_tasks_it_leaves_running(
     assert error["type"] == "OSError" and error["exit_code"] == 9
     assert error["task_ids"] and "nanobanana wait " in error["resume"]
     assert sorted([*handed_out, *error["task_ids"]]) == sorted(fake.tasks)
+
+
+# -- what --fake says of credits: the simulator's, nothing real spent ---------------------
+
+
+@pytest.mark.parametrize("mode", ["json", "human"])
+def test_fake_says_a_task_was_charged_simulated_credits_and_nothing_real_was_spent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], mode: str
+) -> None:
+    """It said the task 'was charged' and then 'nothing was charged for real'."""
+    fake = _one_fake(monkeypatch)
+    (tmp_path / "file").write_text("")
+    flags = ["--json"] if mode == "json" else []
+    argv = ["--fake", *flags, "image", "a lighthouse", "-o", str(tmp_path / "file" / "out")]
+    assert main(argv) == 9
+    [task_id] = fake.tasks
+    err = capsys.readouterr().err
+    message = str(json.loads(err)["error"]["message"]) if mode == "json" else err
+    said = f"task {task_id} was charged simulated credits and its results were not collected"
+    assert said in message
+    assert (
+        "not with --fake: its simulator ended with this command; nothing real was spent" in message
+    )
+    assert "for real" not in message and "was charged and" not in message
+
+
+def test_a_fake_batch_and_its_gallery_say_the_credits_are_simulated(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _one_fake(monkeypatch)
+    prompts = tmp_path / "p.txt"
+    prompts.write_text("one\n")
+    out = tmp_path / "out"
+    assert main(["--fake", "batch", str(prompts), "-o", str(out)]) == 0
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert "times and credits are the simulator&#x27;s" in page  # HTML-escaped
+    assert "nothing real was spent" in page and "nothing was charged" not in page
+
+
+@pytest.mark.slow
+def test_a_real_key_says_the_task_was_charged_without_the_fake_words(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The words for a real key are as they were (a server, as the real API would be)."""
+    fake = FakeNanoBanana(time_scale=5000, result_ttl=None)
+    (tmp_path / "file").write_text("")
+    out = tmp_path / "file" / "out"
+    with fake.serve() as url:
+        monkeypatch.setenv("NANOBANANA_API_KEY", fake.api_key)
+        monkeypatch.setenv("NANOBANANA_BASE_URL", url)
+        assert main(["image", "a lighthouse", "-o", str(out)]) == 9
+    [task_id] = fake.tasks
+    err = capsys.readouterr().err
+    assert f"task {task_id} was charged and its results were not collected" in err
+    assert f"get the results with: nanobanana wait {task_id} -o {out}" in err
+    assert "simulat" not in err and "--fake" not in err and "nothing real" not in err
 
 
 def test_the_exit_codes_are_documented() -> None:

@@ -108,7 +108,10 @@ def test_ctrl_c_in_a_fake_batch_names_the_running_tasks_and_a_rerun_finishes(
     assert code == 130, err
     assert "Traceback" not in err
     assert err.index("stopping: submitting nothing more") < err.index("error: interrupted:")
-    named = re.search(r"charged and (?:is|are) still running: ([a-z0-9, ]+);", err)
+    # --fake: the simulator's credits, and it says so (nothing real was spent)
+    named = re.search(
+        r"charged simulated credits and (?:is|are) still running: ([a-z0-9, ]+);", err
+    )
     assert named is not None, err
     running = named.group(1).split(", ")
     assert f"rerun the same command to resume (the journal {journal} keeps the ids)" in err
@@ -185,9 +188,10 @@ def test_ctrl_c_in_a_fake_video_names_it(tmp_path: Path) -> None:
     )
     assert code == 130, err
     task_id = re.search(r"video (clx[a-z0-9]+): 0% submitted", err).group(1)  # type: ignore[union-attr]
-    assert f"1 task was charged and is still running: {task_id}" in err
+    assert f"1 task was charged simulated credits and is still running: {task_id}" in err
     assert f"nanobanana wait {task_id} --kind video" in err
     assert "not with --fake" in err and "Traceback" not in err
+    assert "nothing real was spent" in err and "for real" not in err
 
 
 class _GateClock(ManualClock):

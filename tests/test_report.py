@@ -201,7 +201,8 @@ def test_a_batch_writes_its_gallery_and_report_rebuilds_it(
     assert "a forbidden &lt;b&gt;fruit&lt;/b&gt;" in page and "ContentFilteredError" in page
     assert "wall time" in page and "API requests" in page
     assert "<title>nanobanana batch: prompts.txt</title>" in page
-    assert "--fake: the times are the simulator&#x27;s, which runs 60x faster" in page
+    note = "--fake: the times and credits are the simulator&#x27;s (it runs 60x faster"
+    assert note in page and "nothing real was spent" in page
 
     (tmp_path / "out" / "index.html").unlink()
     elsewhere = tmp_path / "elsewhere"

@@ -25,7 +25,7 @@ from ._exit import EXIT_FAILED, EXIT_OK, UsageError, exit_code
 from ._flags import refuse_foreign_flags, request_kwargs
 from ._input import BatchFile
 from ._report import GalleryFile
-from ._stop import close_within, resume_hint
+from ._stop import NOTHING_REAL, charged, close_within, resume_hint
 
 if TYPE_CHECKING:
     from nanobanana._sync._batch import Batch
@@ -92,8 +92,9 @@ def batch(ctx: Context) -> int:
             ui.notice(_collect_hint(tally.uncollected, a, journal))
         if tally.counts["attention"]:
             ui.note(
-                "[yellow]some requests may have been charged without a task id: check "
-                "the balance before resubmitting them[/]"
+                f"[yellow]some requests may have been {charged(a)} without a task id: "
+                + (NOTHING_REAL if a.fake else "check the balance before resubmitting them")
+                + "[/]"
             )
     return tally.exit_code(total)
 
@@ -103,7 +104,7 @@ def _collect_hint(task_ids: list[str], a: argparse.Namespace, journal: str | Non
     their results."""
     n = len(task_ids)
     said = (
-        f"{n} task{'s were' if n != 1 else ' was'} charged and "
+        f"{n} task{'s were' if n != 1 else ' was'} {charged(a)} and "
         f"{'their' if n != 1 else 'its'} results were not collected"
     ) + (f" ({', '.join(task_ids)})" if n != 1 else f" ({task_ids[0]})")
     return f"{said}: {resume_hint(a, journal, [(t, a.kind) for t in task_ids])}"
@@ -145,8 +146,8 @@ class _Gallery:
         self._notes: tuple[str, ...] = ()
         if a.fake:
             self._notes = (
-                "--fake: the times are the simulator's, which runs "
-                f"{FAKE_TIME_SCALE:g}x faster than real time; nothing was charged.",
+                "--fake: the times and credits are the simulator's (it runs "
+                f"{FAKE_TIME_SCALE:g}x faster than real time); {NOTHING_REAL}.",
             )
         self._file: GalleryFile | None = None
         self._next = 0.0

@@ -28,7 +28,7 @@ from ._exit import (
 )
 from ._input import check_text_args
 from ._parser import ParseError, build_parser, json_mode
-from ._stop import resume_hint
+from ._stop import NOTHING_REAL, charged, resume_hint
 from ._ui import UI, RichMissing, WarningsToUI, write_error
 
 __all__ = ["main"]
@@ -135,11 +135,11 @@ def _fail(ctx: Context, error: Exception, message: str, kind: str, code: int) ->
         message += f" (task {', '.join(ids)})"
     else:
         if len(ids) == 1:
-            message += f"; task {ids[0]} was charged and its results were not collected"
+            message += f"; task {ids[0]} was {charged(ctx.args)} and its results were not collected"
         else:
             message += (
-                f"; {len(ids)} tasks were charged and their results were not collected: "
-                + ", ".join(ids)
+                f"; {len(ids)} tasks were {charged(ctx.args)} and their results were not "
+                "collected: " + ", ".join(ids)
             )
         resume = resume_hint(ctx.args, ctx.journal, running)
         if resume:
@@ -163,7 +163,7 @@ def _interrupted(ctx: Context) -> int:
     if running:
         n = len(running)
         lines.append(
-            f"{n} task{'s were' if n != 1 else ' was'} charged and "
+            f"{n} task{'s were' if n != 1 else ' was'} {charged(ctx.args)} and "
             f"{'are' if n != 1 else 'is'} still running: {', '.join(ids)}"
         )
     else:
@@ -171,10 +171,12 @@ def _interrupted(ctx: Context) -> int:
     if sending:
         lines.append(
             f"{sending} generate request(s) had been sent with no answer yet: they may "
-            "have been charged, with no task id to show"
+            f"have been {charged(ctx.args)}, with no task id to show"
             + (
                 " (the journal marks them for attention)"
                 if ctx.journal
+                else f" ({NOTHING_REAL})"
+                if ctx.args.fake
                 else " (check `nanobanana credits` before resubmitting)"
             )
         )

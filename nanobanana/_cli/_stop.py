@@ -30,7 +30,7 @@ from typing import Any
 
 import httpx
 
-__all__ = ["TaskLedger", "close_within", "hold_interrupts", "resume_hint"]
+__all__ = ["TaskLedger", "charged", "close_within", "hold_interrupts", "resume_hint"]
 
 _GENERATE = frozenset({"images/generate", "videos/generate"})
 
@@ -187,8 +187,15 @@ def resume_hint(
         command += f" -o {shlex.quote(str(out))}"
     hint = f"get the results with: {command}"
     if args.fake:
-        hint += (
-            " (not with --fake: its simulator ended with this command; nothing was "
-            "charged for real)"
-        )
+        hint += f" (not with --fake: its simulator ended with this command; {NOTHING_REAL})"
     return hint
+
+
+NOTHING_REAL = "nothing real was spent"
+"""What --fake's messages add to a charge: the simulator's credits are not money."""
+
+
+def charged(args: argparse.Namespace) -> str:
+    """How a message says a task took credits: with --fake, the simulator's own (it
+    charges simulated credits, from a simulated balance; see ``NOTHING_REAL``)."""
+    return "charged simulated credits" if args.fake else "charged"
