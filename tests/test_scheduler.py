@@ -16,6 +16,7 @@ import pytest
 from virtual_time import LoopClock
 
 import nanobanana as nb
+from nanobanana._async import _scheduler
 from nanobanana._window import default_margin
 from nanobanana.testing import FakeNanoBanana, Fault
 
@@ -142,7 +143,10 @@ async def test_submissions_are_not_starved_by_many_waiting_polls() -> None:
             tg.cancel_scope.cancel()
         routes = [r.route for r in fake.api_requests[start:]]
         assert "images/generate" in routes
-        assert routes.index("images/generate") <= 8
+        # At most the polls holding the scheduler's slots (POLL_SLOTS, 8) go first, and
+        # one granted its slot beside it: a generate leaves from a task of its own (so a
+        # cancelled caller never drops its answer), one scheduling step after its turn.
+        assert routes.index("images/generate") <= _scheduler.POLL_SLOTS + 1
 
 
 def test_sync_waits_from_many_threads() -> None:
