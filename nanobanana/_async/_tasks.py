@@ -90,6 +90,8 @@ async def poll_once(resource: _TaskResource[S, Any, Any], state: PollState) -> S
             deadline = state.deadline if state.strict else None
             polled = await request(client, op, NO_OPTIONS, deadline=deadline)
         except _TRANSIENT as exc:
+            if client._http.is_closed:
+                raise  # closed (by another thread or task): no poll will ever be sent
             retry_after = exc.retry_after if isinstance(exc, RateLimitError) else None
             state.after_error(client._clock.now(), retry_after)
             return None
@@ -253,6 +255,8 @@ class AsyncTask(Generic[S]):
             AuthenticationError: The key was refused (401).
             APIStatusError: A poll got another error status that retrying cannot fix.
             UnexpectedResponseError: A poll's answer is not the documented envelope.
+            APIConnectionError: The client was closed (by any thread or task) before the
+                task ended: the wait ends at its next poll, which is not sent.
             RateLimiterUnavailableError: The shared limiter's Redis cannot be reached
                 (``RedisRateLimiter``, ``on_redis_error="raise"``).
             RuntimeError: The handle was built by hand, not by ``generate``: it has no

@@ -141,6 +141,8 @@ class _TaskResource(_Resource, Generic[StatusT, TaskT, RequestT]):
             AuthenticationError: The key was refused (401).
             APIStatusError: A poll got another error status that retrying cannot fix.
             UnexpectedResponseError: A poll's answer is not the documented envelope.
+            APIConnectionError: The client was closed (by any thread or task) before the
+                task ended: the wait ends at its next poll, which is not sent.
             LimiterDeadlockError: Called on the thread of an event loop whose requests hold
                 the whole budget: it would wait forever; nothing was sent.
             RateLimiterUnavailableError: The shared limiter's Redis cannot be reached

@@ -1,0 +1,99 @@
+"""The blocking client as its users run it: one client shared by a web app's threads and
+closed by one of them, a script stopped with Ctrl-C (KeyboardInterrupt) in the middle of
+a call or of a batch, a process forked after a client was used.
+
+Ctrl-C is raised from a transport, a clock or the loop's body (where the interrupt lands
+in a real run), never by a real signal; a fork is a real one.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+
+import nanobanana as nb
+from nanobanana.testing import FakeNanoBanana, ManualClock
+
+HANG = 60.0
+"""Real seconds after which something that should end at once counts as hung."""
+
+
+# -- close() from one thread while another waits ---------------------------------------
+
+
+class _ClosingClock(ManualClock):
+    """A manual clock on which the first sleep of a wait (until its first poll is due)
+    is when another thread closes the client."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.on_sleep: list[Any] = []
+
+    def sleep(self, seconds: float) -> None:
+        while self.on_sleep:
+            self.on_sleep.pop()()
+        super().sleep(seconds)
+
+
+def test_a_wait_on_a_client_closed_under_it_ends_at_once_saying_so() -> None:
+    """Before: every poll of the closed client failed as 'not sent', which a wait takes
+    for a transient error; it slept and retried until its timeout (10 minutes for an
+    image, 30 for a video: a web app's thread held that long at shutdown) and then said
+    TaskTimeoutError, 'it may still complete'."""
+    clock = _ClosingClock()
+    fake = FakeNanoBanana(clock=clock, durations={"image": 30})
+    client = fake.client()
+    task = client.images.generate("a fox")
+    clock.on_sleep.append(client.close)  # another thread closes it meanwhile
+    with pytest.raises(nb.APIConnectionError) as info:
+        task.wait()
+    assert "client is closed" in str(info.value)
+    assert not isinstance(info.value, nb.TaskTimeoutError)
+    assert [r.route for r in fake.api_requests] == ["images/generate"]  # no poll sent
+
+
+def test_a_closed_client_ends_every_threads_wait() -> None:
+    """A web app's threads waiting for their tasks when the app closes the client."""
+    fake = FakeNanoBanana(time_scale=60.0, durations={"image": 30})
+    client = fake.client(rate_limit=None)
+    tasks = [client.images.generate(f"a fox, take {i}") for i in range(4)]
+    errors: list[BaseException] = []
+
+    def view(task: nb.ImageTask) -> None:
+        try:
+            task.wait(timeout=36_000)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=view, args=(t,), daemon=True) for t in tasks]
+    for thread in threads:
+        thread.start()
+    client.close()
+    deadline = time.monotonic() + HANG  # a hang guard for the four, not a time to meet
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    assert not any(t.is_alive() for t in threads)
+    assert len(errors) == 4
+    assert all(isinstance(e, nb.APIConnectionError) for e in errors), errors
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio", "trio"])
+async def test_an_async_wait_on_a_client_closed_under_it_ends_at_once_saying_so() -> None:
+    """The same on the async client (a task closes it while another waits)."""
+
+    class Clock(ManualClock):
+        async def asleep(self, seconds: float) -> None:
+            await client.aclose()
+            await super().asleep(seconds)
+
+    fake = FakeNanoBanana(clock=Clock(), durations={"image": 30})
+    client = fake.async_client()
+    task = await client.images.generate("a fox")
+    with pytest.raises(nb.APIConnectionError) as info:
+        await task
+    assert "client is closed" in str(info.value)
+    assert [r.route for r in fake.api_requests] == ["images/generate"]
