@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import os
 
-__all__ = ["logger", "scrub_error"]
+__all__ = ["INTERRUPT", "logger", "note_interrupt", "scrub_error"]
 
 logger = logging.getLogger("nanobanana")
 
@@ -24,6 +24,25 @@ def _configure_from_env() -> None:
         handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
         handler._nanobanana = True  # type: ignore[attr-defined]
         logger.addHandler(handler)
+
+
+INTERRUPT = "nanobanana_interrupt"
+"""The attribute (True) of a log record of ``note_interrupt``: the command line leaves
+them out, its own report of a Ctrl-C names the tasks."""
+
+
+def note_interrupt(exc: BaseException, message: str) -> None:
+    """Say what an interrupt (Ctrl-C) cut short left behind, where the user sees it: a
+    WARNING line, and a note on the exception (Python 3.11+ shows it under the
+    traceback). Once per message, however many layers the exception passes."""
+    note = f"nanobanana: {message}"
+    notes = getattr(exc, "__notes__", None)
+    if isinstance(notes, list) and note in notes:
+        return
+    logger.warning("%s", message, extra={INTERRUPT: True})
+    add_note = getattr(exc, "add_note", None)  # 3.11+
+    if add_note is not None:
+        add_note(note)
 
 
 def scrub_error(error: BaseException, secret: str) -> None:

@@ -39,6 +39,7 @@ __all__ = [
     "classify_transport_error",
     "client_closed",
     "finite_seconds",
+    "interrupted_generate",
     "jittered",
     "mark_unknown_fate",
     "never_sent",
@@ -247,6 +248,17 @@ def client_closed(
         )
     return APIConnectionError(
         message, request=request, may_have_been_processed=sent and safety == "generate"
+    )
+
+
+def interrupted_generate(request: httpx.Request) -> str:
+    """What a Ctrl-C (KeyboardInterrupt) during a generate request leaves: a request that
+    may have been processed, whose answer (the task id) nobody will read."""
+    return (
+        f"interrupted while a generate request was under way ({request.method} "
+        f"{request.url.path}): its answer, with the task id, is lost. It may have been "
+        "processed and charged: check the balance (client.account.credits()) before "
+        "submitting it again."
     )
 
 

@@ -8,10 +8,14 @@ in a real run), never by a real signal; a fork is a real one.
 
 from __future__ import annotations
 
+import logging
+import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 import nanobanana as nb
@@ -19,6 +23,44 @@ from nanobanana.testing import FakeNanoBanana, ManualClock
 
 HANG = 60.0
 """Real seconds after which something that should end at once counts as hung."""
+
+
+class _InterruptingTransport(httpx.BaseTransport):
+    """The simulator, with Ctrl-C landing once the request of ``route`` has reached it
+    (processed, answered) and before its answer is read: where a real interrupt lands
+    while the client waits for the answer."""
+
+    def __init__(self, fake: FakeNanoBanana, route: str) -> None:
+        self._fake = fake
+        self._route = route
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self._fake.transport.handle_request(request)
+        if request.url.path.endswith(self._route):
+            raise KeyboardInterrupt
+        return response
+
+
+def _client(fake: FakeNanoBanana, route: str) -> nb.Client:
+    return nb.Client(
+        api_key=fake.api_key,
+        base_url=fake.base_url,
+        rate_limit=None,
+        _clock=fake.clock,
+        _transport=_InterruptingTransport(fake, route),
+    )
+
+
+def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "nanobanana" and r.levelno == logging.WARNING
+    ]
+
+
+def _notes(exc: BaseException) -> list[str]:
+    return list(getattr(exc, "__notes__", []))
 
 
 # -- close() from one thread while another waits ---------------------------------------
@@ -97,3 +139,56 @@ async def test_an_async_wait_on_a_client_closed_under_it_ends_at_once_saying_so(
         await task
     assert "client is closed" in str(info.value)
     assert [r.route for r in fake.api_requests] == ["images/generate"]
+
+
+# -- Ctrl-C in the middle of a call ----------------------------------------------------
+
+
+def test_ctrl_c_while_a_generate_is_answered_says_it_may_have_been_charged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Before: the KeyboardInterrupt went through and nothing said that a paid request
+    had reached the server and its task id was thrown away with its answer."""
+    fake = FakeNanoBanana()
+    client = _client(fake, "images/generate")
+    with pytest.raises(KeyboardInterrupt) as info:
+        client.images.generate("a fox")
+    assert len(fake.charges) == 1  # it was charged: nothing may hide that
+    (warning,) = _warnings(caplog)
+    assert "generate request" in warning and "/images/generate" in warning
+    assert "charged" in warning and "credits()" in warning
+    assert fake.api_key not in warning
+    if sys.version_info >= (3, 11):
+        assert _notes(info.value) == [f"nanobanana: {warning}"]
+
+
+def test_ctrl_c_during_a_read_says_nothing_of_charges(caplog: pytest.LogCaptureFixture) -> None:
+    fake = FakeNanoBanana()
+    client = _client(fake, "account/credits")
+    with pytest.raises(KeyboardInterrupt) as info:
+        client.account.credits()
+    assert _warnings(caplog) == []
+    assert _notes(info.value) == []
+
+
+@pytest.mark.parametrize("how", ["task.wait", "images.wait", "save"])
+def test_ctrl_c_during_a_wait_names_the_task(
+    caplog: pytest.LogCaptureFixture, how: str, tmp_path: Path
+) -> None:
+    """``client.images.generate(prompt).wait()`` (the README's and the notebook guide's
+    way) keeps no handle: before, a Ctrl-C during the wait lost the only task id."""
+    fake = FakeNanoBanana(clock=ManualClock())
+    client = _client(fake, "images/status")
+    task = client.images.generate("a fox")
+    calls = {
+        "task.wait": lambda: task.wait(),
+        "images.wait": lambda: client.images.wait(task.task_id),
+        "save": lambda: client.images.save(task, tmp_path),
+    }
+    with pytest.raises(KeyboardInterrupt) as info:
+        calls[how]()
+    (warning,) = _warnings(caplog)
+    assert task.task_id in warning
+    assert f"client.images.wait({task.task_id!r})" in warning
+    if sys.version_info >= (3, 11):
+        assert _notes(info.value) == [f"nanobanana: {warning}"]

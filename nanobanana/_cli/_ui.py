@@ -17,6 +17,7 @@ import sys
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from .._log import INTERRUPT
 from ._exit import error_object
 
 __all__ = ["UI", "RichMissing", "WarningsToUI", "write_error"]
@@ -146,6 +147,8 @@ class WarningsToUI(logging.Handler):
         self.ui = ui
 
     def emit(self, record: logging.LogRecord) -> None:
+        if getattr(record, INTERRUPT, False):
+            return  # what a Ctrl-C left: the command's own report of it names the tasks
         try:
             self.ui.warn(record.getMessage())
         except Exception:

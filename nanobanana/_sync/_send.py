@@ -18,7 +18,7 @@ import httpx
 from .. import _policy, _protocol
 from .._config import capped_timeout
 from .._exceptions import NanoBananaError, RateLimitError
-from .._log import logger, scrub_error
+from .._log import logger, note_interrupt, scrub_error
 from .._models import TaskCreated
 from ._raw import RawResponse
 
@@ -124,8 +124,10 @@ def request_raw(
             # Closed by another thread or task while this request was under way.
             closed = _policy.client_closed(request, op.safety, sent=True)
             raise closed from exc
-        except BaseException:
+        except BaseException as exc:
             permit.release(sent=True)  # cancelled mid-flight: it may have left
+            if op.safety == "generate" and isinstance(exc, KeyboardInterrupt):
+                note_interrupt(exc, _policy.interrupted_generate(request))
             raise
         else:
             permit.release(sent=True)

@@ -23,6 +23,7 @@ from .._exceptions import (
     TaskFailedError,
     TaskTimeoutError,
 )
+from .._log import note_interrupt
 from .._models import ImageStatus, TaskCreated, VideoStatus, status_outcome
 from .._options import NO_OPTIONS
 from .._policy import PollPolicy
@@ -153,18 +154,27 @@ def wait_for_task(
         poll_policy=poll_policy,
     )
     clock = resource._client._clock
-    while True:
-        status = poll_once(resource, state)
-        if status is not None:
-            if on_progress is not None:
-                result = on_progress(status)
-                del result
-            if status.done:
-                if handle is not None:
-                    outcomes.put(handle, status)
-                return final_result(status)
-        if state.expired(clock.now()):
-            raise TaskTimeoutError(task_id, state.timeout, state.last_status)
+    try:
+        while True:
+            status = poll_once(resource, state)
+            if status is not None:
+                if on_progress is not None:
+                    result = on_progress(status)
+                    del result
+                if status.done:
+                    if handle is not None:
+                        outcomes.put(handle, status)
+                    return final_result(status)
+            if state.expired(clock.now()):
+                raise TaskTimeoutError(task_id, state.timeout, state.last_status)
+    except KeyboardInterrupt as exc:  # Ctrl-C: the task id must not go with the wait
+        kind = resource._kind
+        note_interrupt(
+            exc,
+            f"interrupted while waiting for {kind} task {task_id}, which was charged and "
+            f"may still complete: get its result with client.{kind}s.wait({task_id!r})",
+        )
+        raise
 
 
 @attrs.frozen(eq=False)
