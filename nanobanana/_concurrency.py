@@ -7,6 +7,7 @@ seconds; callers convert API time with ``Clock.to_real``.
 
 from __future__ import annotations
 
+import atexit
 import sys
 import threading
 from collections.abc import AsyncIterable, Callable, Coroutine, Iterable
@@ -457,6 +458,9 @@ class AsyncDetached:
     at any point without corrupting its cancel-scope stack. On asyncio it is a task of
     the running loop; on Trio a system task. ``wait()`` returns once the function ended.
     The function must not raise (it reports failures its own way).
+
+    ``at_exit`` is for the blocking twin (what the process runs if it exits while the
+    function still runs); here the event loop's own end deals with its tasks.
     """
 
     __slots__ = ("_done", "_handle")
@@ -465,7 +469,11 @@ class AsyncDetached:
         self._done = anyio.Event()
         self._handle: object = None
 
-    def start(self, fn: Callable[[], Coroutine[Any, Any, Any]]) -> None:
+    def start(
+        self,
+        fn: Callable[[], Coroutine[Any, Any, Any]],
+        at_exit: Callable[[], Coroutine[Any, Any, Any]] | None = None,
+    ) -> None:
         async def run() -> None:
             try:
                 await fn()
@@ -489,17 +497,60 @@ class AsyncDetached:
         await self._done.wait()
 
 
+_at_exit: dict[int, Callable[[], object]] = {}
+"""What to run if the process exits while a Detached thread runs, by thread."""
+_at_exit_lock = threading.Lock()
+_at_exit_registered: list[bool] = []
+
+
+def _run_at_exit() -> None:
+    """At interpreter exit (``atexit``: before daemon threads are frozen): give each
+    detached service still running its say, in turn. A second Ctrl-C stops waiting."""
+    with _at_exit_lock:
+        pending = list(_at_exit.values())
+    for fn in pending:
+        try:
+            fn()
+        except KeyboardInterrupt:
+            return
+        except Exception:  # exiting anyway: it reports its own failures
+            pass
+
+
 class Detached:
-    """The blocking twin of AsyncDetached: a daemon thread."""
+    """The blocking twin of AsyncDetached: a daemon thread.
+
+    A daemon thread is frozen wherever it is when the interpreter exits (a Ctrl-C out of
+    the loop that reads it, a ``break`` and the end of the script): ``at_exit``, if the
+    process exits while the thread runs, is called first (``atexit``), from the main
+    thread, and may block until the thread has done what must not be lost.
+    """
 
     __slots__ = ("_thread",)
 
     def __init__(self) -> None:
         self._thread: threading.Thread | None = None
 
-    def start(self, fn: Callable[[], object]) -> None:
-        self._thread = threading.Thread(target=fn, name="nanobanana-batch", daemon=True)
-        self._thread.start()
+    def start(self, fn: Callable[[], object], at_exit: Callable[[], object] | None = None) -> None:
+        def run() -> None:
+            try:
+                fn()
+            finally:
+                with _at_exit_lock:
+                    _at_exit.pop(threading.get_ident(), None)
+
+        thread = threading.Thread(target=run, name="nanobanana-batch", daemon=True)
+        self._thread = thread
+        if at_exit is None:
+            thread.start()
+            return
+        with _at_exit_lock:
+            if not _at_exit_registered:
+                atexit.register(_run_at_exit)
+                _at_exit_registered.append(True)
+            thread.start()  # under the lock: its own exit cannot come before this entry
+            assert thread.ident is not None
+            _at_exit[thread.ident] = at_exit
 
     def wait(self) -> None:
         if self._thread is not None:

@@ -9,6 +9,8 @@ in a real run), never by a real signal; a fork is a real one.
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
 import sys
 import threading
 import time
@@ -192,3 +194,132 @@ def test_ctrl_c_during_a_wait_names_the_task(
     assert f"client.images.wait({task.task_id!r})" in warning
     if sys.version_info >= (3, 11):
         assert _notes(info.value) == [f"nanobanana: {warning}"]
+
+
+# -- Ctrl-C out of a batch's loop ------------------------------------------------------
+
+BATCH_SCRIPT = """
+import atexit, sys, threading, time
+import httpx
+import nanobanana as nb
+from nanobanana.testing import FakeNanoBanana
+
+state, journal = sys.argv[1], sys.argv[2]
+fake = FakeNanoBanana(state=state, time_scale=1000.0, durations={"image": 1})
+sent, exiting = threading.Event(), threading.Event()
+
+
+class Transport(httpx.BaseTransport):
+    def handle_request(self, request):
+        if request.url.path.endswith("/images/generate") and b"slow" in request.content:
+            sent.set()
+            exiting.wait()  # on the wire until the process exits...
+            time.sleep(0.5)  # ...and then some: an answer on its way back
+        return fake.transport.handle_request(request)
+
+
+client = nb.Client(
+    api_key=fake.api_key, base_url=fake.base_url, rate_limit=None,
+    _clock=fake.clock, _transport=Transport(),
+)
+for item in client.images.generate_many(["fast", "slow"], journal=journal, concurrency=2):
+    sent.wait()
+    atexit.register(exiting.set)  # runs first at exit (last registered)
+    raise KeyboardInterrupt  # Ctrl-C as the first result comes in
+"""
+
+
+@pytest.mark.slow
+def test_ctrl_c_out_of_a_plain_batch_loop_journals_the_generate_on_the_wire(
+    tmp_path: Path,
+) -> None:
+    """``for item in client.images.generate_many(...)``, the guide's loop, without
+    ``with``: a Ctrl-C ended the script while a generate request was on the wire, and
+    the batch's threads (daemons) died with the interpreter before its answer was
+    journaled. The task was charged, the journal said 'sending' with no task id, and the
+    rerun gave it up as needs_attention. Now the exit waits for that answer."""
+    script = tmp_path / "script.py"
+    script.write_text(BATCH_SCRIPT)
+    state, journal = tmp_path / "fake.jsonl", tmp_path / "run.sqlite"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    done = subprocess.run(
+        [sys.executable, str(script), str(state), str(journal)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=HANG,
+        check=False,
+    )
+    assert "KeyboardInterrupt" in done.stderr, done.stderr
+    fake = FakeNanoBanana(state=state, time_scale=1000.0, durations={"image": 1})
+    with fake.client(rate_limit=None) as client:
+        items = sorted(
+            client.images.generate_many(["fast", "slow"], journal=journal),
+            key=lambda item: item.index,
+        )
+    slow = items[1]
+    assert not slow.needs_attention, slow.error
+    assert slow.ok and slow.task_id is not None
+    assert slow.task_id in done.stderr  # the exit's WARNING named the task left running
+    assert fake.charges == []  # the rerun submitted nothing: both tasks were known
+
+
+SECOND_CTRL_C_SCRIPT = """
+import os, signal, sys, threading, time
+import httpx
+import nanobanana as nb
+from nanobanana.testing import FakeNanoBanana
+
+fake = FakeNanoBanana(time_scale=1000.0, durations={"image": 1})
+sent, never = threading.Event(), threading.Event()
+
+
+class Transport(httpx.BaseTransport):
+    def handle_request(self, request):
+        if request.url.path.endswith("/images/generate") and b"slow" in request.content:
+            sent.set()
+            never.wait()  # a generate request whose answer does not come
+        return fake.transport.handle_request(request)
+
+
+client = nb.Client(
+    api_key=fake.api_key, base_url=fake.base_url, rate_limit=None,
+    _clock=fake.clock, _transport=Transport(),
+)
+
+
+def second_ctrl_c(run):
+    while not run.closing:  # close() waits for the generate on the wire...
+        time.sleep(0.01)
+    time.sleep(0.2)
+    os.kill(os.getpid(), signal.SIGINT)  # ...and the user presses Ctrl-C again
+
+
+with client.images.generate_many(["fast", "slow"], concurrency=2) as batch:
+    threading.Thread(target=second_ctrl_c, args=(batch._engine.run,), daemon=True).start()
+    for item in batch:
+        sent.wait()
+        raise KeyboardInterrupt  # the first Ctrl-C
+"""
+
+
+@pytest.mark.slow
+def test_a_second_ctrl_c_while_a_batch_closes_quits_at_once(tmp_path: Path) -> None:
+    """``with`` closes the batch on the first Ctrl-C, waiting for the generate requests
+    on the wire; a second one quits, and the process's exit must not wait again."""
+    script = tmp_path / "script.py"
+    script.write_text(SECOND_CTRL_C_SCRIPT)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    try:
+        done = subprocess.run(
+            [sys.executable, str(script)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=HANG,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("the exit waited again for the generate the user gave up on")
+    assert "KeyboardInterrupt" in done.stderr, done.stderr
+    assert "waiting for the answers" not in done.stderr

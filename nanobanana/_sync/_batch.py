@@ -216,7 +216,9 @@ class Batch(Generic[StatusT]):
             self._engine.items.close()
             raise
         host = Detached()
-        host.start(self._engine.serve)
+        # A process that exits while the batch runs (the blocking client's threads are
+        # daemons) first lets the generate requests on the wire journal their task ids.
+        host.start(self._engine.serve, at_exit=self._engine.abandon)
         self._host = host
         self._state = "running"
 

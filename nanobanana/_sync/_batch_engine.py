@@ -113,6 +113,25 @@ class BatchEngine:
                 pass
             self.run.end()  # the watcher's turn to end
 
+    def abandon(self) -> None:
+        """The process exits while the batch runs (a Ctrl-C out of a plain loop over it,
+        a batch dropped at the end of a script): stop it, and wait until the generate
+        requests already on the wire have their answers, task ids first, journaled and
+        the tasks still running named (a second Ctrl-C quits at once, and so does the
+        exit of a process whose ``close()`` wait was cut short by one)."""
+        run = self.run
+        run.stop()
+        if run.given_up:  # a Ctrl-C already cut that wait short: quit now, as asked
+            return
+        sending = run.on_wire
+        if sending:
+            logger.warning(
+                "batch: waiting for the answers to %d generate request(s) already sent, so "
+                "that their task ids are not lost (Ctrl-C again to quit now)",
+                sending,
+            )
+        run.wait_released()
+
     def _watch(self, tg: TaskGroup) -> None:
         """Waits for the batch to stop (from any thread) and stops the workers from the
         host; at the end of a batch run to its end, leaves the end marker for the

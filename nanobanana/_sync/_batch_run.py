@@ -211,6 +211,7 @@ class BatchRun:
         self.journal: Journal | None = None
         self.halted: BaseException | None = None
         self.closing = False
+        self.given_up = False
         self.tally = BatchTally(client._clock.now, budget_of(client))
         self._client = client
         self._lock = threading.Lock()
@@ -309,10 +310,22 @@ class BatchRun:
         if idle:
             self.release()
 
+    @property
+    def on_wire(self) -> int:
+        """Generate requests that got their turn and whose answer is not journaled yet."""
+        with self._lock:
+            return self._on_wire
+
     def wait_released(self) -> None:
-        """Wait until the batch let go of its journal (``stop()`` first)."""
+        """Wait until the batch let go of its journal (``stop()`` first). Interrupted (a
+        second Ctrl-C while ``close()`` waited), it marks the run ``given_up``: the
+        process's exit does not wait for it again."""
         if self._released_wake is not None:
-            self._released_wake.wait()
+            try:
+                self._released_wake.wait()
+            except BaseException:
+                self.given_up = True
+                raise
 
     def release(self) -> None:
         """Let go of the journal, once: nothing is on the wire and nothing will be sent."""
