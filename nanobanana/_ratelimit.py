@@ -14,6 +14,7 @@ hold a ``BudgetRef``, a name, and find the budget at each request.
 from __future__ import annotations
 
 import math
+import os
 import threading
 from typing import Any, Protocol
 
@@ -162,6 +163,18 @@ class SharedBudget:
                 return True
             return at <= now
 
+    def _after_fork(self) -> None:
+        """In a forked child: a lock of its own (the parent's may have been held by a
+        thread the child does not have), and none of the parent's waiters or requests in
+        flight, which would hold the queue or their slots forever."""
+        self._lock = threading.Lock()
+        self._wakers = {}
+        try:
+            now = self.clock.now()
+        except Exception:  # a clock that cannot tell the time any more: nobody waits on it
+            now = -math.inf
+        self._window.forget_owners(now)
+
     def _head_waker(self) -> _Wakeable | None:
         head = self._window.head()
         return None if head is None else self._wakers.get(head)
@@ -233,6 +246,13 @@ class BudgetRegistry:
         with self._lock:
             self._get(ref).pause(seconds)
 
+    def _after_fork(self) -> None:
+        """In a forked child (``os.register_at_fork``): each budget keeps what its window
+        knows of the requests sent, and forgets the parent's threads (``SharedBudget``)."""
+        self._lock = threading.Lock()
+        for budget in self._budgets.values():
+            budget._after_fork()
+
     def _get(self, ref: BudgetRef) -> SharedBudget:
         budget = self._budgets.get(ref.key)
         if budget is None:
@@ -251,6 +271,9 @@ class BudgetRegistry:
 
 REGISTRY = BudgetRegistry()
 """The process's budgets: every client of a key shares its budget through this."""
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=REGISTRY._after_fork)
 
 
 class BudgetRef:

@@ -253,6 +253,21 @@ class SlidingWindow:
         self._last_free = max(self._last_free, free_at)
         return free_at
 
+    def forget_owners(self, now: float) -> None:
+        """Every owner is gone, with its waiters and its requests in flight (a forked child
+        has none of its parent's threads): the queue empties, and each request in flight
+        counts as answered at ``now``, since its answer will never come here."""
+        if self._in_flight:
+            free_at = now + self.per + self.margin
+            for _ in range(self._in_flight):
+                heapq.heappush(self._free, free_at)
+            self._last_free = max(self._last_free, free_at)
+            self._in_flight = 0
+        self._held.clear()
+        self._queue.clear()
+        self._live.clear()
+        self._blocked.clear()
+
     def pause_until(self, t: float) -> None:
         """Hold every waiter until ``t`` (a 429 said the server's window is full)."""
         if t > self._paused_until:

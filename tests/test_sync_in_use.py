@@ -9,6 +9,7 @@ in a real run), never by a real signal; a fork is a real one.
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -21,6 +22,7 @@ import httpx
 import pytest
 
 import nanobanana as nb
+from nanobanana._ratelimit import REGISTRY
 from nanobanana.testing import FakeNanoBanana, ManualClock
 
 HANG = 60.0
@@ -262,6 +264,41 @@ def test_ctrl_c_out_of_a_plain_batch_loop_journals_the_generate_on_the_wire(
     assert slow.ok and slow.task_id is not None
     assert slow.task_id in done.stderr  # the exit's WARNING named the task left running
     assert fake.charges == []  # the rerun submitted nothing: both tasks were known
+
+
+# -- a fork after a client was used ----------------------------------------------------
+
+
+@pytest.mark.skipif(not hasattr(os, "register_at_fork"), reason="no fork here")
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # 3.12+: fork with threads
+def test_a_client_made_after_a_fork_is_not_held_by_the_parents_waiters() -> None:
+    """The guides make a client in each worker after the fork (Gunicorn, Celery: "then
+    safe"). Every client of a key shares the process's budget, which the child inherits:
+    a thread of the parent that waited for it at the fork stayed at the head of the
+    child's queue, where nobody would ever take its turn, and the child's first request
+    waited forever."""
+    limit = nb.RateLimit(1, per=60.0)
+    fake = FakeNanoBanana(time_scale=30.0)  # the window: 2 real seconds
+    parent = fake.client(rate_limit=limit)
+    parent.account.credits()  # the one slot is held for a window
+    threading.Thread(target=parent.account.credits, daemon=True).start()
+    budget = REGISTRY._budgets[parent._limiter._ref.key]
+    deadline = time.monotonic() + HANG
+    while budget.waiting == 0:  # that thread waits for the budget
+        assert time.monotonic() < deadline
+        time.sleep(0.001)
+
+    def worker() -> None:
+        fake.client(rate_limit=limit).account.credits()  # a client of its own
+
+    child = multiprocessing.get_context("fork").Process(target=worker)
+    child.start()
+    child.join(HANG)
+    if child.is_alive():
+        child.kill()
+        child.join()
+        pytest.fail("the child's request waited for a thread it does not have")
+    assert child.exitcode == 0
 
 
 SECOND_CTRL_C_SCRIPT = """

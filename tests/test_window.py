@@ -92,6 +92,22 @@ def test_tickets_are_served_in_order_and_a_cancelled_one_takes_nothing() -> None
     assert take(w, 11.1) is None
 
 
+def test_forgetting_the_owners_frees_the_queue_and_counts_flights_as_answered() -> None:
+    """A forked child: the parent's waiters and requests in flight are not in it."""
+    w = SlidingWindow(2, 10.0)
+    assert take(w, 0.0) is None  # in flight, never answered here
+    assert take(w, 1.0) is None
+    w.release(2.0)  # answered: held until 12.1
+    parent = w.enqueue("parent thread")
+    assert w.try_acquire(parent, 3.0) == pytest.approx(12.1)  # it waits its turn
+    w.forget_owners(5.0)
+    assert w.waiting == 0 and w.in_flight == 0 and w.head() is None
+    assert take(w, 5.0) == pytest.approx(12.1)  # what the window knew stays
+    assert take(w, 12.1) is None
+    assert take(w, 12.1) == pytest.approx(15.1)  # the flight counts as answered at 5
+    assert w.forgettable_at() == math.inf  # in flight again: its own, this time
+
+
 def test_release_without_acquire_is_a_bug() -> None:
     with pytest.raises(RuntimeError):
         SlidingWindow(1, 1.0).release(0.0)
