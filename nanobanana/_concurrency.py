@@ -8,6 +8,7 @@ seconds; callers convert API time with ``Clock.to_real``.
 from __future__ import annotations
 
 import atexit
+import os
 import sys
 import threading
 from collections.abc import AsyncIterable, Callable, Coroutine, Iterable
@@ -501,6 +502,17 @@ _at_exit: dict[int, Callable[[], object]] = {}
 """What to run if the process exits while a Detached thread runs, by thread."""
 _at_exit_lock = threading.Lock()
 _at_exit_registered: list[bool] = []
+
+
+def _forget_at_exit() -> None:
+    """In a forked child: the parent's detached threads are not in it, nothing to wait for."""
+    global _at_exit_lock
+    _at_exit_lock = threading.Lock()
+    _at_exit.clear()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_forget_at_exit)
 
 
 def _run_at_exit() -> None:

@@ -360,3 +360,59 @@ def test_a_second_ctrl_c_while_a_batch_closes_quits_at_once(tmp_path: Path) -> N
         pytest.fail("the exit waited again for the generate the user gave up on")
     assert "KeyboardInterrupt" in done.stderr, done.stderr
     assert "waiting for the answers" not in done.stderr
+
+
+FORK_DURING_BATCH_SCRIPT = """
+import os, sys, threading, time
+import httpx
+import nanobanana as nb
+from nanobanana.testing import FakeNanoBanana
+
+fake = FakeNanoBanana(time_scale=1000.0, durations={"image": 1})
+sent, never = threading.Event(), threading.Event()
+
+
+class Transport(httpx.BaseTransport):
+    def handle_request(self, request):
+        if request.url.path.endswith("/images/generate"):
+            sent.set()
+            never.wait()  # on the wire in the parent for as long as this runs
+        return fake.transport.handle_request(request)
+
+
+client = nb.Client(
+    api_key=fake.api_key, base_url=fake.base_url, rate_limit=None,
+    _clock=fake.clock, _transport=Transport(),
+)
+batch = client.images.generate_many(["slow"], preflight=False)
+threading.Thread(target=lambda: next(batch), daemon=True).start()
+sent.wait()
+pid = os.fork()
+if pid == 0:
+    sys.exit(0)  # the child ends as a script does: its exit runs atexit
+for _ in range(3000):
+    if os.waitpid(pid, os.WNOHANG) != (0, 0):
+        print("child exited", flush=True)
+        break
+    time.sleep(0.01)
+os._exit(0)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here")
+def test_a_forked_child_does_not_wait_at_exit_for_the_parents_batch(tmp_path: Path) -> None:
+    """The exit's wait for a batch's generate requests is the parent's: a child forked
+    while one was on the wire would have waited at its exit for threads it does not have."""
+    script = tmp_path / "script.py"
+    script.write_text(FORK_DURING_BATCH_SCRIPT)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=HANG,
+        check=False,
+    )
+    assert "child exited" in done.stdout, done.stderr
