@@ -302,7 +302,8 @@ def test_a_client_made_after_a_fork_is_not_held_by_the_parents_waiters() -> None
 
 
 SECOND_CTRL_C_SCRIPT = """
-import os, signal, sys, threading, time
+import faulthandler, os, signal, sys, threading, time
+faulthandler.dump_traceback_later(45, exit=True)  # a hang shows every thread's stack
 import httpx
 import nanobanana as nb
 from nanobanana.testing import FakeNanoBanana
@@ -326,9 +327,8 @@ client = nb.Client(
 
 
 def second_ctrl_c(run):
-    while not run.closing:  # close() waits for the generate on the wire...
+    while not run.closing:  # close() has begun (and waits for the generate on the wire)...
         time.sleep(0.01)
-    time.sleep(0.2)
     os.kill(os.getpid(), signal.SIGINT)  # ...and the user presses Ctrl-C again
 
 
@@ -347,19 +347,24 @@ def test_a_second_ctrl_c_while_a_batch_closes_quits_at_once(tmp_path: Path) -> N
     script = tmp_path / "script.py"
     script.write_text(SECOND_CTRL_C_SCRIPT)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    try:
-        done = subprocess.run(
-            [sys.executable, str(script)],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=HANG,
-            check=False,
+    errors = tmp_path / "stderr.txt"
+    with errors.open("w") as sink:
+        child = subprocess.Popen(
+            [sys.executable, str(script)], env=env, stdout=subprocess.DEVNULL, stderr=sink
         )
-    except subprocess.TimeoutExpired:
-        pytest.fail("the exit waited again for the generate the user gave up on")
-    assert "KeyboardInterrupt" in done.stderr, done.stderr
-    assert "waiting for the answers" not in done.stderr
+        try:
+            child.wait(timeout=HANG)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+            pytest.fail(
+                "the exit waited again for the generate the user gave up on; its stderr:\n"
+                + errors.read_text()
+            )
+    stderr = errors.read_text()
+    assert "most recent call first" not in stderr, stderr  # faulthandler: it hung
+    assert "KeyboardInterrupt" in stderr, stderr
+    assert "waiting for the answers" not in stderr
 
 
 FORK_DURING_BATCH_SCRIPT = """

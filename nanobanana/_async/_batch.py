@@ -228,13 +228,19 @@ class AsyncBatch(Generic[StatusT]):
         ``unreported`` then names the tasks still running."""
         if self._state in ("running", "closing"):
             self._state = "closing"
-            self._engine.run.stop()
+            run = self._engine.run
             try:
-                await self._engine.run.wait_released()
+                run.stop()
+                await run.wait_released()
                 # unasync: async-only
                 if self._host is not None:
                     await self._host.wait()  # on an event loop, the rest ends at once
                 # unasync: end
+            except BaseException:
+                # Cut short (a second Ctrl-C, wherever it lands once closing began): the
+                # process's exit does not wait for the batch again.
+                run.given_up = True
+                raise
             finally:
                 self._state = "closed"
                 self._engine.items.close()

@@ -316,15 +316,9 @@ class BatchRun:
             return self._on_wire
 
     async def wait_released(self) -> None:
-        """Wait until the batch let go of its journal (``stop()`` first). Interrupted (a
-        second Ctrl-C while ``close()`` waited), it marks the run ``given_up``: the
-        process's exit does not wait for it again."""
+        """Wait until the batch let go of its journal (``stop()`` first)."""
         if self._released_wake is not None:
-            try:
-                await self._released_wake.wait()
-            except BaseException:
-                self.given_up = True
-                raise
+            await self._released_wake.wait()
 
     def release(self) -> None:
         """Let go of the journal, once: nothing is on the wire and nothing will be sent."""

@@ -228,9 +228,15 @@ class Batch(Generic[StatusT]):
         ``unreported`` then names the tasks still running."""
         if self._state in ("running", "closing"):
             self._state = "closing"
-            self._engine.run.stop()
+            run = self._engine.run
             try:
-                self._engine.run.wait_released()
+                run.stop()
+                run.wait_released()
+            except BaseException:
+                # Cut short (a second Ctrl-C, wherever it lands once closing began): the
+                # process's exit does not wait for the batch again.
+                run.given_up = True
+                raise
             finally:
                 self._state = "closed"
                 self._engine.items.close()

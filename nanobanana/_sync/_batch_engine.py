@@ -120,9 +120,9 @@ class BatchEngine:
         the tasks still running named (a second Ctrl-C quits at once, and so does the
         exit of a process whose ``close()`` wait was cut short by one)."""
         run = self.run
-        run.stop()
-        if run.given_up:  # a Ctrl-C already cut that wait short: quit now, as asked
+        if run.given_up:  # a Ctrl-C already cut close() short: quit now, as asked
             return
+        run.stop()
         sending = run.on_wire
         if sending:
             logger.warning(
