@@ -576,14 +576,16 @@ class AsyncRunToEnd:
     ``await run(fn, abandoned)`` runs ``fn`` in a task of its own (AsyncDetached's). A
     caller cancelled meanwhile gets its cancellation at once; ``fn`` goes on, and when it
     ends ``abandoned`` is called with its result or its error, to report what the caller
-    no longer will. ``wait()`` returns once every run so abandoned has ended: a client
-    closing its connection pool waits for the answers still on their way to nobody.
+    no longer will. ``wait()`` returns once every run started so far has ended (but one
+    that waits from inside a run): a client closing its connection pool first lets the
+    answers on their way arrive.
     """
 
-    __slots__ = ("_abandoned",)
+    __slots__ = ("_running",)
 
     def __init__(self) -> None:
-        self._abandoned: set[AsyncDetached] = set()
+        # each run, and the id of the task it runs in (None until it starts)
+        self._running: dict[AsyncDetached, int | None] = {}
 
     async def run(
         self,
@@ -594,6 +596,7 @@ class AsyncRunToEnd:
         caller_gone = False
 
         async def body() -> None:
+            self._running[detached] = anyio.get_current_task().id
             try:
                 outcome.append(await fn())
             except BaseException as exc:  # handed to the caller, or to abandoned()
@@ -601,11 +604,12 @@ class AsyncRunToEnd:
                 if isinstance(exc, anyio.get_cancelled_exc_class()):
                     raise  # the event loop itself is shutting down
             finally:
+                self._running.pop(detached, None)
                 if caller_gone:
-                    self._abandoned.discard(detached)
                     abandoned(outcome[0])
 
         detached = AsyncDetached()
+        self._running[detached] = None
         detached.start(body)
         try:
             await detached.wait()
@@ -613,8 +617,6 @@ class AsyncRunToEnd:
             caller_gone = True
             if outcome:  # it ended in the instant the caller was cancelled
                 abandoned(outcome[0])
-            else:
-                self._abandoned.add(detached)
             raise
         result = outcome[0]
         if isinstance(result, BaseException):
@@ -622,19 +624,40 @@ class AsyncRunToEnd:
         return result
 
     async def wait(self) -> None:
-        """Return once every run abandoned so far has ended."""
-        while self._abandoned:
-            await next(iter(self._abandoned)).wait()
+        """Return once every run started so far has ended, but the caller's own (a run
+        whose work closes the client would otherwise wait for itself)."""
+        me = anyio.get_current_task().id
+        while True:
+            others = [run for run, task in self._running.items() if task != me]
+            if not others:
+                return
+            await others[0].wait()
 
 
 class RunToEnd:
     """The blocking twin of AsyncRunToEnd: threads are never cancelled, so ``run`` calls
-    ``fn`` in the caller's thread, and nothing is ever abandoned to ``wait`` for."""
+    ``fn`` in the caller's thread; ``wait()`` returns once no other thread is in a run."""
 
-    __slots__ = ()
+    __slots__ = ("_changed", "_running")
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._running: dict[int, int] = {}  # thread ident -> its runs under way
 
     def run(self, fn: Callable[[], T], abandoned: Callable[[T | BaseException], object]) -> T:
-        return fn()
+        me = threading.get_ident()
+        with self._changed:
+            self._running[me] = self._running.get(me, 0) + 1
+        try:
+            return fn()
+        finally:
+            with self._changed:
+                left = self._running.pop(me) - 1
+                if left:
+                    self._running[me] = left
+                self._changed.notify_all()
 
     def wait(self) -> None:
-        return None
+        me = threading.get_ident()
+        with self._changed:
+            self._changed.wait_for(lambda: all(thread == me for thread in self._running))

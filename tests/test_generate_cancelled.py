@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from typing import Any
 
 import anyio
@@ -197,3 +198,88 @@ async def test_asyncio_task_cancellation_mid_generate_keeps_the_task_id(
         transport.release.set()
     [message] = warnings_of(caplog)
     assert "task t-123" in message
+
+
+# -- closing the client while another task or thread has a generate on the wire ----------
+
+
+async def test_closing_the_client_waits_for_a_generate_another_task_has_on_the_wire() -> None:
+    transport = HeldAnswers(httpx.Response(200, json=CREATED))
+    client = make_client(transport)
+    tasks: list[nb.AsyncImageTask] = []
+    closed = anyio.Event()
+    async with anyio.create_task_group() as tg:
+
+        async def generate() -> None:
+            tasks.append(await client.images.generate("a cat"))
+
+        async def close() -> None:
+            await client.aclose()
+            closed.set()
+
+        tg.start_soon(generate)
+        await transport.arrived.wait()
+        tg.start_soon(close)
+        for _ in range(20):  # every other task runs as far as it can
+            await anyio.lowlevel.checkpoint()
+        assert not closed.is_set()  # the pool stays open while the answer is on its way
+        transport.release.set()
+    assert [t.task_id for t in tasks] == ["t-123"]  # the caller got its task, not an error
+    assert closed.is_set()
+
+
+class HeldSyncAnswers(httpx.BaseTransport):
+    def __init__(self) -> None:
+        self.arrived = threading.Event()
+        self.release = threading.Event()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.arrived.set()
+        self.release.wait(30)  # a hang guard, not a time to meet
+        return httpx.Response(200, json=CREATED)
+
+
+def test_closing_a_blocking_client_waits_for_another_threads_generate() -> None:
+    transport = HeldSyncAnswers()
+    client = nb.Client(
+        api_key=API_KEY,
+        base_url="https://api.test",
+        rate_limit=None,
+        max_retries=0,
+        http_client=httpx.Client(transport=transport),
+    )
+    results: list[Any] = []
+
+    def generate() -> None:
+        try:
+            results.append(client.images.generate("a cat").task_id)
+        except BaseException as exc:  # reported below
+            results.append(exc)
+
+    worker = threading.Thread(target=generate)
+    worker.start()
+    assert transport.arrived.wait(30)
+    closer = threading.Thread(target=client.close)
+    closer.start()
+    closer.join(0.2)  # on a slow machine it may not have begun: this can only pass then
+    assert closer.is_alive()  # it waits for the answer on the wire
+    transport.release.set()
+    worker.join(30)
+    closer.join(30)
+    assert results == ["t-123"]
+    assert not closer.is_alive()
+
+
+def test_a_blocking_client_closed_from_inside_its_own_request_does_not_wait_for_itself() -> None:
+    holder: list[nb.Client] = []
+
+    def closing(request: httpx.Request) -> httpx.Response:
+        holder[0].close()
+        raise RuntimeError("the pool was closed under the request")
+
+    client = nb.Client(
+        api_key=API_KEY, rate_limit=None, max_retries=0, _transport=httpx.MockTransport(closing)
+    )
+    holder.append(client)
+    with pytest.raises(nb.APIConnectionError):
+        client.images.generate("a fox")

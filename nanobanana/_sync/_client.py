@@ -165,8 +165,8 @@ class Client:
                 self._clock,
             )
         self._owns_http = http_client is None
-        # Generate answers still on their way after their caller was cancelled: closing
-        # the pool waits for them. Shared by the clients that share the pool.
+        # Generate requests on their way (their caller's, or abandoned by a cancelled one):
+        # closing the pool waits for their answers. Shared by the clients sharing the pool.
         self._run_to_end = _run_to_end or parts.RunToEnd()
         self._transport = _transport
         if http_client is not None:
@@ -315,8 +315,9 @@ class Client:
         yours to close. Clients made by ``with_options`` share this client's pool: close
         this one last.
 
-        A generate request whose caller was cancelled after it left is still read to its
-        end (its task id logged): closing waits for those answers first."""
+        Closing first waits for the answers to generate requests already sent (each
+        within its timeout), from any task, or one whose caller was cancelled (its task
+        id is then logged): closing the pool under them would lose the tasks they bought."""
         self._run_to_end.wait()
         if self._owns_http:
             self._http.close()
