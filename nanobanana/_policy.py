@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable
-from typing import TypeGuard
+from typing import Any, TypeGuard
 
 import attrs
 import httpx
@@ -24,7 +24,9 @@ from ._exceptions import (
     RateLimitError,
     UnexpectedResponseError,
 )
-from ._protocol import Safety
+from ._log import logger, scrub_error
+from ._models import TaskCreated
+from ._protocol import Operation, Safety
 
 __all__ = [
     "BACKOFF_BASE",
@@ -40,10 +42,12 @@ __all__ = [
     "client_closed",
     "finite_seconds",
     "interrupted_generate",
+    "interrupted_wait",
     "jittered",
     "mark_unknown_fate",
     "never_sent",
     "rate_limit_pause",
+    "report_abandoned",
     "retry_delay",
 ]
 
@@ -259,6 +263,72 @@ def interrupted_generate(request: httpx.Request) -> str:
         f"{request.url.path}): its answer, with the task id, is lost. It may have been "
         "processed and charged: check the balance (client.account.credits()) before "
         "submitting it again."
+    )
+
+
+def report_abandoned(
+    op: Operation[Any],
+    request: httpx.Request,
+    outcome: tuple[httpx.Response, NanoBananaError | None] | BaseException,
+    api_key: str,
+) -> None:
+    """Log the answer to a generate request whose caller was cancelled after it left:
+    the task it bought (a WARNING naming its id and how to collect it), that its fate is
+    unknown, or (a 4xx, at INFO) that nothing was charged."""
+    what = f"{op.name} was cancelled after its request was sent"
+    resource = op.name.partition(".")[0]
+    if isinstance(outcome, BaseException):
+        logger.warning(
+            "%s, and its answer never came (%s): it may have been charged; its task id is unknown",
+            what,
+            type(outcome).__name__,
+        )
+        return
+    response, unreadable = outcome
+    try:
+        if unreadable is not None:
+            raise unreadable
+        created = op.parse(response)
+    except NanoBananaError as exc:
+        scrub_error(exc, api_key)
+        task_id = getattr(exc, "task_id", None)
+        if task_id is not None:
+            logger.warning(
+                "%s; its answer named task %s, though it did not read in full (%s): "
+                "collect it with client.%s.wait(%r)",
+                what,
+                task_id,
+                exc,
+                resource,
+                task_id,
+            )
+        elif 400 <= response.status_code < 500:
+            logger.info("%s; the server refused it (%s): nothing charged", what, exc)
+        else:
+            logger.warning(
+                "%s, and its answer did not read (%s): it may have been charged; its task "
+                "id is unknown",
+                what,
+                exc,
+            )
+        return
+    if isinstance(created, TaskCreated):
+        logger.warning(
+            "%s; the server created task %s (%s credits): collect it with client.%s.wait(%r)",
+            what,
+            created.task_id,
+            created.credits_used,
+            resource,
+            created.task_id,
+        )
+
+
+def interrupted_wait(kind: str, task_id: str) -> str:
+    """What a Ctrl-C (KeyboardInterrupt) during a wait leaves: a charged task, and how to
+    wait for it again."""
+    return (
+        f"interrupted while waiting for {kind} task {task_id}, which was charged and "
+        f"may still complete: get its result with client.{kind}s.wait({task_id!r})"
     )
 
 

@@ -18,7 +18,6 @@ from .. import _policy, _protocol
 from .._config import capped_timeout
 from .._exceptions import NanoBananaError, RateLimitError
 from .._log import logger, note_interrupt, scrub_error
-from .._models import TaskCreated
 from ._raw import AsyncRawResponse
 
 if TYPE_CHECKING:
@@ -105,7 +104,7 @@ async def request_raw(
                 # cancelled meanwhile: it names the task bought, which is then logged.
                 response, unreadable = await client._run_to_end.run(
                     lambda: _exchange(http, request, client._max_response_size, op.safety),
-                    lambda outcome: _abandoned(op, request, outcome, client._api_key),
+                    lambda outcome: _policy.report_abandoned(op, request, outcome, client._api_key),
                 )
             else:
                 response, unreadable = await _exchange(
@@ -187,62 +186,6 @@ async def _exchange(
     finally:
         await response.aclose()
     return response, unreadable
-
-
-def _abandoned(
-    op: _protocol.Operation[T],
-    request: httpx.Request,
-    outcome: tuple[httpx.Response, NanoBananaError | None] | BaseException,
-    api_key: str,
-) -> None:
-    """Report the answer to a generate request whose caller was cancelled after it left:
-    the task it bought (a WARNING naming its id), or that its fate is unknown."""
-    what = f"{op.name} was cancelled after its request was sent"
-    resource = op.name.partition(".")[0]
-    if isinstance(outcome, BaseException):
-        logger.warning(
-            "%s, and its answer never came (%s): it may have been charged; its task id is unknown",
-            what,
-            type(outcome).__name__,
-        )
-        return
-    response, unreadable = outcome
-    try:
-        if unreadable is not None:
-            raise unreadable
-        created = op.parse(response)
-    except NanoBananaError as exc:
-        scrub_error(exc, api_key)
-        task_id = getattr(exc, "task_id", None)
-        if task_id is not None:
-            logger.warning(
-                "%s; its answer named task %s, though it did not read in full (%s): "
-                "collect it with client.%s.wait(%r)",
-                what,
-                task_id,
-                exc,
-                resource,
-                task_id,
-            )
-        elif 400 <= response.status_code < 500:
-            logger.info("%s; the server refused it (%s): nothing charged", what, exc)
-        else:
-            logger.warning(
-                "%s, and its answer did not read (%s): it may have been charged; its task "
-                "id is unknown",
-                what,
-                exc,
-            )
-        return
-    if isinstance(created, TaskCreated):
-        logger.warning(
-            "%s; the server created task %s (%s credits): collect it with client.%s.wait(%r)",
-            what,
-            created.task_id,
-            created.credits_used,
-            resource,
-            created.task_id,
-        )
 
 
 async def _read_body(

@@ -26,7 +26,7 @@ from .._exceptions import (
 from .._log import note_interrupt
 from .._models import ImageStatus, TaskCreated, VideoStatus, status_outcome
 from .._options import NO_OPTIONS
-from .._policy import PollPolicy
+from .._policy import PollPolicy, interrupted_wait
 from .._polling import Kind, PollState, StatusOp, wait_timeout
 from ._send import request
 
@@ -172,12 +172,7 @@ async def wait_for_task(
             if state.expired(clock.now()):
                 raise TaskTimeoutError(task_id, state.timeout, state.last_status)
     except KeyboardInterrupt as exc:  # Ctrl-C: the task id must not go with the wait
-        kind = resource._kind
-        note_interrupt(
-            exc,
-            f"interrupted while waiting for {kind} task {task_id}, which was charged and "
-            f"may still complete: get its result with client.{kind}s.wait({task_id!r})",
-        )
+        note_interrupt(exc, interrupted_wait(resource._kind, task_id))
         raise
 
 
