@@ -52,7 +52,16 @@ class SharedBudget:
     queue passes over them instead of waiting for them forever.
     """
 
-    __slots__ = ("__weakref__", "_lock", "_wakers", "_window", "clock", "key_id", "limit")
+    __slots__ = (
+        "__weakref__",
+        "_dropped",
+        "_lock",
+        "_wakers",
+        "_window",
+        "clock",
+        "key_id",
+        "limit",
+    )
 
     def __init__(self, limit: RateLimit, clock: _Clock, key_id: str = "") -> None:
         self.limit = limit
@@ -61,6 +70,9 @@ class SharedBudget:
         self._window = SlidingWindow(limit.requests, limit.per)
         self._lock = threading.Lock()
         self._wakers: dict[int, _Wakeable] = {}
+        # Owners of permits dropped unreleased (``BudgetPermit.__del__``), released at the
+        # next look under the lock: a finalizer may run while this thread holds it.
+        self._dropped: list[int] = []
 
     limit: RateLimit
     clock: _Clock
@@ -99,6 +111,8 @@ class SharedBudget:
         thread and no slot can ever free: all are held by requests of blocked threads.
         """
         with self._lock:
+            if self._dropped:
+                self._release_dropped()
             try:
                 result = self._window.try_acquire(ticket, self.clock.now())
             except Deadlock:
@@ -135,9 +149,28 @@ class SharedBudget:
     def release(self, owner: int, *, sent: bool) -> None:
         with self._lock:
             self._window.release(self.clock.now(), sent=sent, owner=owner)
+            if self._dropped:
+                self._release_dropped()
             nxt = self._head_waker()
         if nxt is not None:
             nxt.wake()
+
+    def dropped(self, owner: int) -> None:
+        """A permit of ``owner`` was dropped unreleased: its holder was interrupted between
+        the grant and its ``try`` (a Ctrl-C lands between any two bytecodes). Takes no lock
+        (see ``_dropped``); the slot comes back, as sent, at the budget's next look, or
+        within ``poll_cap`` for a waiter that sleeps until a release."""
+        self._dropped.append(owner)
+
+    def _release_dropped(self) -> None:
+        # Under the lock. Counted as sent: whether it left is not known here. An owner
+        # holding nothing had its slots forgotten (a forked child's copy of a permit).
+        now = self.clock.now()
+        window = self._window
+        while self._dropped:
+            owner = self._dropped.pop()
+            if window.holds(owner):
+                window.release(now, sent=True, owner=owner)
 
     def pause(self, seconds: float) -> None:
         """Hold every waiter for ``seconds`` of API time (after a 429)."""
@@ -154,6 +187,8 @@ class SharedBudget:
         event-loop clock, its loop gone) is forgotten, since nobody can wait on it.
         """
         with self._lock:
+            if self._dropped:
+                self._release_dropped()
             at = self._window.forgettable_at()
             if at == math.inf:  # a request in flight or a waiter
                 return False
@@ -169,6 +204,7 @@ class SharedBudget:
         flight, which would hold the queue or their slots forever."""
         self._lock = threading.Lock()
         self._wakers = {}
+        self._dropped = []
         try:
             now = self.clock.now()
         except Exception:  # a clock that cannot tell the time any more: nobody waits on it
@@ -183,6 +219,8 @@ class SharedBudget:
     @property
     def in_flight(self) -> int:
         with self._lock:
+            if self._dropped:
+                self._release_dropped()
             return self._window.in_flight
 
     @property
@@ -193,7 +231,9 @@ class SharedBudget:
 
 class BudgetPermit:
     """One request's slot, held by the thread that took it. ``release`` is idempotent:
-    only the first call counts."""
+    only the first call counts. A permit dropped unreleased gives its slot back (as sent):
+    a Ctrl-C between the grant and the code that releases it would otherwise keep the
+    slot for the life of the process."""
 
     __slots__ = ("_budget", "_done", "_owner")
 
@@ -207,6 +247,11 @@ class BudgetPermit:
             return
         self._done = True
         self._budget.release(self._owner, sent=sent)
+
+    def __del__(self) -> None:
+        if not self._done:
+            self._done = True
+            self._budget.dropped(self._owner)
 
 
 PRUNE_MIN = 16

@@ -234,6 +234,10 @@ class SlidingWindow:
         self._withdraw(ticket)
         return None
 
+    def holds(self, owner: Hashable) -> bool:
+        """Whether ``owner`` holds a slot (a request in flight)."""
+        return owner in self._held
+
     def release(self, now: float, *, sent: bool = True, owner: Hashable = None) -> float:
         """A request of ``owner`` holding a slot ended at ``now``; the time its slot is
         free again.

@@ -86,19 +86,18 @@ def request_raw(
             raise _policy.client_closed(request, op.safety, sent=False)
         waited_from = clock.now() if debug else 0.0
         permit = limiter.acquire()
-        started = clock.now() if debug else 0.0
-        if http.is_closed:  # closed while it waited: it never leaves, the slot is free
-            permit.release(sent=False)
-            raise _policy.client_closed(request, op.safety, sent=False)
-        if deadline is not None:
-            left = max(deadline - clock.now(), _LEAST_TIMEOUT)
-            request.extensions["timeout"] = capped_timeout(timeout, left).as_dict()
-        if on_send is not None:
-            try:
+        try:  # until it leaves, whatever ends the attempt (a Ctrl-C included) frees the slot
+            started = clock.now() if debug else 0.0
+            if http.is_closed:  # closed while it waited: it never leaves
+                raise _policy.client_closed(request, op.safety, sent=False)
+            if deadline is not None:
+                left = max(deadline - clock.now(), _LEAST_TIMEOUT)
+                request.extensions["timeout"] = capped_timeout(timeout, left).as_dict()
+            if on_send is not None:
                 on_send()
-            except BaseException:
-                permit.release(sent=False)
-                raise
+        except BaseException:
+            permit.release(sent=False)
+            raise
         try:
             if op.safety == "generate":
                 # Once it leaves, a paid request's answer is read even when its caller is
