@@ -162,6 +162,24 @@ async def test_header_precedence(flavour: str) -> None:
     assert recorder.last.headers["user-agent"] == "d/2"
 
 
+async def test_a_calls_extra_headers_are_its_own(flavour: str) -> None:
+    """Every request starts from the client's headers, built once: one call's
+    extra_headers, and the Content-Type of a body, never reach the next call."""
+    recorder = Recorder(flavour)
+    client = make(flavour, http_client=recorder.http)
+    await resolve(client.images.generate("a cat", extra_headers={"X-Once": "1"}))
+    await resolve(client.account.credits(extra_headers={"X-Twice": "2"}))
+    await resolve(client.images.generate("a dog"))
+    await resolve(client.account.credits())
+    first, second, third, fourth = (r.headers for r in recorder.seen)
+    assert (first["x-once"], second["x-twice"]) == ("1", "2")
+    assert "x-once" not in second and "x-twice" not in third and "x-twice" not in fourth
+    assert "x-once" not in third and "x-once" not in fourth
+    assert third.get_list("content-type") == ["application/json"]
+    assert "content-type" not in second and "content-type" not in fourth
+    assert {h["authorization"] for h in (first, second, third, fourth)} == {f"Bearer {KEY}"}
+
+
 async def test_authorization_is_always_the_clients_key(flavour: str) -> None:
     recorder = Recorder(flavour, headers={"Authorization": "Bearer nb_sk_from_http_client"})
     client = make(flavour, http_client=recorder.http)
@@ -244,7 +262,7 @@ def new_values(flavour: str) -> dict[str, tuple[Any, Callable[[Any], bool]]]:
         "rate_limit": (LIMIT, lambda c: c._rate_limit is LIMIT),
         "http_client": (recorder.http, lambda c: c._http is recorder.http),
         "poll_policy": (POLICY, lambda c: c._poll_policy is POLICY),
-        "default_headers": ({"X-A": "1"}, lambda c: c._headers.get("X-A") == "1"),
+        "default_headers": ({"X-A": "1"}, lambda c: c._headers.plain.get("X-A") == "1"),
         "max_response_size": (1234, lambda c: c._max_response_size == 1234),
     }
 

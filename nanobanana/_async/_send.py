@@ -184,6 +184,7 @@ async def _exchange(
         unreadable = await _read_body(response, limit, safety)
     finally:
         await response.aclose()
+        _protocol.detach_stream(response)  # freed once dropped, not by the collector
     return response, unreadable
 
 

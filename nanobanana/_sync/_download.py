@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from .. import _policy
+from .. import _policy, _protocol
 from .._encodings import UndecodableBody, body_decoder
 from .._exceptions import (
     APIConnectionError,
@@ -149,6 +149,7 @@ def _fetch(client: Any, url: str, folder: Path, name: str | None) -> Path:
             raise _policy.client_closed(request, "read", sent=True) from exc
         finally:
             response.close()
+            _protocol.detach_stream(response)  # freed once dropped, not by the collector
     raise NanoBananaError(f"download of {_describe(first)}: more than {MAX_REDIRECTS} redirects")
 
 

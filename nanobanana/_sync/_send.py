@@ -185,6 +185,7 @@ def _exchange(
         unreadable = _read_body(response, limit, safety)
     finally:
         response.close()
+        _protocol.detach_stream(response)  # freed once dropped, not by the collector
     return response, unreadable
 
 
