@@ -14,7 +14,11 @@ __all__ = ["SYSTEM_CLOCK", "AsyncTimeSource", "Clock", "TimeSource"]
 
 class AsyncTimeSource(Protocol):
     """What async code asks of a clock: a ``Clock``, a test's ``ManualClock``, or a
-    batch's clock whose sleeps end when the batch stops."""
+    batch's clock whose sleeps end when the batch stops.
+
+    A wait that a client's close (or a batch's stop) may end waits ``to_real(seconds)``
+    on an event of its own; ``asleep`` is called for a clock that does not wait in real
+    time (``to_real`` is 0: a ManualClock, whose time moves when slept on)."""
 
     def now(self) -> float: ...
 

@@ -13,7 +13,7 @@ import sys
 import threading
 from collections.abc import AsyncIterable, Callable, Coroutine, Iterable
 from types import TracebackType
-from typing import Any, ClassVar, TypeAlias, TypeVar
+from typing import Any, ClassVar, Protocol, TypeAlias, TypeVar
 
 import anyio
 from anyio.lowlevel import RunVar
@@ -38,6 +38,8 @@ __all__ = [
     "QueueClosed",
     "RunToEnd",
     "Shield",
+    "StopSignal",
+    "Stopped",
     "TaskGroup",
     "Wakeup",
 ]
@@ -224,6 +226,76 @@ class Wakeup(Event):
 
     def wake(self) -> None:
         self._event.set()
+
+
+# -- stop signals: one event that ends the waits of any thread or event loop -------------
+
+
+class Stopped(Exception):
+    """A wait ended because the ``StopSignal`` it watched fired (a client's close).
+
+    Internal: whoever passed the signal turns it into its own error."""
+
+
+class _Wakeable(Protocol):
+    """What a ``StopSignal`` wakes: an ``AsyncWakeup`` or a ``Wakeup``."""
+
+    def wake(self) -> None:
+        """End the wait on it (from any thread)."""
+        ...
+
+
+class StopSignal:
+    """Fired once, from any thread, to end at once every wait that watches it: a client's
+    close ends the waits sleeping on it, a batch's stop those of the batch.
+
+    One class for both clients: a waiter watches with a wake-up of its own
+    (``AsyncWakeup`` in a task of any event loop, ``Wakeup`` in a thread), which
+    ``fire()`` wakes; after waking, or before it waits, ``check()`` raises the signal's
+    ``error`` once it fired. Watch, then check, then wait: a signal fired in between
+    still ends the wait. The waits themselves are ``_async/_stopping.py``'s.
+    """
+
+    __slots__ = ("_error", "_fired", "_lock", "_watchers")
+
+    def __init__(self, error: Callable[[], BaseException] = Stopped) -> None:
+        self._error = error
+        self._fired = False
+        self._lock = threading.Lock()
+        self._watchers: set[_Wakeable] = set()
+
+    @property
+    def fired(self) -> bool:
+        """Whether ``fire()`` was called (it stays fired)."""
+        return self._fired
+
+    def fire(self) -> None:
+        """End every wait watching it, and every wait to come (idempotent, any thread)."""
+        with self._lock:
+            if self._fired:
+                return
+            self._fired = True
+            watchers = list(self._watchers)
+            self._watchers.clear()
+        for wakeup in watchers:
+            wakeup.wake()
+
+    def check(self) -> None:
+        """Raise the signal's error if it fired."""
+        if self._fired:
+            raise self._error()
+
+    def watch(self, wakeup: _Wakeable) -> None:
+        """Have ``fire()`` wake ``wakeup`` until ``unwatch`` (``check()`` next: a signal
+        that fired already wakes nobody)."""
+        with self._lock:
+            if not self._fired:
+                self._watchers.add(wakeup)
+
+    def unwatch(self, wakeup: _Wakeable) -> None:
+        """The wait of ``wakeup`` is over."""
+        with self._lock:
+            self._watchers.discard(wakeup)
 
 
 # -- task groups, bounded queues and shields (batch fan-out) ------------------------------

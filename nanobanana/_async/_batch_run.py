@@ -2,7 +2,9 @@
 
 Every request of the batch goes through a copy of the client made here, whose limiter
 refuses a request whose turn comes after the batch stopped (``StoppingLimiter``) and
-whose clock's sleeps end then (``StoppableClock``): so stopping is prompt. ``BatchRun``
+whose clock's sleeps end then (a ``StoppableClock`` on the batch's stop signal): so
+stopping is prompt. The copy shares the client's pool and so its close, which ends the
+copy's waits as it ends the client's. ``BatchRun``
 holds that copy, the journal, and the state that whoever stops the batch (from any
 thread) shares with the workers, under one lock:
 
@@ -33,8 +35,7 @@ import attrs
 
 from .._batch_models import Status
 from .._batch_stats import BatchTally
-from .._clock import AsyncTimeSource
-from .._concurrency import AsyncWakeup
+from .._concurrency import AsyncWakeup, StopSignal
 from .._exceptions import JournalBusy, JournalError
 from .._journal import Journal
 from .._limits import AsyncLimiter, Permit
@@ -42,6 +43,8 @@ from .._log import logger
 from .._options import OnSend, RequestOptions
 from .._policy import RateLimit
 from .._requests import ImageRequest, VideoRequest
+from ._limiter import AsyncStoppableLimiter, acquire_permit
+from ._stopping import StoppableClock
 
 if TYPE_CHECKING:
     from ._client import AsyncClient
@@ -53,7 +56,6 @@ __all__ = [
     "BatchRun",
     "BatchTarget",
     "Charge",
-    "StoppableClock",
     "StoppingLimiter",
     "budget_of",
     "describe",
@@ -121,10 +123,11 @@ class Abandoned(Exception):
     """The batch stopped: end this request without an item (internal)."""
 
 
-class StoppingLimiter:
+class StoppingLimiter(AsyncStoppableLimiter):
     """The client's limiter, for the requests of a batch: a request whose turn comes
     after the batch stopped is refused (``gate`` raises) and never leaves; ``gate`` also
-    counts the others."""
+    counts the others. ``stop`` (the client's close) ends the wait as the client's own
+    limiter ends it."""
 
     __slots__ = ("_gate", "_inner")
 
@@ -132,8 +135,8 @@ class StoppingLimiter:
         self._inner = inner
         self._gate = gate
 
-    async def acquire(self) -> Permit:
-        permit = await self._inner.acquire()
+    async def acquire(self, stop: StopSignal | None = None) -> Permit:
+        permit = await acquire_permit(self._inner, stop)
         try:
             self._gate()
         except BaseException:
@@ -143,35 +146,6 @@ class StoppingLimiter:
 
     def pause(self, seconds: float) -> None:
         self._inner.pause(seconds)
-
-
-class StoppableClock:
-    """The client's clock, whose sleeps end (raising ``Abandoned``) when the batch stops.
-
-    A clock that does not wait in real time (``to_real`` is 0: a ManualClock) is asked
-    to sleep itself, so that its time moves on as before.
-    """
-
-    __slots__ = ("_inner", "_stop")
-
-    def __init__(self, inner: AsyncTimeSource, stop: AsyncWakeup) -> None:
-        self._inner = inner
-        self._stop = stop
-
-    def now(self) -> float:
-        return self._inner.now()
-
-    def to_real(self, seconds: float) -> float:
-        return self._inner.to_real(seconds)
-
-    async def asleep(self, seconds: float) -> None:
-        if self._stop.is_set():
-            raise Abandoned
-        real = self._inner.to_real(seconds)
-        if real <= 0:
-            await self._inner.asleep(seconds)
-        elif await self._stop.wait(real):
-            raise Abandoned
 
 
 async def open_journal(path: str | os.PathLike[str], kind: str) -> Journal:
@@ -218,19 +192,19 @@ class BatchRun:
         self._released = False
         self._running: dict[int, str] = {}
         self._unreported: dict[int, Charge] = {}
-        self._stop_wake: AsyncWakeup | None = None
+        self._stop: StopSignal | None = None
         self._released_wake: AsyncWakeup | None = None
         self._sender: AsyncClient | None = None
         self._target: BatchTarget | None = None
 
     def start(self) -> None:
         """Make the batch's copy of the client (in the task that starts the batch)."""
-        self._stop_wake = AsyncWakeup()
+        self._stop = StopSignal(Abandoned)
         self._released_wake = AsyncWakeup()
         self.tally.start()
         client = self._client
         sender = client._copy(
-            clock=StoppableClock(client._clock, self._stop_wake),
+            clock=StoppableClock(client._clock, self._stop),
             limiter=StoppingLimiter(client._limiter, self.turn),
         )
         self._sender = sender
@@ -271,20 +245,27 @@ class BatchRun:
             idle = self._on_wire == 0
         if self.journal is not None:
             self.journal.close_soon()
-        if self._stop_wake is not None:
-            self._stop_wake.wake()
+        if self._stop is not None:
+            self._stop.fire()
         if idle:
             self.release()
 
     async def stopped(self) -> None:
         """Wait until ``stop()`` is called, or ``end()``."""
-        assert self._stop_wake is not None, "start() runs first"
-        await self._stop_wake.wait()
+        stop = self._stop
+        assert stop is not None, "start() runs first"
+        wakeup = AsyncWakeup()
+        stop.watch(wakeup)
+        try:
+            if not stop.fired:
+                await wakeup.wait()
+        finally:
+            stop.unwatch(wakeup)
 
     def end(self) -> None:
         """The workers are done: whoever waits in ``stopped()`` goes on."""
-        if self._stop_wake is not None:
-            self._stop_wake.wake()
+        if self._stop is not None:
+            self._stop.fire()
 
     def halt(self, reason: BaseException) -> bool:
         """Submit nothing more because of ``reason``, unless halted already; True if so now."""

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from .._clock import AsyncTimeSource, Clock
-    from .._concurrency import AsyncRunToEnd
+    from .._concurrency import AsyncRunToEnd, StopSignal
     from .._limits import AsyncLimiter, AsyncLimiterFactory
     from .._policy import PollPolicy, RateLimit
     from ._raw import AsyncClientWithRawResponse
@@ -127,6 +127,7 @@ class AsyncClient:
         _poll_scheduler: AsyncPollScheduler | None = None,
         _random: random.Random | None = None,
         _run_to_end: AsyncRunToEnd | None = None,
+        _closing: StopSignal | None = None,
     ) -> None:
         # Imported here, not with the class: the first client made loads it.
         from . import _client_parts as parts
@@ -169,6 +170,10 @@ class AsyncClient:
         # Generate requests on their way (their caller's, or abandoned by a cancelled one):
         # closing the pool waits for their answers. Shared by the clients sharing the pool.
         self._run_to_end = _run_to_end or parts.AsyncRunToEnd()
+        # Fired once the pool is closed (never before): every wait of the clients sharing
+        # the pool (a sleep until its next poll, its queueing for a turn or a slot of the
+        # budget, a retry's pause) watches it, and ends at once with the closed client's error.
+        self._closing = _closing or parts.StopSignal()
         self._transport = _transport
         if http_client is not None:
             self._http = http_client
@@ -235,12 +240,12 @@ class AsyncClient:
         """A client of the same type with some arguments changed, the others this one's.
 
         Takes every constructor argument. The clone shares this client's connection pool
-        (this client closes it; closing the clone does not) unless given its own
-        ``http_client``, and, for the same key, its budget: with the same ``rate_limit``
-        the very same limiter, with another ``nb.RateLimit`` that limit's budget of the
-        key. Another key has its own budget (a limiter object of yours is used as given).
-        With the same key and limit it also shares the poll scheduler: the clone's waits
-        take turns with this client's under the one budget.
+        (this client closes it, which ends the clone's waits too; closing the clone does
+        not) unless given its own ``http_client``, and, for the same key, its budget:
+        with the same ``rate_limit`` the very same limiter, with another ``nb.RateLimit``
+        that limit's budget of the key. Another key has its own budget (a limiter object
+        of yours is used as given). With the same key and limit it also shares the poll
+        scheduler: the clone's waits take turns with this client's under the one budget.
 
         Args:
             api_key: See the constructor; left out: this client's.
@@ -286,6 +291,7 @@ class AsyncClient:
             _poll_scheduler=self._poll_scheduler if same_key and same_limit else None,
             _random=self._random,
             _run_to_end=self._run_to_end if isinstance(http_client, NotGiven) else None,
+            _closing=self._closing if isinstance(http_client, NotGiven) else None,
         )
 
     def _copy(self, *, clock: AsyncTimeSource, limiter: AsyncLimiter) -> Self:
@@ -309,19 +315,29 @@ class AsyncClient:
             _transport=self._transport,
             _random=self._random,
             _run_to_end=self._run_to_end,
+            _closing=self._closing,
         )
 
     async def aclose(self) -> None:
         """Close the connection pool, unless it was given (``http_client=``): then it is
-        yours to close. Clients made by ``with_options`` share this client's pool: close
-        this one last.
+        yours to close, and this client stays open (its waits go on). Clients made by
+        ``with_options`` share this client's pool: close this one last.
 
         Closing first waits for the answers to generate requests already sent (each
         within its timeout), from any task, or one whose caller was cancelled (its task
-        id is then logged): closing the pool under them would lose the tasks they bought."""
+        id is then logged): closing the pool under them would lose the tasks they bought.
+        Then every wait on the pool (of any task or thread, of the ``with_options``
+        clients too), and every request queued in the built-in rate limit, ends at once
+        with the closed client's ``APIConnectionError``, nothing sent: not after its sleep
+        until the next poll, which would hold a web app's shutdown (tens of seconds for a
+        video)."""
         await self._run_to_end.wait()
         if self._owns_http:
-            await self._http.aclose()
+            try:
+                await self._http.aclose()
+            finally:
+                if self._http.is_closed:  # what a woken wait finds: nothing is sent
+                    self._closing.fire()
 
     async def __aenter__(self) -> Self:
         return self

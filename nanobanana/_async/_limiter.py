@@ -7,6 +7,7 @@ holds only its name (a ``BudgetRef``) and waits. Waiters are served in FIFO orde
 waiter that gives up while queued (cancelled, interrupted) leaves the queue at once: it
 takes no slot and blocks nobody. A waiter sleeps until the next moment a slot is known to
 be free, or until it is woken by a release, its turn, or (at most) the budget's poll cap.
+A client's close ends the wait of each of its requests at once (``acquire_permit``).
 """
 
 from __future__ import annotations
@@ -14,13 +15,20 @@ from __future__ import annotations
 import math
 
 from .._clock import Clock
-from .._concurrency import AsyncWakeup
+from .._concurrency import AsyncWakeup, StopSignal
 from .._exceptions import InvalidParameterError
 from .._limits import NO_PERMIT, AsyncLimiter, AsyncLimiterFactory, Permit, calls_like
 from .._policy import RateLimit
 from .._ratelimit import BudgetPermit, BudgetRef, budget_ref
+from ._stopping import wait_or_stop
 
-__all__ = ["AsyncNoLimiter", "AsyncRateLimiter", "limiter_for"]
+__all__ = [
+    "AsyncNoLimiter",
+    "AsyncRateLimiter",
+    "AsyncStoppableLimiter",
+    "acquire_permit",
+    "limiter_for",
+]
 
 TIMER_SLACK = 0.001
 """Real seconds: a waiter due within this yields in a loop rather than set a timer."""
@@ -54,6 +62,32 @@ def limiter_for(rate_limit: object, api_key: str, clock: Clock) -> AsyncLimiter:
     )
 
 
+class AsyncStoppableLimiter:
+    """A limiter of the SDK whose wait for a slot a ``StopSignal`` ends: ``acquire(stop)``
+    raises the signal's error at once when it fires (or fired), its place in the queue
+    given up and no slot taken. The built-in limiter, and a batch's wrapper of it."""
+
+    __slots__ = ()
+
+    async def acquire(self, stop: StopSignal | None = None) -> Permit:
+        raise NotImplementedError
+
+    def pause(self, seconds: float) -> None:
+        raise NotImplementedError
+
+
+async def acquire_permit(limiter: AsyncLimiter, stop: StopSignal | None) -> Permit:
+    """A permit of ``limiter``, for a request of a client whose close fires ``stop``.
+
+    The wait of a limiter of the SDK (``AsyncStoppableLimiter``) ends at once when
+    ``stop`` fires, raising its error; another limiter (yours, ``RedisRateLimiter``'s)
+    cannot be told, and is waited for until it grants a slot.
+    """
+    if stop is not None and isinstance(limiter, AsyncStoppableLimiter):
+        return await limiter.acquire(stop)
+    return await limiter.acquire()
+
+
 class AsyncNoLimiter:
     """``rate_limit=None``: no budget is enforced."""
 
@@ -66,7 +100,7 @@ class AsyncNoLimiter:
         pass
 
 
-class AsyncRateLimiter:
+class AsyncRateLimiter(AsyncStoppableLimiter):
     """The limiter ``AsyncClient`` builds from an ``nb.RateLimit`` (one budget per key)."""
 
     __slots__ = ("_ref",)
@@ -83,13 +117,20 @@ class AsyncRateLimiter:
         """The budget: ``limit.requests`` in any ``limit.per`` seconds."""
         return self._ref.limit
 
-    async def acquire(self) -> Permit:
-        """Wait for a slot (FIFO) and take it; release the permit when the answer arrives."""
+    async def acquire(self, stop: StopSignal | None = None) -> Permit:
+        """Wait for a slot (FIFO) and take it; release the permit when the answer arrives.
+
+        ``stop`` (the client's close) ends the wait at once, raising its error: the ticket
+        leaves the queue, and the time of a clock that moves only when slept on (a
+        ManualClock) does not move for it."""
         budget, ticket = self._ref.enqueue(blocking=AsyncWakeup.blocks_thread)
         clock = budget.clock
+        stops = () if stop is None else (stop,)
         granted = False
         try:
             while True:
+                if stop is not None:
+                    stop.check()
                 wakeup = AsyncWakeup()
                 result = budget.poll(ticket, wakeup)
                 if isinstance(result, BudgetPermit):
@@ -107,7 +148,7 @@ class AsyncRateLimiter:
                         await clock.asleep(ahead if real == 0 else 0)
                         continue
                     timeout = min(timeout, real - TIMER_SLACK)
-                await wakeup.wait(timeout)
+                await wait_or_stop(wakeup, timeout, *stops)
         finally:
             if not granted:
                 budget.cancel(ticket)

@@ -142,7 +142,7 @@ class _TaskResource(_Resource, Generic[StatusT, TaskT, RequestT]):
             APIStatusError: A poll got another error status that retrying cannot fix.
             UnexpectedResponseError: A poll's answer is not the documented envelope.
             APIConnectionError: The client was closed (by any thread or task) before the
-                task ended: the wait ends at its next poll, which is not sent.
+                task ended: the wait ends at once, its next poll not sent.
             RateLimiterUnavailableError: The shared limiter's Redis cannot be reached
                 (``RedisRateLimiter``, ``on_redis_error="raise"``).
         """

@@ -21,7 +21,9 @@ planned from progress ahead: no change beyond the noise, +-0.03.)
 
 There is no background task: a waiter's own timer, and the release of a turn, are the
 only things that hand out turns, each in O(log n) and waking only the waiter it serves.
-A cancelled waiter gives its turn back or withdraws its entry on the way out.
+A cancelled waiter gives its turn back or withdraws its entry on the way out; so does one
+whose client was closed meanwhile (``stop``, the client's close signal, ends its sleep or
+its queueing at once).
 
 Critical sections hold a ``threading.Lock`` and never wait inside it, so one scheduler
 serves the tasks of an event loop and many threads alike.
@@ -35,10 +37,11 @@ import math
 import threading
 from typing import Any
 
-from .._concurrency import AsyncEvent
+from .._concurrency import AsyncWakeup, StopSignal
 from .._durations import DurationTracker
 from .._outcomes import Outcomes
 from .._polling import Submissions
+from ._stopping import StoppableClock, wait_or_stop
 
 __all__ = ["AsyncPollScheduler"]
 
@@ -57,7 +60,7 @@ class _Entry:
     def __init__(self, rank: float, seq: int) -> None:
         self.rank = rank
         self.seq = seq
-        self.event = AsyncEvent()
+        self.event = AsyncWakeup()  # a close from another thread may wake it too
         self.granted = False
         self.live = True
 
@@ -134,20 +137,31 @@ class AsyncPollScheduler:
             self._active -= 1
             self._dispatch()
 
-    async def turn(self, due: float, deadline: float, rank: float | None = None) -> bool:
+    async def turn(
+        self,
+        due: float,
+        deadline: float,
+        rank: float | None = None,
+        stop: StopSignal | None = None,
+    ) -> bool:
         """Wait until ``due`` and for a turn; False when ``deadline`` passes first.
 
         ``rank``: the waiter's place among due waiters (lowest first; None: ``due``).
         True means the caller holds a turn and must call ``release()`` when its poll ends.
+        ``stop`` (the caller's client's close; clients sharing this scheduler may not share
+        it) ends the wait at once when it fires, raising its error, without moving the
+        clock; a turn granted meanwhile goes to the next waiter.
         """
+        stops = () if stop is None else (stop,)
         # Sleep until due before registering: a waiter that is not due yet needs no entry
         # and no event (most of a waiting task's memory, with thousands waiting at once).
         now = self._clock.now()
         if due > now:
+            clock = StoppableClock(self._clock, *stops) if stops else self._clock
             if deadline < due:  # the deadline comes first: no poll
-                await self._clock.asleep(deadline - now)
+                await clock.asleep(deadline - now)
                 return False
-            await self._clock.asleep(due - now)
+            await clock.asleep(due - now)
             # It has waited for its time (a clock read back a hair short of ``due``, float
             # rounding or a timer firing early, does not make it wait again: a manual
             # clock never lets that time pass by itself).
@@ -166,7 +180,8 @@ class AsyncPollScheduler:
                 if now >= deadline:
                     return self._withdraw(entry)
                 wait = deadline - now
-                await entry.event.wait(None if math.isinf(wait) else self._clock.to_real(wait))
+                real = None if math.isinf(wait) else self._clock.to_real(wait)
+                await wait_or_stop(entry.event, real, *stops)
         except BaseException:
             if self._withdraw(entry):
                 self.release()

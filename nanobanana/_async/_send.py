@@ -15,10 +15,13 @@ from typing import TYPE_CHECKING, TypeVar
 import httpx
 
 from .. import _policy, _protocol
+from .._concurrency import Stopped
 from .._config import capped_timeout
 from .._exceptions import NanoBananaError, RateLimitError
 from .._log import logger, note_interrupt, scrub_error
+from ._limiter import acquire_permit
 from ._raw import AsyncRawResponse
+from ._stopping import StoppableClock
 
 if TYPE_CHECKING:
     from .._clock import Clock
@@ -60,7 +63,9 @@ async def request_raw(
     Every attempt waits for the key's budget; the slot is released when the answer
     (or the failure) arrives, and freed at once when the request provably never left.
     A closed client sends nothing: ``APIConnectionError`` before any slot is held (or
-    with the slot freed, when it was closed while the request waited for one).
+    with the slot freed, when it was closed while the request waited for one). Its close
+    ends the wait for a slot of the built-in limiter, or a pause before a retry, at once
+    (the closed client's error, as the next attempt would have raised).
     Whether to retry is ``_policy.retry_delay``'s decision: a generate request is
     retried only when it never reached processing (a failed connect, a 429).
 
@@ -84,7 +89,10 @@ async def request_raw(
         if http.is_closed:  # httpx would refuse it: say so, before it waits for a slot
             raise _policy.client_closed(request, op.safety, sent=False)
         waited_from = clock.now() if debug else 0.0
-        permit = await limiter.acquire()
+        try:
+            permit = await acquire_permit(limiter, client._closing)
+        except Stopped:  # closed while it waited for a slot (none taken): it never leaves
+            raise _policy.client_closed(request, op.safety, sent=False) from None
         try:  # until it leaves, whatever ends the attempt (a Ctrl-C included) frees the slot
             started = clock.now() if debug else 0.0
             if http.is_closed:  # closed while it waited: it never leaves
@@ -167,7 +175,10 @@ async def request_raw(
             delay,
         )
         attempt += 1
-        await clock.asleep(delay)
+        try:
+            await StoppableClock(clock, client._closing).asleep(delay)
+        except Stopped:  # closed during the pause: the next attempt would be refused
+            raise _policy.client_closed(request, op.safety, sent=False) from None
 
 
 async def _exchange(

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from .._batch_models import BatchItem, Request, Status, is_fatal
 from .._budgeting import Budget
 from .._catalog import validate
-from .._concurrency import Lock, Shield
+from .._concurrency import Lock, Shield, Stopped
 from .._exceptions import (
     APIConnectionError,
     BudgetExceededError,
@@ -30,6 +30,7 @@ from .._log import logger
 from .._options import NO_OPTIONS
 from .._requests import CostRequest, cost_request
 from ._batch_run import Abandoned, BatchRun, Charge, describe
+from ._stopping import StoppableClock
 
 if TYPE_CHECKING:
     from ._tasks import ImageTask, VideoTask
@@ -146,7 +147,11 @@ class Submitter:
                 retry_after = exc.retry_after if isinstance(exc, RateLimitError) else None
                 delay = retry_after if retry_after is not None else 5.0 * (attempt + 1)
                 logger.info("batch request #%d: %s; trying again in %.1fs", index, exc, delay)
-                self._run.client._clock.sleep(delay)  # ends with Abandoned on stop
+                client = self._run.client
+                try:  # ends with Abandoned on stop, and at once when the client is closed
+                    StoppableClock(client._clock, client._closing).sleep(delay)
+                except Stopped:
+                    pass  # closed: the next try is refused at once, unsent, and raised
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _generate(self, index: int, request: Request) -> Charge:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from .. import _protocol as protocol
 from .._clock import SYSTEM_CLOCK
-from .._concurrency import RunToEnd
+from .._concurrency import RunToEnd, StopSignal
 from .._exceptions import InvalidParameterError
 from .._policy import PollPolicy, RateLimit
 from ._limiter import limiter_for
@@ -31,6 +31,7 @@ __all__ = [
     "InvalidParameterError",
     "PollPolicy",
     "RateLimit",
+    "StopSignal",
     "limiter_for",
     "protocol",
 ]

@@ -8,6 +8,7 @@ holds only its name (a ``BudgetRef``) and waits. Waiters are served in FIFO orde
 waiter that gives up while queued (cancelled, interrupted) leaves the queue at once: it
 takes no slot and blocks nobody. A waiter sleeps until the next moment a slot is known to
 be free, or until it is woken by a release, its turn, or (at most) the budget's poll cap.
+A client's close ends the wait of each of its requests at once (``acquire_permit``).
 """
 
 from __future__ import annotations
@@ -15,13 +16,20 @@ from __future__ import annotations
 import math
 
 from .._clock import Clock
-from .._concurrency import Wakeup
+from .._concurrency import StopSignal, Wakeup
 from .._exceptions import InvalidParameterError
 from .._limits import NO_PERMIT, Limiter, LimiterFactory, Permit, calls_like
 from .._policy import RateLimit
 from .._ratelimit import BudgetPermit, BudgetRef, budget_ref
+from ._stopping import wait_or_stop
 
-__all__ = ["NoLimiter", "RateLimiter", "limiter_for"]
+__all__ = [
+    "NoLimiter",
+    "RateLimiter",
+    "StoppableLimiter",
+    "acquire_permit",
+    "limiter_for",
+]
 
 TIMER_SLACK = 0.001
 """Real seconds: a waiter due within this yields in a loop rather than set a timer."""
@@ -53,6 +61,32 @@ def limiter_for(rate_limit: object, api_key: str, clock: Clock) -> Limiter:
     )
 
 
+class StoppableLimiter:
+    """A limiter of the SDK whose wait for a slot a ``StopSignal`` ends: ``acquire(stop)``
+    raises the signal's error at once when it fires (or fired), its place in the queue
+    given up and no slot taken. The built-in limiter, and a batch's wrapper of it."""
+
+    __slots__ = ()
+
+    def acquire(self, stop: StopSignal | None = None) -> Permit:
+        raise NotImplementedError
+
+    def pause(self, seconds: float) -> None:
+        raise NotImplementedError
+
+
+def acquire_permit(limiter: Limiter, stop: StopSignal | None) -> Permit:
+    """A permit of ``limiter``, for a request of a client whose close fires ``stop``.
+
+    The wait of a limiter of the SDK (``StoppableLimiter``) ends at once when
+    ``stop`` fires, raising its error; another limiter (yours, ``RedisRateLimiter``'s)
+    cannot be told, and is waited for until it grants a slot.
+    """
+    if stop is not None and isinstance(limiter, StoppableLimiter):
+        return limiter.acquire(stop)
+    return limiter.acquire()
+
+
 class NoLimiter:
     """``rate_limit=None``: no budget is enforced."""
 
@@ -65,7 +99,7 @@ class NoLimiter:
         pass
 
 
-class RateLimiter:
+class RateLimiter(StoppableLimiter):
     """The limiter ``Client`` builds from an ``nb.RateLimit`` (one budget per key)."""
 
     __slots__ = ("_ref",)
@@ -82,13 +116,20 @@ class RateLimiter:
         """The budget: ``limit.requests`` in any ``limit.per`` seconds."""
         return self._ref.limit
 
-    def acquire(self) -> Permit:
-        """Wait for a slot (FIFO) and take it; release the permit when the answer arrives."""
+    def acquire(self, stop: StopSignal | None = None) -> Permit:
+        """Wait for a slot (FIFO) and take it; release the permit when the answer arrives.
+
+        ``stop`` (the client's close) ends the wait at once, raising its error: the ticket
+        leaves the queue, and the time of a clock that moves only when slept on (a
+        ManualClock) does not move for it."""
         budget, ticket = self._ref.enqueue(blocking=Wakeup.blocks_thread)
         clock = budget.clock
+        stops = () if stop is None else (stop,)
         granted = False
         try:
             while True:
+                if stop is not None:
+                    stop.check()
                 wakeup = Wakeup()
                 result = budget.poll(ticket, wakeup)
                 if isinstance(result, BudgetPermit):
@@ -106,7 +147,7 @@ class RateLimiter:
                         clock.sleep(ahead if real == 0 else 0)
                         continue
                     timeout = min(timeout, real - TIMER_SLACK)
-                wakeup.wait(timeout)
+                wait_or_stop(wakeup, timeout, *stops)
         finally:
             if not granted:
                 budget.cancel(ticket)

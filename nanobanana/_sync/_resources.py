@@ -142,7 +142,7 @@ class _TaskResource(_Resource, Generic[StatusT, TaskT, RequestT]):
             APIStatusError: A poll got another error status that retrying cannot fix.
             UnexpectedResponseError: A poll's answer is not the documented envelope.
             APIConnectionError: The client was closed (by any thread or task) before the
-                task ended: the wait ends at its next poll, which is not sent.
+                task ended: the wait ends at once, its next poll not sent.
             LimiterDeadlockError: Called on the thread of an event loop whose requests hold
                 the whole budget: it would wait forever; nothing was sent.
             RateLimiterUnavailableError: The shared limiter's Redis cannot be reached

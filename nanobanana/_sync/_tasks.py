@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
 
 import attrs
 
+from .._concurrency import Stopped
 from .._durations import profile
 from .._exceptions import (
     APIConnectionError,
@@ -27,7 +28,7 @@ from .._log import note_interrupt
 from .._models import ImageStatus, TaskCreated, VideoStatus, status_outcome
 from .._options import NO_OPTIONS
 from .._policy import PollPolicy, interrupted_wait
-from .._polling import Kind, PollState, StatusOp, wait_timeout
+from .._polling import Kind, Polled, PollState, StatusOp, wait_timeout
 from ._send import request
 
 if TYPE_CHECKING:
@@ -79,27 +80,43 @@ def poll_once(resource: _TaskResource[S, Any, Any], state: PollState) -> S | Non
 
     Returns the status (``state.due`` moved on when still running), or None when the
     deadline passed first or the poll failed transiently (``state.due`` moved on).
+
+    A close of the client (from any task or thread) ends the sleep, or the queueing for
+    a turn, at once: the poll then goes without a turn, and the closed client refuses it
+    unsent (its ``APIConnectionError``, as at any later poll).
     """
     client = resource._client
     scheduler = client._poll_scheduler
-    if not scheduler.turn(state.due, state.turn_deadline, state.rank):
-        return None
     try:
-        op = StatusOp.wrap(resource._status_op(state.task_id))
-        try:
-            # A wait with a timeout: its poll (the attempts and their pauses) ends by then.
-            deadline = state.deadline if state.strict else None
-            polled = request(client, op, NO_OPTIONS, deadline=deadline)
-        except _TRANSIENT as exc:
-            if client._http.is_closed:
-                raise  # closed (by another thread or task): no poll will ever be sent
-            retry_after = exc.retry_after if isinstance(exc, RateLimitError) else None
-            state.after_error(client._clock.now(), retry_after)
+        if not scheduler.turn(state.due, state.turn_deadline, state.rank, client._closing):
             return None
-    finally:
-        scheduler.release()
+    except Stopped:  # closed meanwhile: the next poll goes now, and is refused unsent
+        polled = _poll(resource, state)
+    else:
+        try:
+            polled = _poll(resource, state)
+        finally:
+            scheduler.release()
+    if polled is None:
+        return None
     state.after_poll(polled.status, client._clock.now(), polled.retry_after, polled.date)
     return polled.status
+
+
+def _poll(resource: _TaskResource[S, Any, Any], state: PollState) -> Polled[S] | None:
+    """Send one status request; None when it failed transiently (``state.due`` moved on)."""
+    client = resource._client
+    op = StatusOp.wrap(resource._status_op(state.task_id))
+    try:
+        # A wait with a timeout: its poll (the attempts and their pauses) ends by then.
+        deadline = state.deadline if state.strict else None
+        return request(client, op, NO_OPTIONS, deadline=deadline)
+    except _TRANSIENT as exc:
+        if client._http.is_closed:
+            raise  # closed (by another thread or task): no poll will ever be sent
+        retry_after = exc.retry_after if isinstance(exc, RateLimitError) else None
+        state.after_error(client._clock.now(), retry_after)
+        return None
 
 
 def final_result(status: S) -> S:
@@ -256,7 +273,7 @@ class Task(Generic[S]):
             APIStatusError: A poll got another error status that retrying cannot fix.
             UnexpectedResponseError: A poll's answer is not the documented envelope.
             APIConnectionError: The client was closed (by any thread or task) before the
-                task ended: the wait ends at its next poll, which is not sent.
+                task ended: the wait ends at once, its next poll not sent.
             LimiterDeadlockError: Called on the thread of an event loop whose requests hold
                 the whole budget: it would wait forever; nothing was sent.
             RateLimiterUnavailableError: The shared limiter's Redis cannot be reached

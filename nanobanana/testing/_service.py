@@ -46,7 +46,9 @@ class ClockLike(Protocol):
         ...
 
     def to_real(self, seconds: float) -> float:
-        """How long that much API time takes in real time.
+        """How long that much API time takes in real time. A client's waits (which its
+        close ends at once) wait this long; they sleep on the clock (``asleep``) when it
+        is 0, as on a ``ManualClock``, whose time moves when slept on.
 
         Args:
             seconds: API seconds.
