@@ -8,6 +8,7 @@ seconds; callers convert API time with ``Clock.to_real``.
 from __future__ import annotations
 
 import atexit
+import math
 import os
 import sys
 import threading
@@ -129,27 +130,91 @@ class LoopLock(Lock):
 
 
 class AsyncEvent:
-    """A one-shot anyio event whose ``wait`` takes an optional timeout (real seconds)."""
+    """A one-shot event whose ``wait`` takes an optional timeout (real seconds).
 
-    __slots__ = ("_event",)
+    On asyncio a waiter awaits a bare future under a timer (what ``asyncio.sleep``
+    costs), not anyio's event under a cancel scope: thousands of tasks sleep on these at
+    once (a wait's sleep until its next poll), and that took ~2 KB a task more. On Trio,
+    anyio's event under ``move_on_after``.
+    """
+
+    __slots__ = ("_set", "_waiters")
 
     def __init__(self) -> None:
-        self._event = anyio.Event()
+        self._set = False
+        # what each waiter awaits (an asyncio future, or an anyio event on Trio)
+        self._waiters: list[Any] | None = None
 
     def set(self) -> None:
-        self._event.set()
+        if self._set:
+            return
+        self._set = True
+        waiters, self._waiters = self._waiters, None
+        for waiter in waiters or ():
+            if isinstance(waiter, anyio.Event):
+                waiter.set()
+            elif not waiter.done():
+                waiter.set_result(None)
 
     def is_set(self) -> bool:
-        return self._event.is_set()
+        return self._set
 
     async def wait(self, timeout: float | None = None) -> bool:  # noqa: ASYNC109
         """Wait until set or ``timeout`` passes; True when set."""
-        if timeout is None:
-            await self._event.wait()
+        import asyncio
+
+        if self._set:
+            await anyio.lowlevel.checkpoint()
             return True
-        with anyio.move_on_after(timeout):
-            await self._event.wait()
-        return self._event.is_set()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # Trio
+            return await self._wait_anyio(timeout)
+        future = loop.create_future()
+        waiters = self._waiters
+        if waiters is None:
+            waiters = self._waiters = []
+        waiters.append(future)
+        timer = None
+        if timeout is not None and not math.isinf(timeout):
+            timer = loop.call_later(max(0.0, timeout), _resolve, future)
+        try:
+            await future
+        finally:
+            if timer is not None:
+                timer.cancel()
+            self._forget(future)
+        return self._set
+
+    async def _wait_anyio(self, timeout: float | None) -> bool:  # noqa: ASYNC109
+        event = anyio.Event()
+        waiters = self._waiters
+        if waiters is None:
+            waiters = self._waiters = []
+        waiters.append(event)
+        try:
+            if timeout is None:
+                await event.wait()
+            else:
+                with anyio.move_on_after(timeout):
+                    await event.wait()
+        finally:
+            self._forget(event)
+        return self._set
+
+    def _forget(self, waiter: object) -> None:
+        waiters = self._waiters
+        if waiters is not None:
+            try:
+                waiters.remove(waiter)
+            except ValueError:  # set() took it
+                pass
+
+
+def _resolve(future: Any) -> None:
+    """A waiter's timeout: end its wait (``wait`` then reads whether the event was set)."""
+    if not future.done():
+        future.set_result(None)
 
 
 class Event:
@@ -208,10 +273,10 @@ class AsyncWakeup(AsyncEvent):
 
     def wake(self) -> None:
         if threading.get_ident() == self._thread:
-            self._event.set()
+            self.set()
         elif self._schedule is not None:
             try:
-                self._schedule(self._event.set)
+                self._schedule(self.set)
             except RuntimeError:  # that event loop has ended: nobody waits any more
                 pass
 
