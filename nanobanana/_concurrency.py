@@ -12,6 +12,7 @@ import math
 import os
 import sys
 import threading
+import time
 from collections.abc import AsyncIterable, Callable, Coroutine, Iterable
 from types import TracebackType
 from typing import Any, ClassVar, Protocol, TypeAlias, TypeVar
@@ -217,8 +218,28 @@ def _resolve(future: Any) -> None:
         future.set_result(None)
 
 
+SIGNAL_CHECK = 0.1
+"""Real seconds the main thread blocks at most, in one go, before it looks at the
+signals again (see ``_wait_slice``)."""
+
+
+def _wait_slice() -> float | None:
+    """How long one blocking wait of the calling thread may last: ``SIGNAL_CHECK`` in the
+    main thread, else unbounded.
+
+    A signal's Python handler (Ctrl-C's KeyboardInterrupt) runs in the main thread only,
+    between bytecodes. A blocking wait (a lock's acquire) ends early for it only when the
+    signal interrupts that very system call; one that comes as the wait begins (the
+    thread let go of the GIL and is not blocked yet: a busy machine), or that the system
+    hands to another thread, is recorded and acted on when the wait ends: never, for a
+    wait without a timeout. The main thread waits in slices, so a Ctrl-C always quits.
+    """
+    return SIGNAL_CHECK if threading.current_thread() is threading.main_thread() else None
+
+
 class Event:
-    """A threading event with the same shape as AsyncEvent."""
+    """A threading event with the same shape as AsyncEvent (a wait in the main thread is
+    cut in slices: ``_wait_slice``)."""
 
     __slots__ = ("_event",)
 
@@ -233,7 +254,16 @@ class Event:
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until set or ``timeout`` passes; True when set."""
-        return self._event.wait(timeout)
+        step = _wait_slice()
+        if step is None:
+            return self._event.wait(timeout)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = step if deadline is None else min(step, deadline - time.monotonic())
+            if self._event.wait(max(left, 0.0)):
+                return True
+            if left < step:  # the deadline came
+                return False
 
 
 # -- one-shot wake-ups that any thread may trigger (the rate limiter's waiters) ----------
@@ -402,7 +432,8 @@ class AsyncQueue:
 
 
 class Queue:
-    """The blocking twin of AsyncQueue (a condition variable and a deque)."""
+    """The blocking twin of AsyncQueue (a condition variable and a deque; a wait in the
+    main thread is cut in slices: ``_wait_slice``)."""
 
     __slots__ = ("_closed", "_cond", "_items", "_maxsize")
 
@@ -417,7 +448,7 @@ class Queue:
     def put(self, item: object) -> None:
         with self._cond:
             while len(self._items) >= self._maxsize and not self._closed:
-                self._cond.wait()
+                self._cond.wait(_wait_slice())
             if self._closed:
                 raise QueueClosed
             self._items.append(item)
@@ -426,7 +457,7 @@ class Queue:
     def get(self) -> object:
         with self._cond:
             while not self._items and not self._closed:
-                self._cond.wait()
+                self._cond.wait(_wait_slice())
             if self._closed:
                 raise QueueClosed
             item = self._items.popleft()
@@ -531,7 +562,7 @@ class TaskGroup:
             if not pending:
                 break
             for thread in pending:
-                thread.join()
+                thread.join(_wait_slice())
         if self._error is not None and exc is None:
             raise self._error
 
@@ -702,8 +733,9 @@ class Detached:
             _at_exit[thread.ident] = at_exit
 
     def wait(self) -> None:
-        if self._thread is not None:
-            self._thread.join()
+        thread = self._thread
+        while thread is not None and thread.is_alive():
+            thread.join(_wait_slice())
 
 
 class AsyncRunToEnd:
@@ -851,4 +883,5 @@ class RunToEnd:
     def wait(self) -> None:
         me = threading.get_ident()
         with self._changed:
-            self._changed.wait_for(lambda: all(thread == me for thread in self._running))
+            while not all(thread == me for thread in self._running):
+                self._changed.wait(_wait_slice())

@@ -265,3 +265,95 @@ def _until(ready: Callable[[], bool], proc: subprocess.Popen[bytes], err_path: P
         assert proc.poll() is None, "ended first:\n" + err_path.read_text()
         assert time.monotonic() < deadline, "never ready:\n" + err_path.read_text()
         time.sleep(0.02)
+
+
+# The command line over a simulator whose answer to the generate request of a "held"
+# prompt never comes (its transport blocks: no timeout ends it). It says on stderr when
+# that request is on the wire, and when the other task is polled (its charge is known).
+RUN_CLI_HELD = """
+import faulthandler, signal, sys, threading
+faulthandler.register(signal.SIGUSR1)
+signal.signal(signal.SIGINT, signal.default_int_handler)
+import httpx
+import nanobanana.testing as testing
+from nanobanana._cli import main
+
+real = testing.FakeNanoBanana
+
+
+class Held(httpx.BaseTransport):
+    def __init__(self, inner):
+        self.inner = inner
+        self.polled = False
+
+    def handle_request(self, request):
+        if request.url.path.endswith("/images/generate") and b"held" in request.content:
+            print("test: generate held", file=sys.stderr, flush=True)
+            threading.Event().wait()  # its answer never comes
+        response = self.inner.handle_request(request)
+        if request.method == "GET" and not self.polled:
+            self.polled = True
+            print("test: polled", file=sys.stderr, flush=True)
+        return response
+
+
+def fake(**kw):
+    simulator = real(durations={"image": 1e9}, **kw)
+    simulator.transport = Held(simulator.transport)
+    return simulator
+
+
+testing.FakeNanoBanana = fake
+sys.exit(main())
+"""
+
+
+@pytest.mark.parametrize("second_ctrl_c", [False, True])
+def test_ctrl_c_in_a_batch_quits_once_it_stops_waiting_for_the_generate_on_the_wire(
+    tmp_path: Path, second_ctrl_c: bool
+) -> None:
+    """Ctrl-C in a batch waits for the generate request on the wire at most its limit
+    (``SENDING_LIMIT``, real time), or until a second Ctrl-C; then the command reports
+    what it knows (the task charged, the request with no answer, how to resume) and
+    quits: its exit does not wait for that request again."""
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("a lighthouse\nheld: a lighthouse at night\n")
+    journal = tmp_path / "run.sqlite"
+    argv = ["--fake", "batch", str(prompts), "-o", str(tmp_path / "out")]
+    argv += ["--journal", str(journal), "-c", "2"]
+    err_path = tmp_path / "stderr.txt"
+    with err_path.open("wb") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", RUN_CLI_HELD, *argv],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            env=_env(),
+        )
+        try:
+            _until(
+                lambda: all(s in err_path.read_text() for s in ("generate held", "polled")),
+                proc,
+                err_path,
+            )
+            proc.send_signal(signal.SIGINT)
+            if second_ctrl_c:
+                _until(lambda: "stopping: " in err_path.read_text(), proc, err_path)
+                proc.send_signal(signal.SIGINT)
+            try:
+                code = proc.wait(timeout=LIMIT)
+            except subprocess.TimeoutExpired:
+                proc.send_signal(signal.SIGUSR1)  # where it hangs, into stderr
+                time.sleep(1.0)
+                raise AssertionError("no exit after Ctrl-C:\n" + err_path.read_text()) from None
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    text = err_path.read_text()
+    assert code == 130, text
+    assert "Traceback" not in text
+    assert "waiting for the answer to 1 generate request(s) already sent" in text
+    assert re.search(r"1 task was charged simulated credits and is still running: clx", text)
+    assert "1 generate request(s) had been sent with no answer yet" in text
+    assert f"rerun the same command to resume (the journal {journal} keeps the ids)" in text

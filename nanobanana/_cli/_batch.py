@@ -236,7 +236,10 @@ def _show_failure(progress: Any, item: BatchItem[Any]) -> None:
 def _stop(ctx: Context, items: Batch[Any]) -> None:
     """Ctrl-C in a batch: say so at once, submit nothing more, wait only for generate
     requests already on the wire (their task ids must not be lost), then leave, telling
-    the ledger the tasks the batch did not report (charged, and still running)."""
+    the ledger the tasks the batch did not report (charged, and still running).
+
+    A wait cut short (``close_within``'s limit, a second Ctrl-C) gives the batch up: the
+    process's exit would otherwise wait for those requests again."""
     sending = ctx.ledger.sending
     text = "submitting nothing more"
     if sending:
@@ -245,8 +248,11 @@ def _stop(ctx: Context, items: Batch[Any]) -> None:
             "their task ids are not lost (Ctrl-C again to quit now)"
         )
     ctx.stopping(text)
+    closed = False
     try:
-        close_within(items.close, ctx.ledger)
+        closed = close_within(items.close, ctx.ledger)
     finally:
+        if not closed:
+            items._give_up()
         for task_id in items.unreported.values():
             ctx.ledger.running(task_id, ctx.args.kind)

@@ -13,7 +13,9 @@ spent with nothing to show): it waits until the call returns and its task is in 
 ledger. A second Ctrl-C quits at once.
 
 ``close_within`` stops a batch without waiting longer than needed: it waits for generate
-requests already sent, then leaves the rest (their ids are reported, or journaled).
+requests already sent, then leaves the rest (their ids are reported, or journaled). A wait
+it cut short gives the batch up (``Batch._give_up``): the process's exit does not wait for
+those requests again.
 """
 
 from __future__ import annotations
@@ -150,7 +152,8 @@ def hold_interrupts(ledger: TaskLedger, say: Callable[[str], None]) -> Generator
 
 def close_within(close: Callable[[], None], ledger: TaskLedger) -> bool:
     """Run ``close`` (a batch's) in a thread; wait while it works on generate requests
-    already sent, else a moment. True when it finished. Ctrl-C stops the wait."""
+    already sent (``SENDING_LIMIT`` at most), else a moment. True when it finished;
+    otherwise the caller gives the batch up. Ctrl-C stops the wait."""
     done = threading.Event()
 
     def run() -> None:

@@ -244,6 +244,12 @@ class Batch(Generic[StatusT]):
             self._state = "closed"
             self._engine.items.close()
 
+    def _give_up(self) -> None:
+        """Stop, for a caller that no longer waits for ``close()`` (the command line, past
+        its limit or at a second Ctrl-C): the process's exit does not wait again for the
+        generate requests on the wire. ``unreported`` still names the tasks charged."""
+        self._engine.run.give_up()
+
     def __del__(self) -> None:
         # Dropped without close() (a loop left early): stop at once, let go of the journal.
         if getattr(self, "_state", None) == "running":

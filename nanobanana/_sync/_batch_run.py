@@ -251,6 +251,15 @@ class BatchRun:
         if idle:
             self.release()
 
+    def give_up(self) -> None:
+        """Whoever stops the batch waits no more for the generate requests on the wire (the
+        command line past its limit, or at a second Ctrl-C): stop, and the process's exit
+        (``BatchEngine.abandon``) does not wait for them again. Their journal rows stay
+        "sending" (a rerun marks them for attention); ``unreported`` still names the tasks
+        charged."""
+        self.given_up = True
+        self.stop()
+
     def stopped(self) -> None:
         """Wait until ``stop()`` is called, or ``end()``."""
         stop = self._stop
