@@ -305,6 +305,10 @@ def test_a_client_made_after_a_fork_is_not_held_by_the_parents_waiters() -> None
 SECOND_CTRL_C_SCRIPT = """
 import faulthandler, os, signal, sys, threading, time
 faulthandler.dump_traceback_later(45, exit=True)  # a hang shows every thread's stack
+# Ctrl-C as a terminal delivers it to a program in the foreground, whatever the suite was
+# started with: a background job (`cmd &` in a script, as CI may start it) inherits SIGINT
+# ignored, and the second Ctrl-C would then do nothing.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import httpx
 import nanobanana as nb
 from nanobanana.testing import FakeNanoBanana

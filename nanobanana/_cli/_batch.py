@@ -238,8 +238,10 @@ def _stop(ctx: Context, items: Batch[Any]) -> None:
     requests already on the wire (their task ids must not be lost), then leave, telling
     the ledger the tasks the batch did not report (charged, and still running).
 
-    A wait cut short (``close_within``'s limit, a second Ctrl-C) gives the batch up: the
-    process's exit would otherwise wait for those requests again."""
+    A wait cut short with generate requests still on the wire (``close_within``'s limit,
+    a second Ctrl-C) gives the batch up: the process's exit would otherwise wait for them
+    again. With none on the wire, the exit still lets the batch journal what it has (an
+    answer read and not yet written keeps its task id in the journal)."""
     sending = ctx.ledger.sending
     text = "submitting nothing more"
     if sending:
@@ -248,11 +250,14 @@ def _stop(ctx: Context, items: Batch[Any]) -> None:
             "their task ids are not lost (Ctrl-C again to quit now)"
         )
     ctx.stopping(text)
-    closed = False
+    closed = interrupted = False
     try:
         closed = close_within(items.close, ctx.ledger)
+    except BaseException:
+        interrupted = True
+        raise
     finally:
-        if not closed:
+        if not closed and (interrupted or ctx.ledger.sending):
             items._give_up()
         for task_id in items.unreported.values():
             ctx.ledger.running(task_id, ctx.args.kind)
