@@ -172,10 +172,7 @@ class AsyncEvent:
         except RuntimeError:  # Trio
             return await self._wait_anyio(timeout)
         future = loop.create_future()
-        waiters = self._waiters
-        if waiters is None:
-            waiters = self._waiters = []
-        waiters.append(future)
+        self._watch(future)
         timer = None
         if timeout is not None and not math.isinf(timeout):
             timer = loop.call_later(max(0.0, timeout), _resolve, future)
@@ -189,10 +186,7 @@ class AsyncEvent:
 
     async def _wait_anyio(self, timeout: float | None) -> bool:  # noqa: ASYNC109
         event = anyio.Event()
-        waiters = self._waiters
-        if waiters is None:
-            waiters = self._waiters = []
-        waiters.append(event)
+        self._watch(event)
         try:
             if timeout is None:
                 await event.wait()
@@ -202,6 +196,11 @@ class AsyncEvent:
         finally:
             self._forget(event)
         return self._set
+
+    def _watch(self, waiter: object) -> None:
+        if self._waiters is None:
+            self._waiters = []
+        self._waiters.append(waiter)
 
     def _forget(self, waiter: object) -> None:
         waiters = self._waiters
@@ -649,15 +648,9 @@ class AsyncDetached:
             finally:
                 self._done.set()
 
-        trio = sys.modules.get("trio")
-        if trio is not None:
-            try:
-                trio.lowlevel.current_task()
-            except RuntimeError:
-                pass
-            else:
-                trio.lowlevel.spawn_system_task(run)
-                return
+        if _trio_running():
+            sys.modules["trio"].lowlevel.spawn_system_task(run)
+            return
         import asyncio
 
         self._handle = asyncio.get_running_loop().create_task(run())  # keep a reference
@@ -838,6 +831,7 @@ class AsyncRunToEnd:
 
 
 def _trio_running() -> bool:
+    """Whether this runs in a Trio task (Trio imported only by a program that uses it)."""
     trio = sys.modules.get("trio")
     if trio is None:
         return False

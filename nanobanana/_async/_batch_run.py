@@ -44,7 +44,7 @@ from .._options import OnSend, RequestOptions
 from .._policy import RateLimit
 from .._requests import ImageRequest, VideoRequest
 from ._limiter import AsyncStoppableLimiter, acquire_permit
-from ._stopping import StoppableClock
+from ._stopping import StoppableClock, wait_or_stop
 
 if TYPE_CHECKING:
     from ._client import AsyncClient
@@ -261,15 +261,11 @@ class BatchRun:
 
     async def stopped(self) -> None:
         """Wait until ``stop()`` is called, or ``end()``."""
-        stop = self._stop
-        assert stop is not None, "start() runs first"
-        wakeup = AsyncWakeup()
-        stop.watch(wakeup)
+        assert self._stop is not None, "start() runs first"
         try:
-            if not stop.fired:
-                await wakeup.wait()
-        finally:
-            stop.unwatch(wakeup)
+            await wait_or_stop(AsyncWakeup(), None, self._stop)
+        except Abandoned:  # the signal's error: it fired
+            pass
 
     def end(self) -> None:
         """The workers are done: whoever waits in ``stopped()`` goes on."""

@@ -45,7 +45,7 @@ from .._options import OnSend, RequestOptions
 from .._policy import RateLimit
 from .._requests import ImageRequest, VideoRequest
 from ._limiter import StoppableLimiter, acquire_permit
-from ._stopping import StoppableClock
+from ._stopping import StoppableClock, wait_or_stop
 
 if TYPE_CHECKING:
     from ._client import Client
@@ -262,15 +262,11 @@ class BatchRun:
 
     def stopped(self) -> None:
         """Wait until ``stop()`` is called, or ``end()``."""
-        stop = self._stop
-        assert stop is not None, "start() runs first"
-        wakeup = Wakeup()
-        stop.watch(wakeup)
+        assert self._stop is not None, "start() runs first"
         try:
-            if not stop.fired:
-                wakeup.wait()
-        finally:
-            stop.unwatch(wakeup)
+            wait_or_stop(Wakeup(), None, self._stop)
+        except Abandoned:  # the signal's error: it fired
+            pass
 
     def end(self) -> None:
         """The workers are done: whoever waits in ``stopped()`` goes on."""
