@@ -67,23 +67,32 @@ def _interrupt(
             env=env,
         )
         try:
-            deadline = time.monotonic() + LIMIT
-            while not ready(err_path.read_text(errors="replace")):
-                assert proc.poll() is None, "ended first:\n" + err_path.read_text()
-                assert time.monotonic() < deadline, "never ready:\n" + err_path.read_text()
-                time.sleep(0.02)
+            _until(lambda: ready(err_path.read_text(errors="replace")), proc, err_path)
             proc.send_signal(signal.SIGINT)
-            try:
-                code = proc.wait(timeout=LIMIT)
-            except subprocess.TimeoutExpired:
-                proc.send_signal(signal.SIGUSR1)  # where it hangs, into stderr
-                time.sleep(1.0)
-                raise AssertionError("no exit after Ctrl-C:\n" + err_path.read_text()) from None
+            code = _exit_code(proc, err_path)
         finally:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
     return code, err_path.read_text()
+
+
+def _until(ready: Callable[[], bool], proc: subprocess.Popen[bytes], err_path: Path) -> None:
+    deadline = time.monotonic() + LIMIT
+    while not ready():
+        assert proc.poll() is None, "ended first:\n" + err_path.read_text()
+        assert time.monotonic() < deadline, "never ready:\n" + err_path.read_text()
+        time.sleep(0.02)
+
+
+def _exit_code(proc: subprocess.Popen[bytes], err_path: Path) -> int:
+    """The command's exit code once it quits; a hang fails with every thread's stack."""
+    try:
+        return proc.wait(timeout=LIMIT)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGUSR1)  # where it hangs, into stderr
+        time.sleep(1.0)
+        raise AssertionError("no exit after Ctrl-C:\n" + err_path.read_text()) from None
 
 
 def _state_ids(state: Path) -> list[str]:
@@ -259,14 +268,6 @@ def test_ctrl_c_while_the_generate_request_is_on_the_wire(
         assert f"nanobanana wait {task_id}" in text
 
 
-def _until(ready: Callable[[], bool], proc: subprocess.Popen[bytes], err_path: Path) -> None:
-    deadline = time.monotonic() + LIMIT
-    while not ready():
-        assert proc.poll() is None, "ended first:\n" + err_path.read_text()
-        assert time.monotonic() < deadline, "never ready:\n" + err_path.read_text()
-        time.sleep(0.02)
-
-
 # The command line over a simulator whose answer to the generate request of a "held"
 # prompt never comes (its transport blocks: no timeout ends it). It says on stderr when
 # that request is on the wire, and when the other task is polled (its charge is known).
@@ -340,12 +341,7 @@ def test_ctrl_c_in_a_batch_quits_once_it_stops_waiting_for_the_generate_on_the_w
             if second_ctrl_c:
                 _until(lambda: "stopping: " in err_path.read_text(), proc, err_path)
                 proc.send_signal(signal.SIGINT)
-            try:
-                code = proc.wait(timeout=LIMIT)
-            except subprocess.TimeoutExpired:
-                proc.send_signal(signal.SIGUSR1)  # where it hangs, into stderr
-                time.sleep(1.0)
-                raise AssertionError("no exit after Ctrl-C:\n" + err_path.read_text()) from None
+            code = _exit_code(proc, err_path)
         finally:
             if proc.poll() is None:
                 proc.kill()
