@@ -292,7 +292,9 @@ class Held(httpx.BaseTransport):
             print("test: generate held", file=sys.stderr, flush=True)
             threading.Event().wait()  # its answer never comes
         response = self.inner.handle_request(request)
-        if request.method == "GET" and not self.polled:
+        # A status poll, not the preflight's balance read: the other task's generate
+        # request was answered (its task id is known, its charge counted).
+        if request.url.path.endswith("/images/status") and not self.polled:
             self.polled = True
             print("test: polled", file=sys.stderr, flush=True)
         return response
