@@ -29,9 +29,11 @@ CPU's clock and the host's steal fall on every side alike; samples of 1,000 call
 side, taken one side after the other, were seconds apart and swung more than the
 overhead measured (per-round ratios 0.84-1.25 on a busy 2-core VM). The calls are cut
 into blocks of ``BLOCK`` calls a side; the figure is the **median of the block ratios**
-(side's time ÷ raw's, same block) and its spread their quartiles. The garbage collector
-runs as usual (its cost is the caller's, and lands on the side whose allocations trigger
-it, a block of 20 calls averaging that out). The wall rows include the server's answer
+(side's time ÷ raw's, same block) and its spread their quartiles. Each timed call ends
+with a young-generation collection (``gc.collect(0)``, the automatic collector off): the
+garbage a call leaves, reference cycles included, is freed in that call's time. Left to
+itself, the collector runs in whichever call passes its threshold and frees every side's
+garbage there, charging one side's cycles to another. The wall rows include the server's answer
 time and still move with the machine's load; the CPU rows are the steadier.
 
 **Instructions** (load-independent). The client runs under valgrind's callgrind (the
@@ -270,6 +272,26 @@ def _order(names: list[str], n: int) -> Iterator[str]:
             yield names[(i + j) % k]
 
 
+@contextlib.contextmanager
+def _collected_per_call() -> Iterator[Callable[[int], int]]:
+    """The collector off, and ``gc.collect`` to run after each timed call, in its time.
+
+    What a call costs includes freeing its garbage, and an answer caught in a reference
+    cycle (httpx's response and its stream) is freed only by the collector. Left to run
+    on its own, a collection comes when allocations pass a threshold, in whichever side's
+    call that happens, and frees every side's garbage there: one side's cycles are paid in
+    the other's time. A young-generation collection after every call frees exactly what
+    that call left (and costs well under a microsecond when there is nothing to free)."""
+    enabled = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    try:
+        yield gc.collect
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def interleave(calls: Calls, n: int) -> dict[str, list[Sample]]:
     """``n`` calls a side, one at a time, the sides interleaved call by call; each call's
     (wall, CPU) seconds. ``WARMUP`` untimed calls a side first."""
@@ -278,12 +300,14 @@ def interleave(calls: Calls, n: int) -> dict[str, list[Sample]]:
         calls[name]()
     out: dict[str, list[Sample]] = {name: [] for name in names}
     wall, cpu = time.perf_counter, time.process_time
-    for name in _order(names, n):
-        call = calls[name]
-        w0, c0 = wall(), cpu()
-        call()
-        c1, w1 = cpu(), wall()
-        out[name].append((w1 - w0, c1 - c0))
+    with _collected_per_call() as collect:
+        for name in _order(names, n):
+            call = calls[name]
+            w0, c0 = wall(), cpu()
+            call()
+            collect(0)
+            c1, w1 = cpu(), wall()
+            out[name].append((w1 - w0, c1 - c0))
     return out
 
 
@@ -294,12 +318,14 @@ async def interleave_async(calls: AsyncCalls, n: int) -> dict[str, list[Sample]]
         await calls[name]()
     out: dict[str, list[Sample]] = {name: [] for name in names}
     wall, cpu = time.perf_counter, time.process_time
-    for name in _order(names, n):
-        call = calls[name]
-        w0, c0 = wall(), cpu()
-        await call()
-        c1, w1 = cpu(), wall()
-        out[name].append((w1 - w0, c1 - c0))
+    with _collected_per_call() as collect:
+        for name in _order(names, n):
+            call = calls[name]
+            w0, c0 = wall(), cpu()
+            await call()
+            collect(0)
+            c1, w1 = cpu(), wall()
+            out[name].append((w1 - w0, c1 - c0))
     return out
 
 

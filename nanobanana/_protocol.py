@@ -362,27 +362,29 @@ def _unwrap(response: httpx.Response, safety: Safety) -> Any:
     return data
 
 
-_ENDPOINTS: dict[tuple[int, str], tuple[httpx.URL, httpx.URL]] = {}
+_ENDPOINTS: dict[tuple[int, str], tuple[httpx.URL, httpx.URL, str]] = {}
 
 
-def _endpoint(base_url: httpx.URL, path: str) -> httpx.URL:
-    """``base_url.join(path)`` without query or fragment, cached per base URL object and
-    path.
+def _endpoint(base_url: httpx.URL, path: str) -> tuple[httpx.URL, str]:
+    """``base_url.join(path)`` without query or fragment, parsed and as a string, cached per
+    base URL object and path.
 
     A join parses URLs twice, and even hashing an ``httpx.URL`` rebuilds its string, so the
     cache is keyed by the object's identity (it is kept in the entry, so the identity
-    cannot be reused while the entry lives). ``httpx.Request`` given this URL shares its
-    parsed parts instead of parsing a string again.
+    cannot be reused while the entry lives). ``httpx.Request`` given the parsed URL shares
+    its parts instead of parsing a string again; a URL with a query is written from the
+    string (``str()`` of a parsed URL would build it again on every call).
     """
     key = (id(base_url), path)
     found = _ENDPOINTS.get(key)
     if found is not None and found[0] is base_url:
-        return found[1]
+        return found[1], found[2]
     endpoint = base_url.join(path).copy_with(query=None, fragment=None)
     if len(_ENDPOINTS) >= 256:
         _ENDPOINTS.clear()
-    _ENDPOINTS[key] = (base_url, endpoint)
-    return endpoint
+    written = str(endpoint)
+    _ENDPOINTS[key] = (base_url, endpoint, written)
+    return endpoint, written
 
 
 def _query(params: Mapping[str, Any]) -> str:
@@ -428,13 +430,14 @@ class Operation(Generic[T]):
         as openai does), ``extra_headers`` into the headers (``RequestOptions`` refuses an
         Authorization header, so the client's key always authenticates).
         """
-        url: httpx.URL | str = _endpoint(base_url, self.path)
+        endpoint, written = _endpoint(base_url, self.path)
+        url: httpx.URL | str = endpoint
         params = self.params
         if options.extra_query:
             extra = {k: _query_value(v) for k, v in options.extra_query.items()}
             params = {**(params or {}), **extra}
         if params:
-            url = f"{url}?{_query(params)}"
+            url = f"{written}?{_query(params)}"
         body = self.body
         if options.extra_body is not None:
             body = {**(body or {}), **options.extra_body}
